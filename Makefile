@@ -1,0 +1,54 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a building block.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
+
+.PHONY: run test setup system-deps lint typecheck imports unit screenshots bench clean
+
+# System libraries Qt needs (Debian/Ubuntu). Runs only where apt-get exists and we are root;
+# elsewhere it prints what to install.
+system-deps:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-dejavu-core; do \
+	    dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing; fi; \
+	else echo "(not root or no apt-get: make sure Qt's libraries libEGL, libGL, libxkbcommon, fontconfig are installed)"; fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: system-deps $(STAMP)
+
+run: setup
+	$(BIN)/kiosk --demo
+
+lint: setup
+	$(BIN)/ruff check kiosk tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+imports: setup
+	$(BIN)/lint-imports
+
+unit: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+test: setup lint typecheck imports unit
+
+screenshots: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/kiosk screenshots --out screenshots
+
+bench: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/startup.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache screenshots

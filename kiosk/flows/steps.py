@@ -1,0 +1,277 @@
+"""Immutable view-models the flow engine hands the UI (`Step`) and the answers the UI gives back.
+
+A Step names its page (`StepKind`, the one enum of page kinds) and carries exactly what that page
+shows. Messages are carried as stable codes, never as translated text, so a language switch can
+re-render the same Step in another language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from kiosk.policy.password import PasswordRules
+from kiosk.policy.schema import Method
+
+
+class StepKind(StrEnum):
+    """Every page of the wizard."""
+
+    START = "start"
+    IDENTIFY = "identify"
+    REFUSED = "refused"
+    CHOOSE_METHOD = "choose_method"
+    ENTER_CODE = "enter_code"
+    ANSWER_QUESTIONS = "answer_questions"
+    RESET_OR_UNLOCK = "reset_or_unlock"
+    NEW_PASSWORD = "new_password"
+    DONE = "done"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """A problem with one input: `code` is a stable message code the UI localizes."""
+
+    field: str
+    code: str
+    attempts_left: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Helpdesk:
+    """Who a refused or stuck user should contact (from the policy)."""
+
+    text: str
+    phone: str = ""
+    url: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StartData:
+    """The start page: branding and the big action."""
+
+    organisation: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifyData:
+    """User ID + CAPTCHA."""
+
+    captcha_png: bytes
+    user_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedData:
+    """Self-service is not possible for this user: contact the helpdesk with the reference."""
+
+    reason: str
+    reference: str
+    helpdesk: Helpdesk
+
+
+@dataclass(frozen=True, slots=True)
+class GateProgress:
+    """Which gate the user is on (1-based) out of how many."""
+
+    number: int
+    required: int
+
+
+@dataclass(frozen=True, slots=True)
+class MethodChoice:
+    """A method offered for the current gate, with its masked contact (if any)."""
+
+    method: Method
+    masked_target: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseMethodData:
+    """Pick how to prove who you are."""
+
+    gate: GateProgress
+    methods: tuple[MethodChoice, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EnterCodeData:
+    """Type the code that was sent (or the authenticator app shows)."""
+
+    gate: GateProgress
+    method: Method
+    masked_target: str | None
+    attempts_left: int
+    code_length: int
+    expires_at: datetime | None
+    can_resend: bool
+    can_choose_other: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question to answer: predefined ones are localized by id, custom ones shown as written."""
+
+    id: str
+    predefined_id: str | None = None
+    custom_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerQuestionsData:
+    """Answer the user's security questions."""
+
+    gate: GateProgress
+    questions: tuple[Question, ...]
+    can_choose_other: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ResetOrUnlockData:
+    """The account is locked: reset the password (which also unlocks) or unlock only."""
+
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewPasswordData:
+    """Type a new password twice; the rules drive the live checklist."""
+
+    rules: PasswordRules
+    user_names: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
+
+
+class DoneOutcome(StrEnum):
+    """What the flow achieved."""
+
+    RESET = "reset"
+    UNLOCKED = "unlocked"
+
+
+@dataclass(frozen=True, slots=True)
+class DoneData:
+    """Success; the kiosk returns to the start after the countdown."""
+
+    outcome: DoneOutcome
+    countdown_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorData:
+    """Something went wrong that the user cannot fix by editing a field."""
+
+    code: str
+    correlation_id: str | None = None
+    retryable: bool = True
+
+
+StepData = (
+    StartData
+    | IdentifyData
+    | RefusedData
+    | ChooseMethodData
+    | EnterCodeData
+    | AnswerQuestionsData
+    | ResetOrUnlockData
+    | NewPasswordData
+    | DoneData
+    | ErrorData
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One page to show: its kind, its data and any field errors from the last answer."""
+
+    kind: StepKind
+    data: StepData
+    errors: tuple[FieldError, ...] = field(default=())
+    can_go_back: bool = False
+
+    def error_for(self, field_name: str) -> FieldError | None:
+        """The error attached to a field, if any."""
+        return next((error for error in self.errors if error.field == field_name), None)
+
+
+# --- answers: what the UI sends back (plain data; never "gate passed", only what was typed) ---
+
+
+@dataclass(frozen=True, slots=True)
+class BeginAnswer:
+    """Start page: "Can't access your account?"."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifyAnswer:
+    """The typed user ID and CAPTCHA text."""
+
+    user_id: str
+    captcha: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseMethodAnswer:
+    """The picked method."""
+
+    method: Method
+
+
+@dataclass(frozen=True, slots=True)
+class CodeAnswer:
+    """The typed one-time code."""
+
+    code: str
+
+    def __repr__(self) -> str:
+        return "CodeAnswer(code=<hidden>)"
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionsAnswer:
+    """Answers by question id."""
+
+    answers: tuple[tuple[str, str], ...]
+
+    def __repr__(self) -> str:
+        return f"QuestionsAnswer(<{len(self.answers)} hidden answers>)"
+
+
+class Choice(StrEnum):
+    """Reset-or-unlock page choice."""
+
+    RESET = "reset"
+    UNLOCK = "unlock"
+
+
+@dataclass(frozen=True, slots=True)
+class ResetOrUnlockAnswer:
+    """The user's choice on a locked account."""
+
+    choice: Choice
+
+
+@dataclass(frozen=True, slots=True)
+class NewPasswordAnswer:
+    """The new password, typed twice."""
+
+    password: str
+    confirm: str
+
+    def __repr__(self) -> str:
+        # Never let a password reach a log or a traceback through repr().
+        return "NewPasswordAnswer(password=<hidden>, confirm=<hidden>)"
+
+
+Answer = (
+    BeginAnswer
+    | IdentifyAnswer
+    | ChooseMethodAnswer
+    | CodeAnswer
+    | QuestionsAnswer
+    | ResetOrUnlockAnswer
+    | NewPasswordAnswer
+)

@@ -1,0 +1,1 @@
+"""The administrator policy: schema, loading and validation."""

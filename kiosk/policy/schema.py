@@ -1,0 +1,278 @@
+"""The administrator's policy: one pydantic schema that is the single source of truth for every setting.
+
+Defaults, validation messages and (later) the JSON schema and Group Policy templates all come from
+these models. Every model forbids unknown keys, so a typo in the policy file is an error, not a
+silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kiosk.policy.questions import PREDEFINED_QUESTION_IDS
+
+
+class _Section(BaseModel):
+    """Base of every policy section: immutable, and unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Method(StrEnum):
+    """A verification method a user can prove their identity with (SPEC §3)."""
+
+    EMAIL = "email"
+    MOBILE_SMS = "mobile_sms"
+    MOBILE_CALL = "mobile_call"
+    OFFICE_CALL = "office_call"
+    SECURITY_QUESTIONS = "security_questions"
+    APP_CODE = "app_code"
+    APP_NOTIFICATION = "app_notification"
+
+
+class EnabledFor(StrEnum):
+    """Who may use self-service reset."""
+
+    NONE = "none"
+    GROUP = "group"
+    ALL = "all"
+
+
+class ResetSettings(_Section):
+    """Who may use self-service password reset."""
+
+    enabled_for: EnabledFor = Field(
+        default=EnabledFor.ALL, description="Who may use self-service: none, group (see groups) or all."
+    )
+    groups: tuple[Annotated[str, Field(min_length=1, max_length=256)], ...] = Field(
+        default=(), description="Groups whose members may use self-service when enabled_for = 'group'."
+    )
+
+    @model_validator(mode="after")
+    def _groups_given_for_group_mode(self) -> ResetSettings:
+        if self.enabled_for is EnabledFor.GROUP and not self.groups:
+            raise ValueError("enabled_for = 'group' needs at least one group in 'groups'")
+        return self
+
+
+class MethodSettings(_Section):
+    """Which verification methods are offered and how many gates a user must pass."""
+
+    enabled: tuple[Method, ...] = Field(
+        default=(Method.EMAIL, Method.SECURITY_QUESTIONS, Method.APP_CODE),
+        min_length=1,
+        description="Methods users may verify with.",
+    )
+    required: Literal[1, 2] = Field(default=1, description="Number of gates (different methods) to pass: 1 or 2.")
+    two_gate_groups: tuple[Annotated[str, Field(min_length=1, max_length=256)], ...] = Field(
+        default=(), description="Members of these groups always need 2 gates (administrators always do)."
+    )
+    code_length: int = Field(default=8, ge=6, le=10, description="Digits in a one-time code (6 to 10).")
+    code_lifetime_minutes: int = Field(default=5, ge=1, le=5, description="Minutes a one-time code lives (1 to 5).")
+    code_attempts: int = Field(default=5, ge=1, le=5, description="Wrong tries before a code is burned (1 to 5).")
+
+    @model_validator(mode="after")
+    def _methods_make_sense(self) -> MethodSettings:
+        if len(set(self.enabled)) != len(self.enabled):
+            raise ValueError("a method is listed twice in 'enabled'")
+        if self.required == 2 and len(self.enabled) < 2:
+            raise ValueError("required = 2 needs at least two enabled methods")
+        if self.enabled == (Method.APP_NOTIFICATION,):
+            raise ValueError("app_notification may never be the only enabled method")
+        return self
+
+
+_CUSTOM_QUESTION = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class SecurityQuestionSettings(_Section):
+    """The security questions users register and answer."""
+
+    predefined: tuple[str, ...] = Field(
+        default=PREDEFINED_QUESTION_IDS, description="Ids of the predefined questions offered."
+    )
+    custom: tuple[_CUSTOM_QUESTION, ...] = Field(
+        default=(), max_length=20, description="Custom questions (at most 20, up to 200 characters, shown as written)."
+    )
+    number_to_register: int = Field(default=3, ge=3, le=5, description="Questions a user registers (3 to 5).")
+    number_to_reset: int = Field(default=3, ge=3, le=5, description="Questions asked on reset (3 to 5).")
+
+    @model_validator(mode="after")
+    def _counts_make_sense(self) -> SecurityQuestionSettings:
+        unknown = [q for q in self.predefined if q not in PREDEFINED_QUESTION_IDS]
+        if unknown:
+            raise ValueError(f"unknown predefined question id(s): {', '.join(unknown)}")
+        if self.number_to_reset > self.number_to_register:
+            raise ValueError("number_to_reset may not exceed number_to_register")
+        if len(self.predefined) + len(self.custom) < self.number_to_register:
+            raise ValueError("fewer questions are offered than number_to_register")
+        return self
+
+
+class RegistrationSettings(_Section):
+    """Registration and reconfirmation of verification data."""
+
+    require_on_sign_in: bool = Field(default=False, description="Require registration at sign-in.")
+    reconfirm_days: int = Field(default=180, ge=0, le=730, description="Days between reconfirmations (0 = never).")
+
+
+class NotificationSettings(_Section):
+    """Who is told when a password is reset."""
+
+    notify_user_on_reset: bool = Field(default=True, description="E-mail the user when their password changes.")
+    notify_admins_on_admin_reset: bool = Field(
+        default=True, description="E-mail all other administrators when an administrator resets."
+    )
+
+
+class OnPremisesSettings(_Section):
+    """Writeback to the directory where passwords are managed."""
+
+    writeback: bool = Field(default=True, description="Write new passwords back to the on-premises directory.")
+    allow_unlock_without_reset: bool = Field(
+        default=True, description="Let a locked-out user unlock their account without a new password."
+    )
+
+
+class PasswordSettings(_Section):
+    """What a new password must satisfy."""
+
+    min_length: int = Field(default=10, ge=8, le=256, description="Minimum length (8 to 256).")
+    max_length: int = Field(default=256, ge=8, le=256, description="Maximum length (8 to 256).")
+    required_classes: int = Field(
+        default=3, ge=1, le=4, description="Character classes (lower, upper, digit, symbol) needed (1 to 4)."
+    )
+    history: int = Field(default=5, ge=0, le=24, description="Previous passwords that may not be reused (0 to 24).")
+    banned_words: tuple[Annotated[str, Field(min_length=3, max_length=64)], ...] = Field(
+        default=(), description="Words a password may not contain (case-insensitive)."
+    )
+    disallow_user_name: bool = Field(default=True, description="Refuse passwords containing the user's name.")
+    min_strength: int = Field(default=2, ge=0, le=4, description="Minimum zxcvbn strength score (0 to 4).")
+
+    @model_validator(mode="after")
+    def _lengths_make_sense(self) -> PasswordSettings:
+        if self.max_length < self.min_length:
+            raise ValueError("max_length must be at least min_length")
+        return self
+
+
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class BrandingSettings(_Section):
+    """How the kiosk presents the organisation."""
+
+    organisation: str = Field(default="Contoso", min_length=1, max_length=80, description="Organisation name.")
+    logo: str = Field(default="", max_length=1024, description="Path to a PNG/SVG logo ('' = none).")
+    accent_color: str = Field(default="#0067b8", description="Accent colour as #RRGGBB.")
+
+    @model_validator(mode="after")
+    def _colour_is_hex(self) -> BrandingSettings:
+        if not _COLOUR.match(self.accent_color):
+            raise ValueError("accent_color must look like #RRGGBB")
+        return self
+
+
+class HelpdeskSettings(_Section):
+    """Where a refused user is sent."""
+
+    text: str = Field(default="Contact the IT service desk.", max_length=300, description="Text shown on refusal.")
+    phone: str = Field(default="", max_length=40, description="Helpdesk phone number.")
+    url: str = Field(default="", max_length=300, description="Helpdesk web address.")
+    email: str = Field(default="", max_length=254, description="Helpdesk e-mail address.")
+
+
+class KioskSettings(_Section):
+    """The kiosk application itself."""
+
+    idle_timeout_seconds: int = Field(default=120, ge=30, le=3600, description="Idle seconds before a reset.")
+    done_countdown_seconds: int = Field(default=15, ge=3, le=120, description="Seconds the done page stays.")
+    languages: tuple[Annotated[str, Field(min_length=2, max_length=35)], ...] = Field(
+        default=("en",), min_length=1, description="Languages offered in the picker (BCP 47 tags)."
+    )
+    default_language: str = Field(default="", max_length=35, description="Default language ('' = the OS locale).")
+    branding: BrandingSettings = BrandingSettings()
+    helpdesk: HelpdeskSettings = HelpdeskSettings()
+
+
+class BackendMode(StrEnum):
+    """Where the service backend runs."""
+
+    EMBEDDED = "embedded"
+    SHARED = "shared"
+
+
+class BackendSettings(_Section):
+    """Which backend the kiosk talks to."""
+
+    mode: BackendMode = Field(default=BackendMode.EMBEDDED, description="embedded (in-process) or shared (URL).")
+    url: str = Field(default="", max_length=2048, description="Base URL of the shared backend (mode = 'shared').")
+    kiosk_id: str = Field(default="", max_length=64, description="This kiosk's id in audit ('' = host name).")
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Request timeout in seconds.")
+    session_minutes: int = Field(default=15, ge=1, le=15, description="Minutes a reset session lives (1 to 15).")
+
+    @model_validator(mode="after")
+    def _url_for_shared(self) -> BackendSettings:
+        if self.mode is BackendMode.SHARED and not self.url.startswith(("https://", "http://")):
+            raise ValueError("mode = 'shared' needs url = 'https://…'")
+        return self
+
+
+class DirectoryKind(StrEnum):
+    """Where passwords live."""
+
+    EMBEDDED = "embedded"
+
+
+class EmbeddedDirectorySettings(_Section):
+    """The embedded directory: a SQLite store inside the backend."""
+
+    database: str = Field(default="", max_length=1024, description="SQLite file ('' = a fresh temporary file).")
+    seed_demo_users: bool = Field(default=False, description="Fill an empty store with the demo users.")
+
+
+class DirectorySettings(_Section):
+    """The directory the backend reads users from and writes passwords to."""
+
+    kind: DirectoryKind = Field(default=DirectoryKind.EMBEDDED, description="Directory kind: embedded.")
+    embedded: EmbeddedDirectorySettings = EmbeddedDirectorySettings()
+
+
+class DeliveryKind(StrEnum):
+    """How codes and notifications are delivered."""
+
+    DEV_OUTBOX = "dev_outbox"
+
+
+class DeliverySettings(_Section):
+    """How the backend sends codes and notifications."""
+
+    kind: DeliveryKind = Field(
+        default=DeliveryKind.DEV_OUTBOX, description="dev_outbox keeps messages for the demo inbox (demo only)."
+    )
+    sender_address: str = Field(default="no-reply@contoso.example", max_length=254, description="From address.")
+
+
+class Policy(_Section):
+    """The whole policy file."""
+
+    reset: ResetSettings = ResetSettings()
+    methods: MethodSettings = MethodSettings()
+    security_questions: SecurityQuestionSettings = SecurityQuestionSettings()
+    registration: RegistrationSettings = RegistrationSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    on_premises: OnPremisesSettings = OnPremisesSettings()
+    password: PasswordSettings = PasswordSettings()
+    kiosk: KioskSettings = KioskSettings()
+    backend: BackendSettings = BackendSettings()
+    directory: DirectorySettings = DirectorySettings()
+    delivery: DeliverySettings = DeliverySettings()
+
+    @property
+    def demo(self) -> bool:
+        """True when the policy runs the demo: dev outbox delivery (messages readable by anyone at the kiosk)."""
+        return self.delivery.kind is DeliveryKind.DEV_OUTBOX

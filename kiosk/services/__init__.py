@@ -1,0 +1,1 @@
+"""Services: the typed backend client and the bundled backend."""

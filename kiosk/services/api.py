@@ -1,0 +1,262 @@
+"""The wire contract of the backend's `/v1` HTTP API: request and response bodies and error codes.
+
+Shared by the backend (which serves and documents them in `/v1/openapi.json`) and the client (which
+parses them), so the two can never disagree about a field. Everything here is plain data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kiosk.policy.password import PasswordRule, PasswordRules
+from kiosk.policy.schema import Method
+
+API_PREFIX = "/v1"
+
+# Field limits: generous enough for any real input, small enough that nothing is hashed or stored
+# before a bad body is refused with a 4xx.
+MAX_USER_ID = 256
+MAX_CAPTCHA = 16
+MAX_CODE = 16
+MAX_ANSWER = 200  # the policy allows 40; longer answers get a clean "wrong", not a 422
+MAX_PASSWORD = 256
+MAX_QUESTIONS = 5
+
+
+class _Body(BaseModel):
+    """Base of every API body: immutable, unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ErrorCode(StrEnum):
+    """Every machine-readable failure the backend can answer with. Stable: clients and audit use them."""
+
+    # request and session
+    INVALID_REQUEST = "invalid_request"
+    SESSION_REQUIRED = "session_required"
+    SESSION_EXPIRED = "session_expired"
+    STEP_NOT_ALLOWED = "step_not_allowed"
+    NOT_FOUND = "not_found"
+    INTERNAL = "internal"
+    # identify
+    CAPTCHA_WRONG = "captcha_wrong"
+    # eligibility refusals (carried in `Refusal.code`)
+    UNKNOWN_USER = "unknown_user"
+    ACCOUNT_DISABLED = "account_disabled"
+    NOT_ENABLED = "not_enabled"
+    TOO_FEW_METHODS = "too_few_methods"
+    WRITEBACK_DISABLED = "writeback_disabled"
+    # gates
+    METHOD_NOT_AVAILABLE = "method_not_available"
+    CODE_WRONG = "code_wrong"
+    CODE_EXPIRED = "code_expired"
+    CODE_BURNED = "code_burned"
+    NO_ACTIVE_CODE = "no_active_code"
+    ANSWERS_WRONG = "answers_wrong"
+    # finish
+    UNLOCK_NOT_ALLOWED = "unlock_not_allowed"
+    PASSWORD_REJECTED = "password_rejected"
+    DIRECTORY_UNAVAILABLE = "directory_unavailable"
+    WRITEBACK_FAILED = "writeback_failed"
+
+
+class Stage(StrEnum):
+    """Where a reset session is; only the backend moves it forward."""
+
+    IDENTIFY = "identify"
+    REFUSED = "refused"
+    CHOOSE_METHOD = "choose_method"
+    VERIFY_CODE = "verify_code"
+    ANSWER_QUESTIONS = "answer_questions"
+    CHOOSE_ACTION = "choose_action"
+    NEW_PASSWORD = "new_password"
+    DONE = "done"
+
+
+class Action(StrEnum):
+    """What a verified user with a locked account wants."""
+
+    RESET = "reset"
+    UNLOCK = "unlock"
+
+
+class Outcome(StrEnum):
+    """What a finished session did in the directory."""
+
+    RESET = "reset"
+    UNLOCKED = "unlocked"
+
+
+class ErrorBody(_Body):
+    """Every 4xx/5xx answer: a stable code, a localizable message key and a correlation id."""
+
+    code: ErrorCode
+    message_key: str
+    correlation_id: str
+    field: str | None = None
+    attempts_left: int | None = None
+    reasons: tuple[PasswordRule, ...] = ()
+
+
+class Health(_Body):
+    """`GET /v1/health`."""
+
+    status: str
+    version: str
+
+
+class MethodOption(_Body):
+    """A method the user may pick for the next gate; contact data arrives masked only."""
+
+    method: Method
+    masked_target: str | None = None
+
+
+class CodeChallenge(_Body):
+    """An outstanding one-time code (e-mail/SMS/voice) or an authenticator-app prompt."""
+
+    method: Method
+    masked_target: str | None = None
+    attempts_left: int
+    code_length: int
+    expires_at: datetime | None = None  # None for app codes: they roll every 30 s
+    can_resend: bool
+
+
+class QuestionPrompt(_Body):
+    """One security question to answer: a predefined id (localized by the kiosk) or custom text."""
+
+    id: str
+    predefined_id: str | None = None
+    custom_text: str | None = None
+
+
+class Refusal(_Body):
+    """Why a user may not use self-service, with a reference the helpdesk can find in the audit."""
+
+    code: ErrorCode
+    reference: str
+
+
+class SessionView(_Body):
+    """The state of a reset session as the kiosk may see it; every session call answers with one."""
+
+    stage: Stage
+    expires_at: datetime
+    gates_required: int = 0
+    gates_passed: int = 0
+    display_name: str | None = None
+    methods: tuple[MethodOption, ...] = ()
+    code: CodeChallenge | None = None
+    questions: tuple[QuestionPrompt, ...] = ()
+    locked: bool = False
+    rules: PasswordRules | None = None
+    outcome: Outcome | None = None
+    refusal: Refusal | None = None
+
+
+class CaptchaImage(_Body):
+    """A CAPTCHA challenge picture (PNG, base64)."""
+
+    png_base64: str
+
+
+class CaptchaAudio(_Body):
+    """The audio alternative of the current CAPTCHA (WAV, base64)."""
+
+    wav_base64: str
+
+
+class OpenSessionRequest(_Body):
+    """`POST /v1/sessions`."""
+
+    kiosk_id: Annotated[str, Field(max_length=64)] = ""
+    locale: Annotated[str, Field(max_length=35)] = "en"
+
+
+class SessionOpened(_Body):
+    """A new session: the opaque token (sent back as `Authorization: Bearer …`), its state and a CAPTCHA."""
+
+    token: str
+    view: SessionView
+    captcha: CaptchaImage
+
+
+class IdentifyRequest(_Body):
+    """`POST /v1/session/identify`."""
+
+    user_id: Annotated[str, Field(min_length=1, max_length=MAX_USER_ID)]
+    captcha: Annotated[str, Field(min_length=1, max_length=MAX_CAPTCHA)]
+
+
+class ChooseMethodRequest(_Body):
+    """`POST /v1/session/method`."""
+
+    method: Method
+
+
+class VerifyCodeRequest(_Body):
+    """`POST /v1/session/code`."""
+
+    code: Annotated[str, Field(min_length=1, max_length=MAX_CODE)]
+
+
+class QuestionAnswer(_Body):
+    """One answer to one asked question."""
+
+    id: Annotated[str, Field(min_length=1, max_length=16)]
+    answer: Annotated[str, Field(max_length=MAX_ANSWER)]
+
+
+class AnswersRequest(_Body):
+    """`POST /v1/session/answers`."""
+
+    answers: Annotated[tuple[QuestionAnswer, ...], Field(min_length=1, max_length=MAX_QUESTIONS)]
+
+
+class ChooseActionRequest(_Body):
+    """`POST /v1/session/action`."""
+
+    action: Action
+
+
+class NewPasswordRequest(_Body):
+    """`POST /v1/session/password`."""
+
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD)]
+
+
+class OutboxMessage(_Body):
+    """A message the dev outbox kept instead of sending it (demo only)."""
+
+    id: int
+    channel: Method
+    to: str
+    subject: str
+    body: str
+    sent_at: datetime
+
+
+class Outbox(_Body):
+    """`GET /v1/dev/outbox` (demo only)."""
+
+    messages: tuple[OutboxMessage, ...]
+
+
+class AuthenticatorCode(_Body):
+    """The current authenticator-app code of a demo user (demo only)."""
+
+    user_id: str
+    code: str
+    seconds_left: int
+
+
+class Authenticator(_Body):
+    """`GET /v1/dev/authenticator` (demo only)."""
+
+    codes: tuple[AuthenticatorCode, ...]
