@@ -9,6 +9,8 @@ English text.
 from __future__ import annotations
 
 import gettext as _gettext
+import locale as _system_locale
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -54,6 +56,16 @@ def set_language(tag: str, directory: Path = TRANSLATIONS_DIR) -> Locale:
     _state["locale"] = locale
     _state["translations"] = Translations.load(str(directory), [str(locale), locale.language], DOMAIN)
     return locale
+
+
+def system_language() -> str:
+    """The OS/display language as a tag (`LC_ALL`, `LC_MESSAGES`, `LANG`, then the C library), else English."""
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable, "").split(".")[0]
+        if value and value not in ("C", "POSIX"):
+            return value.replace("_", "-")
+    code = _system_locale.getlocale()[0]
+    return code.replace("_", "-") if code and code not in ("C", "POSIX") else SOURCE_LANGUAGE
 
 
 def current_language() -> str:

@@ -1,0 +1,83 @@
+"""Start-up benchmark: a bare PySide6 window's first paint against the kiosk's first interactive page.
+
+Both are measured the same way, from process spawn to a `READY` line the child prints once its
+window has painted (for the kiosk: the start page is painted AND the embedded backend answers).
+Runs alternate so machine noise hits both alike. Prints both medians and their ratio (target ≤ 1.3).
+
+    python bench/startup.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BARE_WINDOW = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QLabel
+
+class Window(QLabel):
+    painted = False
+    def paintEvent(self, event):
+        super().paintEvent(event)
+        if not Window.painted:
+            Window.painted = True
+            QTimer.singleShot(0, lambda: (print("READY", flush=True), app.quit()))
+
+app = QApplication(sys.argv)
+window = Window("Hello")
+window.resize(1024, 768)
+window.show()
+app.exec()
+"""
+
+
+def time_to_ready(command: list[str]) -> float:
+    """Seconds from spawning `command` until it prints a line starting with READY."""
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    started = time.perf_counter()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith("READY"):
+                elapsed = time.perf_counter() - started
+                break
+        else:
+            raise RuntimeError(f"{command[:3]} exited without READY (exit code {child.wait()})")
+        child.wait(timeout=30)
+    return elapsed
+
+
+def main() -> int:
+    """Run the benchmark and print medians and the ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    bare_cmd = [sys.executable, "-c", BARE_WINDOW]
+    kiosk_cmd = [sys.executable, "-m", "kiosk.cli.main", "--demo", "--self-test"]
+    time_to_ready(bare_cmd)  # warm the OS file cache for both, untimed
+    time_to_ready(kiosk_cmd)
+    bare: list[float] = []
+    kiosk: list[float] = []
+    for _ in range(args.runs):
+        bare.append(time_to_ready(bare_cmd))
+        kiosk.append(time_to_ready(kiosk_cmd))
+    bare_median = statistics.median(bare)
+    kiosk_median = statistics.median(kiosk)
+    print(f"bare PySide6 window, first paint:          median {bare_median * 1000:7.1f} ms  ({args.runs} runs)")
+    print(f"kiosk start page interactive + backend up: median {kiosk_median * 1000:7.1f} ms  ({args.runs} runs)")
+    print(f"ratio kiosk / bare: {kiosk_median / bare_median:.2f}  (target <= 1.3)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

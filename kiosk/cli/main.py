@@ -1,0 +1,150 @@
+"""The `kiosk` command: the composition root that parses arguments, loads the policy and wires the layers.
+
+Heavy modules (Qt, the backend) are imported inside the command that needs them, so
+`kiosk policy check` stays fast and never needs a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.policy.schema import Policy
+    from kiosk.ui.app import KioskServices
+
+RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
+DEMO_POLICY = RESOURCES / "demo-policy.toml"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Account recovery kiosk: reset or unlock your account.")
+    parser.add_argument("--policy", metavar="FILE", help="the administrator's policy file (TOML)")
+    parser.add_argument("--demo", action="store_true", help="run with the demo policy, demo users and demo inbox")
+    parser.add_argument("--kiosk", action="store_true", help="full-screen kiosk mode (default: a window)")
+    parser.add_argument("--locale", metavar="TAG", help="language as a BCP 47 tag, e.g. en or es-US")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="start, show the first page against the backend, print the start-up time and exit 0",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    policy = commands.add_parser("policy", help="work with policy files")
+    policy_commands = policy.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
+    check = policy_commands.add_parser("check", help="validate a policy file; exit 0 if valid, else 1")
+    check.add_argument("file", metavar="FILE")
+
+    serve = commands.add_parser("serve", help="run the backend as an HTTP server for many kiosks")
+    serve.add_argument("--policy", dest="serve_policy", metavar="FILE", required=True)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+
+    shots = commands.add_parser("screenshots", help="render every page to PNG, offscreen")
+    shots.add_argument("--out", metavar="DIR", required=True, type=Path)
+    shots.add_argument("--policy", dest="shots_policy", metavar="FILE")
+    return parser
+
+
+def _load(path: str | Path) -> Policy:
+    """Load a policy file or exit 1 with one line per problem."""
+    from kiosk.policy.loader import PolicyError, load_policy
+
+    try:
+        return load_policy(Path(path))
+    except PolicyError as error:
+        for problem in error.problems:
+            location = f"{path}:{problem.line}" if problem.line else str(path)
+            print(f"{location}: {problem.key}: {problem.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _kiosk_id(policy: Policy) -> str:
+    return policy.backend.kiosk_id or socket.gethostname()
+
+
+async def connect_services(policy: Policy) -> KioskServices:
+    """Open the backend (embedded) or reach it (shared) and build the flow engine on top of it."""
+    from kiosk.flows.engine import RecoveryFlow
+    from kiosk.policy.schema import BackendMode
+    from kiosk.services.client import BackendClient
+    from kiosk.ui.app import KioskServices
+
+    timeout = policy.backend.timeout_seconds
+    if policy.backend.mode is BackendMode.SHARED:
+        client = BackendClient.shared(policy.backend.url, timeout=timeout)
+
+        async def close_shared() -> None:
+            await client.aclose()
+
+        flow = RecoveryFlow(client, policy, kiosk_id=_kiosk_id(policy))
+        return KioskServices(flow=flow, demo_feed=None, close=close_shared)
+
+    from kiosk.services.backend import Backend
+
+    backend = await Backend.open(policy, kiosk_id=_kiosk_id(policy))
+    client = BackendClient.embedded(backend.asgi, timeout=timeout)
+
+    async def close_embedded() -> None:
+        await client.aclose()
+        await backend.close()
+
+    flow = RecoveryFlow(client, policy, kiosk_id=_kiosk_id(policy))
+    return KioskServices(flow=flow, demo_feed=client if policy.demo else None, close=close_embedded)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from kiosk import i18n
+
+    if args.policy:
+        policy = _load(args.policy)
+    elif args.demo:
+        policy = _load(DEMO_POLICY)
+    else:
+        print("kiosk: no policy given: pass --policy FILE, or --demo to try the demo", file=sys.stderr)
+        return 2
+    i18n.set_language(args.locale or policy.kiosk.default_language or i18n.system_language())
+
+    from kiosk.ui.app import run_app
+
+    async def connect() -> KioskServices:
+        return await connect_services(policy)
+
+    return run_app(
+        policy,
+        connect,
+        kiosk_mode=args.kiosk,
+        demo=policy.demo,
+        argv=[sys.argv[0]],
+        self_test=args.self_test,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `kiosk` console script."""
+    args = _parser().parse_args(argv)
+    if args.command == "policy":
+        from kiosk.cli.policy_cmd import policy_check
+
+        return policy_check(args.file, sys.stdout, sys.stderr)
+    if args.command == "serve":
+        from kiosk.services.backend import serve
+
+        serve(_load(args.serve_policy), args.host, args.port)
+        return 0
+    if args.command == "screenshots":
+        from kiosk.ui.screenshots import render_all
+
+        policy = _load(args.shots_policy or DEMO_POLICY)
+        for path in render_all(args.out, policy):
+            print(path)
+        return 0
+    return _run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
