@@ -1,0 +1,223 @@
+"""`BackendClient`: the typed async client of the backend's `/v1` API over httpx.
+
+The client keeps the session token and maps every failure to one of the `errors` types. It never
+logs a request or response body: they carry passwords, codes, answers and the session token.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from kiosk.policy.schema import Method
+from kiosk.services.api import (
+    API_PREFIX,
+    Action,
+    AnswersRequest,
+    Authenticator,
+    CaptchaAudio,
+    CaptchaImage,
+    ChooseActionRequest,
+    ChooseMethodRequest,
+    ErrorBody,
+    ErrorCode,
+    Health,
+    IdentifyRequest,
+    NewPasswordRequest,
+    OpenSessionRequest,
+    Outbox,
+    QuestionAnswer,
+    SessionOpened,
+    SessionView,
+    VerifyCodeRequest,
+)
+from kiosk.services.client.errors import ApiError, BackendTimeout, BackendUnavailable, ProtocolError
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_BASE_URL = "http://embedded"
+
+ASGIApp = Callable[
+    [
+        MutableMapping[str, Any],
+        Callable[[], Awaitable[MutableMapping[str, Any]]],
+        Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ],
+    Awaitable[None],
+]
+"""Any ASGI application (the bundled Starlette backend in embedded mode)."""
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+# Errors that mean "this session is gone", which closing it may safely ignore.
+_SESSION_GONE = frozenset({ErrorCode.SESSION_EXPIRED, ErrorCode.SESSION_REQUIRED, ErrorCode.NOT_FOUND})
+
+
+def request_timeouts(seconds: float) -> httpx.Timeout:
+    """The explicit per-phase timeouts of every request."""
+    return httpx.Timeout(connect=seconds, read=seconds, write=seconds, pool=seconds)
+
+
+class BackendClient:
+    """Typed async API of the backend; one instance serves one kiosk and holds at most one session token."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+        self._token: str | None = None
+
+    @classmethod
+    def embedded(cls, asgi_app: ASGIApp, *, timeout: float = 10.0) -> BackendClient:
+        """A client of a backend running in this process, reached through `httpx.ASGITransport`."""
+        # raise_app_exceptions=False: a crash inside the backend becomes a 500 answer, as over a network.
+        transport = httpx.ASGITransport(app=asgi_app, raise_app_exceptions=False)
+        http = httpx.AsyncClient(transport=transport, base_url=EMBEDDED_BASE_URL, timeout=request_timeouts(timeout))
+        return cls(http)
+
+    @classmethod
+    def shared(cls, base_url: str, *, timeout: float = 10.0) -> BackendClient:
+        """A client of a shared backend server at `base_url`."""
+        return cls(httpx.AsyncClient(base_url=base_url, timeout=request_timeouts(timeout)))
+
+    @property
+    def has_session(self) -> bool:
+        """True while the client holds a session token."""
+        return self._token is not None
+
+    async def aclose(self) -> None:
+        """Close the underlying connections; the session (if any) is forgotten, not closed."""
+        self._token = None
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ session lifecycle
+
+    async def health(self) -> Health:
+        """`GET /v1/health`."""
+        return await self._call("GET", "/health", Health, session=False)
+
+    async def open_session(self, *, kiosk_id: str, locale: str) -> SessionOpened:
+        """Open a reset session and keep its token for the calls that follow."""
+        body = OpenSessionRequest(kiosk_id=kiosk_id, locale=locale)
+        opened = await self._call("POST", "/sessions", SessionOpened, body=body, session=False)
+        self._token = opened.token
+        return opened
+
+    async def close_session(self) -> None:
+        """Close the current session and forget its token; a session already gone is not an error."""
+        if self._token is None:
+            return
+        try:
+            await self._send("DELETE", "/session", body=None, session=True)
+        except ApiError as error:
+            if error.code not in _SESSION_GONE:
+                raise
+        finally:
+            self._token = None
+
+    async def session(self) -> SessionView:
+        """`GET /v1/session`: where the session is now."""
+        return await self._call("GET", "/session", SessionView)
+
+    # ------------------------------------------------------------------ identify
+
+    async def refresh_captcha(self) -> CaptchaImage:
+        """Replace the CAPTCHA with a new one."""
+        return await self._call("POST", "/session/captcha", CaptchaImage)
+
+    async def captcha_audio(self) -> CaptchaAudio:
+        """The audio version of the current CAPTCHA."""
+        return await self._call("GET", "/session/captcha/audio", CaptchaAudio)
+
+    async def identify(self, user_id: str, captcha: str) -> SessionView:
+        """Send the typed user ID and CAPTCHA text."""
+        return await self._call(
+            "POST", "/session/identify", SessionView, body=IdentifyRequest(user_id=user_id, captcha=captcha)
+        )
+
+    # ------------------------------------------------------------------ gates
+
+    async def choose_method(self, method: Method) -> SessionView:
+        """Pick the method for the current gate (sends a code where the method has one)."""
+        return await self._call("POST", "/session/method", SessionView, body=ChooseMethodRequest(method=method))
+
+    async def verify_code(self, code: str) -> SessionView:
+        """Send the typed one-time code."""
+        return await self._call("POST", "/session/code", SessionView, body=VerifyCodeRequest(code=code))
+
+    async def resend_code(self) -> SessionView:
+        """Send a new code for the current challenge."""
+        return await self._call("POST", "/session/code/resend", SessionView)
+
+    async def answer_questions(self, answers: Sequence[tuple[str, str]]) -> SessionView:
+        """Send the typed answers, as (question id, answer) pairs."""
+        body = AnswersRequest(answers=tuple(QuestionAnswer(id=qid, answer=answer) for qid, answer in answers))
+        return await self._call("POST", "/session/answers", SessionView, body=body)
+
+    # ------------------------------------------------------------------ finish
+
+    async def choose_action(self, action: Action) -> SessionView:
+        """Reset the password or only unlock the account."""
+        return await self._call("POST", "/session/action", SessionView, body=ChooseActionRequest(action=action))
+
+    async def set_password(self, password: str) -> SessionView:
+        """Send the new password."""
+        return await self._call("POST", "/session/password", SessionView, body=NewPasswordRequest(password=password))
+
+    # ------------------------------------------------------------------ demo only
+
+    async def dev_outbox(self) -> Outbox:
+        """The messages the dev outbox kept (demo only)."""
+        return await self._call("GET", "/dev/outbox", Outbox, session=False)
+
+    async def dev_authenticator(self) -> Authenticator:
+        """The demo users' current authenticator codes (demo only)."""
+        return await self._call("GET", "/dev/authenticator", Authenticator, session=False)
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _call(
+        self, method: str, path: str, answer: type[_Model], *, body: BaseModel | None = None, session: bool = True
+    ) -> _Model:
+        response = await self._send(method, path, body=body, session=session)
+        try:
+            return answer.model_validate_json(response.content)
+        except ValidationError:
+            # `from None`: a validation error quotes the input, which may hold the session token.
+            raise ProtocolError(f"{method} {path}: the answer is not a valid {answer.__name__}") from None
+
+    async def _send(self, method: str, path: str, *, body: BaseModel | None, session: bool) -> httpx.Response:
+        headers = {"Accept": "application/json"}
+        if session and self._token is not None:
+            headers["Authorization"] = f"Bearer {self._token}"
+        content = body.model_dump_json().encode() if body is not None else None
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        url = API_PREFIX + path
+        try:
+            response = await self._http.request(method, url, content=content, headers=headers)
+        except httpx.TimeoutException as error:
+            raise BackendTimeout(f"{method} {url}: no answer in time ({type(error).__name__})") from None
+        except httpx.ProtocolError as error:
+            raise ProtocolError(f"{method} {url}: broken HTTP answer ({type(error).__name__})") from None
+        except httpx.TransportError as error:
+            raise BackendUnavailable(f"{method} {url}: backend unreachable ({type(error).__name__})") from None
+        log.debug("%s %s -> %s", method, url, response.status_code)
+        if response.is_success:
+            return response
+        if response.status_code >= 400:
+            raise _api_error(method, url, response)
+        raise ProtocolError(f"{method} {url}: unexpected HTTP {response.status_code}")
+
+
+def _api_error(method: str, url: str, response: httpx.Response) -> ApiError | ProtocolError:
+    try:
+        body = ErrorBody.model_validate_json(response.content)
+    except ValidationError:
+        return ProtocolError(f"{method} {url}: HTTP {response.status_code} without an error body")
+    log.info(
+        "%s %s -> %s %s (correlation id %s)", method, url, response.status_code, body.code.value, body.correlation_id
+    )
+    return ApiError(body, response.status_code)

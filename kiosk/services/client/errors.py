@@ -1,0 +1,57 @@
+"""The failures the backend client raises: every one a value with a code, none carrying request content."""
+
+from __future__ import annotations
+
+from kiosk.policy.password import PasswordRule
+from kiosk.services.api import ErrorBody, ErrorCode
+
+
+class ClientError(Exception):
+    """Base of every failure the backend client raises."""
+
+
+class ApiError(ClientError):
+    """The backend answered with an error body (4xx/5xx): a stable code and a correlation id."""
+
+    def __init__(self, body: ErrorBody, status: int) -> None:
+        self.body = body
+        self.status = status
+        # Only fields of the backend's error body, never anything the user typed.
+        super().__init__(f"{body.code.value} (HTTP {status}, correlation id {body.correlation_id})")
+
+    @property
+    def code(self) -> ErrorCode:
+        """The machine-readable failure code."""
+        return self.body.code
+
+    @property
+    def correlation_id(self) -> str:
+        """The id the helpdesk can find in the backend's audit and logs."""
+        return self.body.correlation_id
+
+    @property
+    def attempts_left(self) -> int | None:
+        """Tries left on the current code or questions, when the backend says."""
+        return self.body.attempts_left
+
+    @property
+    def reasons(self) -> tuple[PasswordRule, ...]:
+        """Why a new password was rejected."""
+        return self.body.reasons
+
+    @property
+    def field(self) -> str | None:
+        """The request field the error is about, if any."""
+        return self.body.field
+
+
+class BackendUnavailable(ClientError):
+    """The backend could not be reached (connection refused, reset, DNS …)."""
+
+
+class BackendTimeout(ClientError):
+    """The backend did not answer in time; the request may or may not have been applied."""
+
+
+class ProtocolError(ClientError):
+    """The backend answered something that is not the API contract (bad status, bad JSON, wrong shape)."""
