@@ -11,7 +11,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kiosk.policy.questions import PREDEFINED_QUESTION_IDS
 
@@ -108,7 +108,8 @@ class SecurityQuestionSettings(_Section):
             raise ValueError(f"unknown predefined question id(s): {', '.join(unknown)}")
         if self.number_to_reset > self.number_to_register:
             raise ValueError("number_to_reset may not exceed number_to_register")
-        if len(self.predefined) + len(self.custom) < self.number_to_register:
+        # Count distinct questions: a repeated id or custom text does not give the user another choice.
+        if len(set(self.predefined)) + len(set(self.custom)) < self.number_to_register:
             raise ValueError("fewer questions are offered than number_to_register")
         return self
 
@@ -170,11 +171,13 @@ class BrandingSettings(_Section):
     logo: str = Field(default="", max_length=1024, description="Path to a PNG/SVG logo ('' = none).")
     accent_color: str = Field(default="#0067b8", description="Accent colour as #RRGGBB.")
 
-    @model_validator(mode="after")
-    def _colour_is_hex(self) -> BrandingSettings:
-        if not _COLOUR.match(self.accent_color):
-            raise ValueError("accent_color must look like #RRGGBB")
-        return self
+    @field_validator("accent_color")
+    @classmethod
+    def _colour_is_hex(cls, value: str) -> str:
+        # A field validator (not a model validator) so the error names accent_color, not the table.
+        if not _COLOUR.match(value):
+            raise ValueError("must look like #RRGGBB, e.g. #0067b8")
+        return value
 
 
 class HelpdeskSettings(_Section):
@@ -195,8 +198,8 @@ class KioskSettings(_Section):
         default=("en",), min_length=1, description="Languages offered in the picker (BCP 47 tags)."
     )
     default_language: str = Field(default="", max_length=35, description="Default language ('' = the OS locale).")
-    branding: BrandingSettings = BrandingSettings()
-    helpdesk: HelpdeskSettings = HelpdeskSettings()
+    branding: BrandingSettings = Field(default=BrandingSettings(), description="How the organisation is presented.")
+    helpdesk: HelpdeskSettings = Field(default=HelpdeskSettings(), description="Where a refused user is sent.")
 
 
 class BackendMode(StrEnum):
@@ -239,7 +242,9 @@ class DirectorySettings(_Section):
     """The directory the backend reads users from and writes passwords to."""
 
     kind: DirectoryKind = Field(default=DirectoryKind.EMBEDDED, description="Directory kind: embedded.")
-    embedded: EmbeddedDirectorySettings = EmbeddedDirectorySettings()
+    embedded: EmbeddedDirectorySettings = Field(
+        default=EmbeddedDirectorySettings(), description="Settings of the embedded directory (kind = 'embedded')."
+    )
 
 
 class DeliveryKind(StrEnum):
@@ -260,17 +265,27 @@ class DeliverySettings(_Section):
 class Policy(_Section):
     """The whole policy file."""
 
-    reset: ResetSettings = ResetSettings()
-    methods: MethodSettings = MethodSettings()
-    security_questions: SecurityQuestionSettings = SecurityQuestionSettings()
-    registration: RegistrationSettings = RegistrationSettings()
-    notifications: NotificationSettings = NotificationSettings()
-    on_premises: OnPremisesSettings = OnPremisesSettings()
-    password: PasswordSettings = PasswordSettings()
-    kiosk: KioskSettings = KioskSettings()
-    backend: BackendSettings = BackendSettings()
-    directory: DirectorySettings = DirectorySettings()
-    delivery: DeliverySettings = DeliverySettings()
+    reset: ResetSettings = Field(default=ResetSettings(), description="Who may use self-service password reset.")
+    methods: MethodSettings = Field(default=MethodSettings(), description="Verification methods and gates.")
+    security_questions: SecurityQuestionSettings = Field(
+        default=SecurityQuestionSettings(), description="Security questions users register and answer."
+    )
+    registration: RegistrationSettings = Field(
+        default=RegistrationSettings(), description="Registration and reconfirmation of verification data."
+    )
+    notifications: NotificationSettings = Field(
+        default=NotificationSettings(), description="Who is e-mailed when a password is reset."
+    )
+    on_premises: OnPremisesSettings = Field(
+        default=OnPremisesSettings(), description="Writeback to the on-premises directory, and unlock."
+    )
+    password: PasswordSettings = Field(default=PasswordSettings(), description="What a new password must satisfy.")
+    kiosk: KioskSettings = Field(default=KioskSettings(), description="The kiosk application: timeouts, languages.")
+    backend: BackendSettings = Field(default=BackendSettings(), description="Which service backend the kiosk uses.")
+    directory: DirectorySettings = Field(default=DirectorySettings(), description="Where passwords live.")
+    delivery: DeliverySettings = Field(
+        default=DeliverySettings(), description="How codes and notifications are delivered."
+    )
 
     @property
     def demo(self) -> bool:
