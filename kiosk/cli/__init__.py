@@ -1,0 +1,1 @@
+"""The `kiosk` command line: run the kiosk, and the administrator's tools."""

@@ -1,0 +1,20 @@
+"""`kiosk policy check FILE`: validate a policy file and print each problem as `file:line: key: message`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO
+
+from kiosk.policy.loader import PolicyError, format_problem, load_policy
+
+
+def policy_check(path: str, out: TextIO, err: TextIO) -> int:
+    """Check the policy file at `path`: 0 and an OK line on `out` if valid, else 1 and one line per problem on `err`."""
+    try:
+        load_policy(Path(path))
+    except PolicyError as error:
+        for problem in error.problems:
+            print(format_problem(path, problem), file=err)
+        return 1
+    print(f"OK: {path} is a valid policy", file=out)
+    return 0
