@@ -25,7 +25,7 @@ class StepKind(StrEnum):
     ENTER_CODE = "enter_code"
     ANSWER_QUESTIONS = "answer_questions"
     RESET_OR_UNLOCK = "reset_or_unlock"
-    NEW_PASSWORD = "new_password"
+    NEW_PASSWORD = "new_password"  # noqa: S105 - a page name, not a password
     DONE = "done"
     ERROR = "error"
 

@@ -1,0 +1,386 @@
+"""`RecoveryFlow`: the async engine of the "Can't access your account" wizard; plain data in and out, no Qt.
+
+The engine turns answers into client calls and session views into `Step`s. It never decides a gate:
+the backend does. It keeps no secret beyond the call that carries it (passwords, codes and answers
+live only in the `Answer` the UI hands over), and it serializes calls so a double submit cannot
+interleave two requests of one session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from kiosk.flows.mapping import (
+    INTERNAL,
+    SERVICE_TIMEOUT,
+    SERVICE_UNAVAILABLE,
+    SESSION_EXPIRED,
+    ViewContext,
+    choose_method_step,
+    error_step,
+    identify_step,
+    method_choices,
+    reset_or_unlock_step,
+    start_step,
+    step_for_view,
+    with_errors,
+)
+from kiosk.flows.steps import (
+    Answer,
+    AnswerQuestionsData,
+    BeginAnswer,
+    Choice,
+    ChooseMethodAnswer,
+    ChooseMethodData,
+    CodeAnswer,
+    EnterCodeData,
+    FieldError,
+    IdentifyAnswer,
+    IdentifyData,
+    NewPasswordAnswer,
+    NewPasswordData,
+    QuestionsAnswer,
+    ResetOrUnlockAnswer,
+    Step,
+    StepKind,
+)
+from kiosk.flows.validation import answers_errors, code_errors, identify_errors, new_password_errors
+from kiosk.i18n import current_language
+from kiosk.policy.password import PasswordCheck, PasswordRules, check_password
+from kiosk.policy.schema import Policy
+from kiosk.services.api import Action, CaptchaImage, ErrorCode, SessionView, Stage
+from kiosk.services.client import (
+    ApiError,
+    BackendClient,
+    BackendTimeout,
+    BackendUnavailable,
+    ClientError,
+    ProtocolError,
+)
+
+log = logging.getLogger(__name__)
+
+Operation = Callable[[], Awaitable[Step]]
+"""A unit of work that ends on a page: a backend call and its mapping."""
+
+_SESSION_GONE = frozenset({ErrorCode.SESSION_EXPIRED, ErrorCode.SESSION_REQUIRED})
+_RESYNC_AND_SAY = frozenset(
+    {
+        ErrorCode.CODE_EXPIRED,
+        ErrorCode.CODE_BURNED,
+        ErrorCode.NO_ACTIVE_CODE,
+        ErrorCode.ANSWERS_WRONG,
+        ErrorCode.METHOD_NOT_AVAILABLE,
+    }
+)
+_GATE_FIELDS = {StepKind.ENTER_CODE: "code", StepKind.ANSWER_QUESTIONS: "answers"}
+
+
+def _gate_error(kind: StepKind, code: ErrorCode, attempts_left: int | None) -> FieldError:
+    """A gate failure on the field of the page it lands on (the method list when the gate closed)."""
+    return FieldError(_GATE_FIELDS.get(kind, "method"), code.value, attempts_left)
+
+
+def _decode_png(image: CaptchaImage) -> bytes:
+    try:
+        return base64.b64decode(image.png_base64, validate=True)
+    except binascii.Error:
+        raise ProtocolError("the CAPTCHA image is not valid base64") from None
+
+
+class RecoveryFlow:
+    """The recovery wizard's engine: `step` is the page to show; answers and buttons move it."""
+
+    def __init__(
+        self,
+        client: BackendClient,
+        policy: Policy,
+        *,
+        kiosk_id: str = "",
+        locale: Callable[[], str] = current_language,
+    ) -> None:
+        self._client = client
+        self._policy = policy
+        self._kiosk_id = kiosk_id
+        self._locale = locale
+        self._lock = asyncio.Lock()
+        self._context = ViewContext(policy)
+        self._display_name: str | None = None
+        self._retry: Operation | None = None
+        self._password_stage_open = False  # the backend is at NEW_PASSWORD while RESET_OR_UNLOCK shows
+        self._step = start_step(policy)
+
+    @property
+    def step(self) -> Step:
+        """The current page (START until the user begins)."""
+        return self._step
+
+    # ------------------------------------------------------------------ public moves
+
+    async def submit(self, answer: Answer) -> Step:
+        """Answer the current page; an answer that does not fit the page (a late double click) is ignored."""
+        async with self._lock:
+            operation = self._operation_for(answer)
+            if operation is None:
+                log.info("ignored a %s on the %s page", type(answer).__name__, self._step.kind.value)
+                return self._step
+            return self._show(await self._attempt(operation, repeat=self._resync))
+
+    async def back(self) -> Step:
+        """Go to the previous page where the page allows it (`Step.can_go_back`)."""
+        async with self._lock:
+            step = self._step
+            if not step.can_go_back:
+                return step
+            if step.kind is StepKind.IDENTIFY:
+                await self._close_quietly()
+                self._forget()
+                return self._show(start_step(self._policy))
+            if step.kind is StepKind.CHOOSE_METHOD:
+                return self._show(await self._attempt(self._open_at_identify, repeat=self._open_at_identify))
+            if isinstance(step.data, EnterCodeData | AnswerQuestionsData):
+                # Local: the backend lets the user pick another method while a challenge is open.
+                return self._show(choose_method_step(step.data.gate, self._context.methods))
+            if step.kind is StepKind.NEW_PASSWORD:
+                self._password_stage_open = True
+                return self._show(reset_or_unlock_step(self._display_name))
+            return step
+
+    async def cancel(self) -> Step:
+        """Close the backend session (best effort), forget everything and return to the start."""
+        async with self._lock:
+            await self._close_quietly()
+            self._forget()
+            return self._show(start_step(self._policy))
+
+    async def restart(self) -> Step:
+        """Back to the start, forgetting everything (done countdown, idle timeout)."""
+        return await self.cancel()
+
+    async def retry(self) -> Step:
+        """From an error page: repeat what failed when that is safe, else resume where the backend is."""
+        async with self._lock:
+            operation = self._retry
+            if self._step.kind is not StepKind.ERROR or operation is None:
+                return self._step
+            return self._show(await self._attempt(operation, repeat=operation))
+
+    async def refresh_captcha(self) -> Step:
+        """A new CAPTCHA picture on the identify page."""
+        async with self._lock:
+            data = self._step.data
+            if not isinstance(data, IdentifyData):
+                return self._step
+
+            async def refresh() -> Step:
+                return identify_step(await self._captcha_png(), data.user_id)
+
+            return self._show(await self._attempt(refresh, repeat=self._resync))
+
+    async def captcha_audio(self) -> bytes:
+        """The current CAPTCHA as WAV bytes; b"" if it cannot be had (then `step` shows why)."""
+        async with self._lock:
+            if self._step.kind is not StepKind.IDENTIFY:
+                return b""
+            try:
+                audio = await self._client.captcha_audio()
+                return base64.b64decode(audio.wav_base64, validate=True)
+            except binascii.Error:
+                self._show(self._failure(ProtocolError("the CAPTCHA audio is not valid base64"), repeat=self._resync))
+            except ClientError as error:
+                self._show(self._failure(error, repeat=self._resync))
+            return b""
+
+    async def resend_code(self) -> Step:
+        """Send a new code for the current challenge."""
+        async with self._lock:
+            if self._step.kind is not StepKind.ENTER_CODE:
+                return self._step
+
+            async def resend() -> Step:
+                return await self._step_for(await self._client.resend_code())
+
+            return self._show(await self._attempt(resend, repeat=self._resync))
+
+    def check_password(self, password: str) -> PasswordCheck:
+        """The live checklist of a new password against the current page's rules and the user's names."""
+        data = self._step.data
+        if isinstance(data, NewPasswordData):
+            return check_password(password, data.rules, data.user_names)
+        return check_password(password, PasswordRules.from_settings(self._policy.password))
+
+    # ------------------------------------------------------------------ answers
+
+    def _operation_for(self, answer: Answer) -> Operation | None:
+        step = self._step
+        match answer:
+            case BeginAnswer() if step.kind is StepKind.START:
+                return self._open_at_identify
+            case IdentifyAnswer() if isinstance(step.data, IdentifyData):
+                captcha_png = step.data.captcha_png
+                return lambda: self._identify(answer, captcha_png)
+            case ChooseMethodAnswer() if isinstance(step.data, ChooseMethodData):
+                return lambda: self._choose_method(answer)
+            case CodeAnswer() if isinstance(step.data, EnterCodeData):
+                return lambda: self._verify_code(answer)
+            case QuestionsAnswer() if isinstance(step.data, AnswerQuestionsData):
+                question_ids = tuple(question.id for question in step.data.questions)
+                return lambda: self._answer_questions(answer, question_ids)
+            case ResetOrUnlockAnswer() if step.kind is StepKind.RESET_OR_UNLOCK:
+                return lambda: self._choose_action(answer)
+            case NewPasswordAnswer() if isinstance(step.data, NewPasswordData):
+                return lambda: self._set_password(answer)
+        return None
+
+    async def _open_at_identify(self) -> Step:
+        await self._close_quietly()
+        opened = await self._client.open_session(kiosk_id=self._kiosk_id, locale=self._locale())
+        # A new session: keep only what the user typed as their ID, so they need not type it again.
+        self._context = ViewContext(self._policy, user_id=self._context.user_id)
+        self._display_name = None
+        return identify_step(_decode_png(opened.captcha), self._context.user_id)
+
+    async def _identify(self, answer: IdentifyAnswer, captcha_png: bytes) -> Step:
+        errors = identify_errors(answer)
+        if errors:
+            return identify_step(captcha_png, answer.user_id, errors)
+        self._context = replace(self._context, user_id=answer.user_id.strip())
+        return await self._step_for(await self._client.identify(self._context.user_id, answer.captcha.strip()))
+
+    async def _choose_method(self, answer: ChooseMethodAnswer) -> Step:
+        return await self._step_for(await self._client.choose_method(answer.method))
+
+    async def _verify_code(self, answer: CodeAnswer) -> Step:
+        code = "".join(answer.code.split())  # "1234 5678" as printed in a message
+        errors = code_errors(code)
+        if errors:
+            return with_errors(self._step, *errors)
+        return await self._step_for(await self._client.verify_code(code))
+
+    async def _answer_questions(self, answer: QuestionsAnswer, question_ids: tuple[str, ...]) -> Step:
+        errors = answers_errors(answer, question_ids)
+        if errors:
+            return with_errors(self._step, *errors)
+        return await self._step_for(await self._client.answer_questions(answer.answers))
+
+    async def _choose_action(self, answer: ResetOrUnlockAnswer) -> Step:
+        self._context = replace(self._context, came_from_action=True)
+        if self._password_stage_open and answer.choice is Choice.RESET:
+            return await self._resync()  # back from the new-password page: the backend is still there
+        return await self._step_for(await self._client.choose_action(Action(answer.choice.value)))
+
+    async def _set_password(self, answer: NewPasswordAnswer) -> Step:
+        step = self._step
+        assert isinstance(step.data, NewPasswordData)
+        errors = new_password_errors(answer.password, answer.confirm, step.data)
+        if errors:
+            return replace(step, data=replace(step.data, rejected=()), errors=errors)
+        return await self._step_for(await self._client.set_password(answer.password))
+
+    # ------------------------------------------------------------------ views and failures
+
+    async def _step_for(self, view: SessionView) -> Step:
+        if view.display_name:
+            self._display_name = view.display_name
+        if view.methods:
+            self._context = replace(self._context, methods=method_choices(view))
+        if view.stage is Stage.IDENTIFY:
+            return identify_step(await self._captcha_png(), self._context.user_id)
+        try:
+            return step_for_view(view, self._context)
+        except ValueError as error:
+            raise ProtocolError(str(error)) from None
+
+    async def _captcha_png(self) -> bytes:
+        return _decode_png(await self._client.refresh_captcha())
+
+    async def _resync(self) -> Step:
+        """Show the page of wherever the backend says the session is (a fresh one if there is none)."""
+        if not self._client.has_session:
+            return await self._open_at_identify()
+        return await self._step_for(await self._client.session())
+
+    async def _attempt(self, operation: Operation, *, repeat: Operation) -> Step:
+        """Run an operation; a failure becomes a page, and `repeat` is what Retry does after a transport failure."""
+        try:
+            return await operation()
+        except ApiError as error:
+            try:
+                return await self._recover(error)
+            except ClientError as second:
+                return self._failure(second, repeat=self._resync)
+        except ClientError as error:
+            return self._failure(error, repeat=repeat)
+
+    async def _recover(self, error: ApiError) -> Step:
+        """Turn a wrong answer into the same page with a field error; anything else into an error page."""
+        step = self._step
+        data = step.data
+        code = error.code
+        if code is ErrorCode.CAPTCHA_WRONG and isinstance(data, IdentifyData):
+            # The backend replaced the CAPTCHA after a wrong one; fetch its picture.
+            return identify_step(await self._captcha_png(), self._context.user_id, (FieldError("captcha", code.value),))
+        if code is ErrorCode.CODE_WRONG and isinstance(data, EnterCodeData):
+            attempts = error.attempts_left if error.attempts_left is not None else max(data.attempts_left - 1, 0)
+            return replace(
+                step, data=replace(data, attempts_left=attempts), errors=(FieldError("code", code.value, attempts),)
+            )
+        if code in _RESYNC_AND_SAY:
+            # The backend may have ended the challenge, used the method up or picked other questions:
+            # show the page of what it holds now, with the error on that page's field.
+            fresh = await self._step_for(await self._client.session())
+            return with_errors(fresh, _gate_error(fresh.kind, code, error.attempts_left))
+        if code is ErrorCode.PASSWORD_REJECTED and isinstance(data, NewPasswordData):
+            rejected = tuple(reason.value for reason in error.reasons)
+            return replace(step, data=replace(data, rejected=rejected), errors=(FieldError("password", code.value),))
+        if code in (ErrorCode.UNLOCK_NOT_ALLOWED, ErrorCode.STEP_NOT_ALLOWED) and step.kind is StepKind.RESET_OR_UNLOCK:
+            # step_not_allowed here: the user came back from the new-password page, where the
+            # backend no longer offers unlock-only.
+            return with_errors(step, FieldError("choice", ErrorCode.UNLOCK_NOT_ALLOWED.value))
+        return self._failure(error, repeat=self._resync)
+
+    def _failure(self, error: ClientError, *, repeat: Operation) -> Step:
+        """The error page for a failure, remembering how Retry recovers from it."""
+        correlation_id: str | None = None
+        if isinstance(error, ApiError):
+            correlation_id = error.correlation_id
+            if error.code in _SESSION_GONE:
+                code, self._retry = SESSION_EXPIRED, self._open_at_identify
+            else:
+                code, self._retry = error.code.value, self._resync
+        elif isinstance(error, BackendTimeout):
+            code, self._retry = SERVICE_TIMEOUT, repeat
+        elif isinstance(error, BackendUnavailable):
+            code, self._retry = SERVICE_UNAVAILABLE, repeat
+        else:
+            code, self._retry = INTERNAL, self._resync
+        log.warning("flow error on the %s page: %s", self._step.kind.value, error)
+        return error_step(code, correlation_id, retryable=True)
+
+    def _show(self, step: Step) -> Step:
+        if step.kind is not StepKind.ERROR:
+            self._retry = None
+        if step.kind is not StepKind.RESET_OR_UNLOCK:
+            self._password_stage_open = False
+        if step.kind is not self._step.kind:
+            log.debug("page %s -> %s", self._step.kind.value, step.kind.value)
+        self._step = step
+        return step
+
+    async def _close_quietly(self) -> None:
+        try:
+            await self._client.close_session()
+        except ClientError as error:
+            # Best effort: an unreachable backend lets the session expire on its own.
+            log.info("could not close the session: %s", error)
+
+    def _forget(self) -> None:
+        self._context = ViewContext(self._policy)
+        self._display_name = None
+        self._retry = None
+        self._password_stage_open = False

@@ -1,0 +1,167 @@
+"""Pure mapping from the backend's `SessionView` (and failures) to the `Step` view-models the UI shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from kiosk.flows.steps import (
+    AnswerQuestionsData,
+    ChooseMethodData,
+    DoneData,
+    DoneOutcome,
+    EnterCodeData,
+    ErrorData,
+    FieldError,
+    GateProgress,
+    Helpdesk,
+    IdentifyData,
+    MethodChoice,
+    NewPasswordData,
+    Question,
+    RefusedData,
+    ResetOrUnlockData,
+    StartData,
+    Step,
+    StepKind,
+)
+from kiosk.policy.password import PasswordRules
+from kiosk.policy.schema import Policy
+from kiosk.services.api import ErrorCode, Outcome, SessionView, Stage
+
+SERVICE_UNAVAILABLE = "service_unavailable"
+"""Error-page code: the backend could not be reached."""
+SERVICE_TIMEOUT = "service_timeout"
+"""Error-page code: the backend did not answer in time."""
+SESSION_EXPIRED = ErrorCode.SESSION_EXPIRED.value
+"""Error-page code: the reset session is gone (timed out or closed)."""
+INTERNAL = ErrorCode.INTERNAL.value
+"""Error-page code: something broke that the user cannot fix (also used for answers that break the contract)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ViewContext:
+    """What the engine knows beside the session view: never a secret."""
+
+    policy: Policy
+    user_id: str = ""
+    came_from_action: bool = False
+    methods: tuple[MethodChoice, ...] = ()
+    """The current gate's choices, remembered from its choose-method page (for Back)."""
+
+
+def start_step(policy: Policy) -> Step:
+    """The start page."""
+    return Step(StepKind.START, StartData(organisation=policy.kiosk.branding.organisation))
+
+
+def identify_step(captcha_png: bytes, user_id: str = "", errors: tuple[FieldError, ...] = ()) -> Step:
+    """The user ID + CAPTCHA page; Back leads to the start."""
+    return Step(StepKind.IDENTIFY, IdentifyData(captcha_png=captcha_png, user_id=user_id), errors, can_go_back=True)
+
+
+def error_step(code: str, correlation_id: str | None = None, *, retryable: bool = True) -> Step:
+    """A page for a failure the user cannot fix by editing a field."""
+    return Step(StepKind.ERROR, ErrorData(code=code, correlation_id=correlation_id, retryable=retryable))
+
+
+def helpdesk(policy: Policy) -> Helpdesk:
+    """The helpdesk contact from the policy."""
+    settings = policy.kiosk.helpdesk
+    return Helpdesk(text=settings.text, phone=settings.phone, url=settings.url, email=settings.email)
+
+
+def gate_progress(view: SessionView) -> GateProgress:
+    """The gate the user is on (1-based) and how many are required."""
+    return GateProgress(number=view.gates_passed + 1, required=max(view.gates_required, view.gates_passed + 1))
+
+
+def method_choices(view: SessionView) -> tuple[MethodChoice, ...]:
+    """The methods a view offers, as Step data."""
+    return tuple(MethodChoice(method=option.method, masked_target=option.masked_target) for option in view.methods)
+
+
+def choose_method_step(gate: GateProgress, methods: tuple[MethodChoice, ...]) -> Step:
+    """Pick a method; Back (to a new identify) only exists before the first gate is passed."""
+    return Step(StepKind.CHOOSE_METHOD, ChooseMethodData(gate=gate, methods=methods), can_go_back=gate.number == 1)
+
+
+def reset_or_unlock_step(display_name: str | None) -> Step:
+    """Reset or only unlock a locked account."""
+    return Step(StepKind.RESET_OR_UNLOCK, ResetOrUnlockData(display_name=display_name))
+
+
+def step_for_view(view: SessionView, context: ViewContext) -> Step:
+    """The page for a session view; the identify stage needs a CAPTCHA and is built by `identify_step`."""
+    match view.stage:
+        case Stage.REFUSED:
+            return _refused(view, context.policy)
+        case Stage.CHOOSE_METHOD:
+            return choose_method_step(gate_progress(view), method_choices(view))
+        case Stage.VERIFY_CODE:
+            return _enter_code(view, context)
+        case Stage.ANSWER_QUESTIONS:
+            return _answer_questions(view, context)
+        case Stage.CHOOSE_ACTION:
+            return reset_or_unlock_step(view.display_name)
+        case Stage.NEW_PASSWORD:
+            return _new_password(view, context)
+        case Stage.DONE:
+            outcome = DoneOutcome.UNLOCKED if view.outcome is Outcome.UNLOCKED else DoneOutcome.RESET
+            return Step(StepKind.DONE, DoneData(outcome, context.policy.kiosk.done_countdown_seconds))
+        case Stage.IDENTIFY:
+            raise ValueError("the identify stage needs a CAPTCHA: use identify_step")
+
+
+def _refused(view: SessionView, policy: Policy) -> Step:
+    refusal = view.refusal
+    reason = refusal.code.value if refusal else ErrorCode.NOT_ENABLED.value
+    reference = refusal.reference if refusal else ""
+    return Step(StepKind.REFUSED, RefusedData(reason=reason, reference=reference, helpdesk=helpdesk(policy)))
+
+
+def _gate_methods(view: SessionView, context: ViewContext) -> tuple[MethodChoice, ...]:
+    return method_choices(view) or context.methods
+
+
+def _enter_code(view: SessionView, context: ViewContext) -> Step:
+    challenge = view.code
+    if challenge is None:
+        raise ValueError("a verify-code view without a code challenge")
+    methods = _gate_methods(view, context)
+    data = EnterCodeData(
+        gate=gate_progress(view),
+        method=challenge.method,
+        masked_target=challenge.masked_target,
+        attempts_left=challenge.attempts_left,
+        code_length=challenge.code_length,
+        expires_at=challenge.expires_at,
+        can_resend=challenge.can_resend,
+        can_choose_other=len(methods) > 1,
+    )
+    return Step(StepKind.ENTER_CODE, data, can_go_back=bool(methods))
+
+
+def _answer_questions(view: SessionView, context: ViewContext) -> Step:
+    methods = _gate_methods(view, context)
+    questions = tuple(
+        Question(id=prompt.id, predefined_id=prompt.predefined_id, custom_text=prompt.custom_text)
+        for prompt in view.questions
+    )
+    data = AnswerQuestionsData(gate=gate_progress(view), questions=questions, can_choose_other=len(methods) > 1)
+    return Step(StepKind.ANSWER_QUESTIONS, data, can_go_back=bool(methods))
+
+
+def user_names(user_id: str, display_name: str | None) -> tuple[str, ...]:
+    """The names a new password may not contain: what the user typed and their display name."""
+    return tuple(name for name in (user_id, display_name or "") if name)
+
+
+def _new_password(view: SessionView, context: ViewContext) -> Step:
+    rules = view.rules or PasswordRules.from_settings(context.policy.password)
+    data = NewPasswordData(rules=rules, user_names=user_names(context.user_id, view.display_name))
+    return Step(StepKind.NEW_PASSWORD, data, can_go_back=context.came_from_action)
+
+
+def with_errors(step: Step, *errors: FieldError) -> Step:
+    """The same page with these field errors (replacing earlier ones)."""
+    return replace(step, errors=errors)
