@@ -1,0 +1,204 @@
+"""The demo inbox: a separate, clearly labelled window showing sent codes and authenticator codes.
+
+Only opened in demo mode (dev outbox delivery), so a newcomer can finish the flow on a fresh
+machine. It is not part of the kiosk: a real kiosk never shows anyone's codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHeaderView,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.i18n import _, format_time
+from kiosk.services.api import Authenticator, Outbox, OutboxMessage
+from kiosk.ui.controls import label
+from kiosk.ui.protocols import DemoFeed
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL_MS = 1000
+
+_STYLE = """
+#demoBanner { background: #fff4ce; border-bottom: 3px solid #8a6d00; }
+#demoBanner QLabel { color: #3b2f00; }
+#demoTitle { font-size: 24px; font-weight: 700; }
+#section { font-size: 19px; font-weight: 700; }
+#message { background: #ffffff; border: 1px solid #d0d4da; border-radius: 8px; }
+#messageMeta { color: #505050; font-size: 14px; }
+#messageSubject { font-weight: 700; }
+#messageBody { font-family: "DejaVu Sans Mono", monospace; font-size: 15px; }
+QTableWidget { background: #ffffff; font-size: 17px; }
+"""
+
+
+class DemoInboxWindow(QWidget):
+    """Lists the dev outbox's messages and the demo users' authenticator codes, polling every second."""
+
+    def __init__(self, feed: DemoFeed | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("demoInbox")
+        self.setStyleSheet(_STYLE)
+        self.feed: DemoFeed | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._shown_ids: tuple[int, ...] | None = None
+
+        banner = QFrame()
+        banner.setObjectName("demoBanner")
+        banner_layout = QVBoxLayout(banner)
+        banner_layout.setContentsMargins(24, 16, 24, 16)
+        self.heading = label("demoTitle")
+        self.explanation = label()
+        banner_layout.addWidget(self.heading)
+        banner_layout.addWidget(self.explanation)
+
+        self.codes_heading = label("section")
+        self.codes = QTableWidget(0, 3)
+        self.codes.verticalHeader().hide()
+        self.codes.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.codes.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.codes.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.codes.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.codes.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.codes.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.codes.setMaximumHeight(190)
+        self.messages_heading = label("section")
+        self.empty = label("messageMeta")
+        self.status = label("messageMeta")
+        self.message_list = QVBoxLayout()
+        self.message_list.setSpacing(10)
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 6, 0)
+        column.addWidget(self.empty)
+        column.addLayout(self.message_list)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(holder)
+
+        content = QVBoxLayout()
+        content.setContentsMargins(24, 16, 24, 16)
+        content.setSpacing(10)
+        content.addWidget(self.codes_heading)
+        content.addWidget(self.codes)
+        content.addWidget(self.messages_heading)
+        content.addWidget(scroll, 1)
+        content.addWidget(self.status)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(banner)
+        outer.addLayout(content, 1)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_INTERVAL_MS)
+        self.timer.timeout.connect(self.poll)
+        self.resize(720, 760)
+        self.retranslate()
+        self.show_outbox(Outbox(messages=()))
+        if feed is not None:
+            self.set_feed(feed)
+
+    def retranslate(self) -> None:
+        """Texts of the demo inbox."""
+        title = _("Demo inbox — not part of the kiosk")
+        self.setWindowTitle(title)
+        self.heading.setText(title)
+        self.explanation.setText(_(
+            "For demonstrations only: the codes the kiosk would have e-mailed, texted or read out, and the "
+            "demo users' authenticator-app codes. A real kiosk never shows these."
+        ))
+        self.codes_heading.setText(_("Authenticator app codes"))
+        self.codes.setHorizontalHeaderLabels([_("User"), _("Code"), _("Seconds left")])
+        self.codes.setAccessibleName(_("Authenticator app codes"))
+        self.messages_heading.setText(_("Messages, newest first"))
+        self.empty.setText(_("No messages yet. Choose a method that sends a code."))
+
+    def set_feed(self, feed: DemoFeed) -> None:
+        """Start polling a feed every second."""
+        self.feed = feed
+        self.timer.start()
+        self.poll()
+
+    def poll(self) -> None:
+        """Fetch the outbox and codes in the background, unless a fetch is still running."""
+        if self.feed is None or self._task is not None:
+            return
+        self._task = asyncio.get_running_loop().create_task(self._fetch(self.feed))
+
+    async def _fetch(self, feed: DemoFeed) -> None:
+        try:
+            outbox, authenticator = await asyncio.gather(feed.dev_outbox(), feed.dev_authenticator())
+        except Exception:
+            log.exception("demo feed unavailable")
+            self.status.setText(_("The demo feed can't be reached; trying again…"))
+            return
+        finally:
+            self._task = None
+        self.status.setText("")
+        self.show_outbox(outbox)
+        self.show_authenticator(authenticator)
+
+    def show_authenticator(self, authenticator: Authenticator) -> None:
+        """Show each demo user's current code and the seconds it has left."""
+        self.codes.setRowCount(len(authenticator.codes))
+        for row, entry in enumerate(authenticator.codes):
+            for column, text in enumerate((entry.user_id, entry.code, str(entry.seconds_left))):
+                item = QTableWidgetItem(text)
+                if column:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.codes.setItem(row, column, item)
+
+    def show_outbox(self, outbox: Outbox) -> None:
+        """List the messages, newest first (rebuilt only when the set of messages changed)."""
+        messages = sorted(outbox.messages, key=lambda message: message.id, reverse=True)
+        ids = tuple(message.id for message in messages)
+        if ids == self._shown_ids:
+            return
+        self._shown_ids = ids
+        while self.message_list.count():
+            item = self.message_list.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        for message in messages:
+            self.message_list.addWidget(self._card(message))
+        self.empty.setVisible(not messages)
+
+    def _card(self, message: OutboxMessage) -> QFrame:
+        card = QFrame()
+        card.setObjectName("message")
+        layout = QVBoxLayout(card)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(4)
+        meta = label("messageMeta", selectable=True)
+        meta.setText(_("To {to} · {channel} · {time}").format(
+            to=message.to, channel=message.channel.value, time=format_time(message.sent_at)))
+        subject = label("messageSubject", selectable=True)
+        subject.setText(message.subject)
+        body = label("messageBody", selectable=True)
+        body.setText(message.body)
+        for widget in (meta, subject, body):
+            layout.addWidget(widget)
+        card.setAccessibleName(message.subject)
+        return card
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop polling when closed."""
+        self.timer.stop()
+        if self._task is not None:
+            self._task.cancel()
+        super().closeEvent(event)

@@ -1,0 +1,89 @@
+"""The accent-coloured header: logo, organisation, product name, demo tag and the language picker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from kiosk.i18n import _, current_language, parse_tag
+from kiosk.policy.schema import Policy
+from kiosk.ui.controls import label
+
+HEADER_HEIGHT = 76
+
+
+def language_name(tag: str) -> str:
+    """A language's name in that language (what a speaker looks for in a picker)."""
+    locale = parse_tag(tag)
+    name = locale.get_display_name(locale) or tag
+    return name[:1].upper() + name[1:]
+
+
+class Header(QFrame):
+    """Branding on the leading side, the language picker on the trailing side."""
+
+    language_chosen = Signal(str)
+
+    def __init__(self, policy: Policy, *, demo: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("header")
+        self.setFixedHeight(HEADER_HEIGHT)
+        branding = policy.kiosk.branding
+        row = QHBoxLayout(self)
+        row.setContentsMargins(32, 8, 32, 8)
+        row.setSpacing(16)
+        self.logo = QLabel()
+        pixmap = QPixmap(branding.logo) if branding.logo and Path(branding.logo).is_file() else QPixmap()
+        if not pixmap.isNull():
+            self.logo.setPixmap(pixmap.scaledToHeight(44, Qt.TransformationMode.SmoothTransformation))
+            row.addWidget(self.logo)
+        else:
+            self.logo.hide()
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        self.organisation = label("organisation", wrap=False)
+        self.organisation.setText(branding.organisation)
+        self.product = label("product", wrap=False)
+        names.addWidget(self.organisation)
+        names.addWidget(self.product)
+        row.addLayout(names)
+        row.addStretch(1)
+        self.demo_tag = label("demoTag", wrap=False)
+        self.demo_tag.setVisible(demo)
+        self.demo_tag.setStyleSheet(
+            "background: #fff4ce; color: #3b2f00; border-radius: 4px; padding: 4px 10px; font-weight: 700;"
+        )
+        row.addWidget(self.demo_tag)
+        self.language_caption = label(wrap=False)
+        self.languages = QComboBox()
+        for tag in policy.kiosk.languages:
+            self.languages.addItem(language_name(tag), tag)
+        self.languages.setMinimumWidth(170)
+        self.languages.activated.connect(self._chosen)
+        offer_picker = len(policy.kiosk.languages) > 1
+        self.language_caption.setVisible(offer_picker)
+        self.languages.setVisible(offer_picker)
+        self.language_caption.setBuddy(self.languages)
+        row.addWidget(self.language_caption)
+        row.addWidget(self.languages)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Texts of the header; the picker shows the active language."""
+        self.product.setText(_("Account recovery"))
+        self.demo_tag.setText(_("Demo"))
+        self.language_caption.setText(_("Language"))
+        self.languages.setAccessibleName(_("Language"))
+        index = self.languages.findData(current_language())
+        if index < 0:
+            index = self.languages.findData(current_language().split("-")[0])
+        if index >= 0:
+            self.languages.setCurrentIndex(index)
+
+    def _chosen(self, index: int) -> None:
+        tag = self.languages.itemData(index)
+        if isinstance(tag, str):
+            self.language_chosen.emit(tag)

@@ -1,0 +1,169 @@
+"""New password typed twice, a live rule checklist and a strength meter, and why it was rejected."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QProgressBar, QVBoxLayout, QWidget
+
+from kiosk.flows.steps import FieldError, NewPasswordAnswer, NewPasswordData, Step, StepKind
+from kiosk.i18n import _
+from kiosk.policy.password import PasswordCheck, PasswordRule
+from kiosk.ui import texts
+from kiosk.ui.controls import LabelledField, button, label
+from kiosk.ui.pages.base import Page, PageContext, add_row, set_title
+
+CHECK_DEBOUNCE_MS = 150
+
+
+class NewPasswordPage(Page):
+    """Password and confirmation on the left, the checklist on the right."""
+
+    kind = StepKind.NEW_PASSWORD
+    fields = ("password", "confirm")
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.password = LabelledField("password")
+        self.confirm = LabelledField("confirm")
+        for field in (self.password, self.confirm):
+            field.edit.setEchoMode(QLineEdit.EchoMode.Password)
+            field.edit.setMaxLength(256)
+            field.edit.textChanged.connect(self._schedule_check)
+        self.meter = QProgressBar()
+        self.meter.setObjectName("strength")
+        self.meter.setRange(0, 4)
+        self.meter.setTextVisible(False)
+        self.strength = label("muted")
+        self.rejected = label("fieldError")
+        left = QVBoxLayout()
+        left.setSpacing(14)
+        for widget in (self.password, self.confirm, self.meter, self.strength, self.rejected):
+            left.addWidget(widget)
+        left.addStretch(1)
+        self.checklist_heading = label("fieldLabel")
+        self.checklist = QVBoxLayout()
+        self.checklist.setSpacing(6)
+        right = QVBoxLayout()
+        right.addWidget(self.checklist_heading)
+        right.addLayout(self.checklist)
+        right.addStretch(1)
+        columns = QGridLayout()
+        columns.setHorizontalSpacing(36)
+        columns.addLayout(left, 0, 0)
+        columns.addLayout(right, 0, 1)
+        columns.setColumnStretch(0, 1)
+        columns.setColumnStretch(1, 1)
+        self.body.addLayout(columns)
+        self.save = button("primary")
+        self.save.clicked.connect(self.accept)
+        add_row(self.action_row, self.save)
+        self.rule_labels: dict[PasswordRule, QLabel] = {}
+        self.match_label = label("ruleBad")
+        self.check: PasswordCheck | None = None
+        self.check_timer = QTimer(self)
+        self.check_timer.setSingleShot(True)
+        self.check_timer.setInterval(CHECK_DEBOUNCE_MS)
+        self.check_timer.timeout.connect(self.run_check)
+
+    def load(self, step: Step) -> None:
+        """Empty fields and one checklist line per rule that applies."""
+        self.check_timer.stop()
+        for field in (self.password, self.confirm):
+            field.edit.blockSignals(True)
+            field.edit.clear()
+            field.edit.blockSignals(False)
+        while self.checklist.count():
+            item = self.checklist.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None and widget is not self.match_label:
+                widget.deleteLater()
+        self.check = self.context.check_password("")
+        self.rule_labels = {}
+        for result in self.check.results:
+            line = label("ruleBad")
+            self.checklist.addWidget(line)
+            self.rule_labels[result.rule] = line
+        self.checklist.addWidget(self.match_label)
+
+    def retranslate(self) -> None:
+        """Texts of the password page, including the checklist's current state."""
+        data = self.data(NewPasswordData)
+        set_title(self.title, _("Choose a new password"))
+        self.intro.setText(_("Type it twice. It starts working right away."))
+        self.password.set_caption(_("New password"))
+        self.confirm.set_caption(_("Confirm new password"))
+        self.checklist_heading.setText(_("Your password needs"))
+        self.meter.setAccessibleName(_("Password strength"))
+        self.rejected.setText("\n".join(texts.password_rejection(reason, data.rules) for reason in data.rejected))
+        self.rejected.setVisible(bool(data.rejected))
+        self.save.setText(_("Save password"))
+        self.save.setAccessibleName(_("Save password"))
+        self._show_check()
+
+    def _schedule_check(self) -> None:
+        self.check_timer.start()
+
+    def run_check(self) -> None:
+        """Check the typed password now (normally called by the debounce timer)."""
+        self.check = self.context.check_password(self.password.edit.text())
+        self._show_check()
+
+    def _show_check(self) -> None:
+        if self.check is None:
+            return
+        rules = self.data(NewPasswordData).rules
+        for result in self.check.results:
+            line = self.rule_labels.get(result.rule)
+            if line is None:
+                continue
+            self._mark(line, result.passed, texts.password_rule(result.rule, rules))
+        typed = self.password.edit.text()
+        self._mark(self.match_label, bool(typed) and typed == self.confirm.edit.text(), _("Both passwords match"))
+        score = self.check.strength if typed else 0
+        self.meter.setValue(score)
+        self.strength.setText(_("Strength: {word}").format(word=texts.strength(score)) if typed else "")
+
+    @staticmethod
+    def _mark(line: QLabel, passed: bool, text: str) -> None:
+        line.setText(("✓  " if passed else "✗  ") + text)
+        line.setAccessibleName(text + ": " + (_("met") if passed else _("not met")))
+        line.setObjectName("ruleOk" if passed else "ruleBad")
+        line.style().unpolish(line)
+        line.style().polish(line)
+
+    def place_error(self, error: FieldError) -> bool:
+        """Password errors go under the password, mismatches under the confirmation."""
+        target = {"password": self.password, "confirm": self.confirm}.get(error.field)
+        if target is None:
+            return False
+        target.set_error(texts.field_error(error))
+        return True
+
+    def clear_field_errors(self) -> None:
+        """Hide both field errors."""
+        self.password.set_error(None)
+        self.confirm.set_error(None)
+
+    def clear_inputs(self) -> None:
+        """Wipe both passwords."""
+        self.check_timer.stop()
+        self.password.edit.clear()
+        self.confirm.edit.clear()
+
+    def accept(self) -> None:
+        """Send both passwords (empty ones are caught here, the rules by the engine and backend)."""
+        password, confirm = self.password.edit.text(), self.confirm.edit.text()
+        self.clear_field_errors()
+        if not password:
+            self.place_error(FieldError("password", "required"))
+            self.password.edit.setFocus()
+            return
+        if not confirm:
+            self.place_error(FieldError("confirm", "required"))
+            self.confirm.edit.setFocus()
+            return
+        self.answered.emit(NewPasswordAnswer(password=password, confirm=confirm))
+
+    def focus_first(self) -> None:
+        """Focus the new password."""
+        self.password.edit.setFocus()

@@ -1,0 +1,245 @@
+"""Render every page (and the demo inbox) to PNG from sample Steps, with no backend: `render_all`.
+
+Run `python -m kiosk.ui.screenshots OUT_DIR [LANGUAGE]` to look at the product, or use it in tests.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QApplication, QWidget
+
+from kiosk.flows.steps import (
+    AnswerQuestionsData,
+    ChooseMethodData,
+    DoneData,
+    DoneOutcome,
+    EnterCodeData,
+    ErrorData,
+    FieldError,
+    GateProgress,
+    Helpdesk,
+    IdentifyData,
+    MethodChoice,
+    NewPasswordData,
+    Question,
+    RefusedData,
+    ResetOrUnlockData,
+    StartData,
+    Step,
+    StepKind,
+)
+from kiosk.i18n import set_language
+from kiosk.policy.password import PasswordCheck, PasswordRules, check_password
+from kiosk.policy.schema import Method, Policy
+from kiosk.services.api import Authenticator, AuthenticatorCode, Outbox, OutboxMessage
+from kiosk.ui.demo_inbox import DemoInboxWindow
+from kiosk.ui.pages.new_password import NewPasswordPage
+from kiosk.ui.protocols import KioskServices
+from kiosk.ui.theme import apply_theme
+from kiosk.ui.window import KioskWindow
+
+SIZE = (1024, 768)
+SAMPLE_NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+
+
+def sample_captcha_png(text: str = "7KX4P") -> bytes:
+    """A CAPTCHA-like PNG drawn with Qt (the real one comes from the backend)."""
+    image = QImage(240, 90, QImage.Format.Format_RGB32)
+    image.fill(QColor("#f4f4f4"))
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor("#9aa5b1"), 2))
+    for index in range(6):
+        painter.drawLine(QPointF(0, 12 + index * 14), QPointF(240, 80 - index * 11))
+    font = QFont("DejaVu Sans Mono")
+    font.setPixelSize(46)
+    font.setBold(True)
+    painter.setFont(font)
+    for index, char in enumerate(text):
+        painter.save()
+        painter.translate(24 + index * 42, 64)
+        painter.rotate((-1) ** index * 12)
+        painter.setPen(QColor(("#2b4c7e", "#7e2b4c", "#2b7e4c")[index % 3]))
+        painter.drawText(0, 0, char)
+        painter.restore()
+    painter.end()
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(data.data())
+
+
+def sample_steps(policy: Policy) -> dict[StepKind, Step]:
+    """One realistic Step per kind, as the engine would produce them."""
+    rules = PasswordRules.from_settings(policy.password)
+    desk = policy.kiosk.helpdesk
+    helpdesk = Helpdesk(
+        text=desk.text,
+        phone=desk.phone or "+31 20 555 0100",
+        url=desk.url or "https://help.contoso.example",
+        email=desk.email or "servicedesk@contoso.example",
+    )
+    return {
+        StepKind.START: Step(StepKind.START, StartData(organisation=policy.kiosk.branding.organisation)),
+        StepKind.IDENTIFY: Step(
+            StepKind.IDENTIFY,
+            IdentifyData(captcha_png=sample_captcha_png(), user_id="adele.vance@contoso.com"),
+            errors=(FieldError("captcha", "captcha_wrong"),),
+        ),
+        StepKind.REFUSED: Step(
+            StepKind.REFUSED, RefusedData(reason="too_few_methods", reference="R-7Q4M-2KXD", helpdesk=helpdesk)
+        ),
+        StepKind.CHOOSE_METHOD: Step(
+            StepKind.CHOOSE_METHOD,
+            ChooseMethodData(
+                gate=GateProgress(number=1, required=2),
+                methods=(
+                    MethodChoice(Method.EMAIL, "a•••••@contoso.com"),
+                    MethodChoice(Method.MOBILE_SMS, "+31 •• ••• ••78"),
+                    MethodChoice(Method.APP_CODE),
+                    MethodChoice(Method.SECURITY_QUESTIONS),
+                ),
+            ),
+            can_go_back=True,
+        ),
+        StepKind.ENTER_CODE: Step(
+            StepKind.ENTER_CODE,
+            EnterCodeData(
+                gate=GateProgress(number=1, required=2),
+                method=Method.EMAIL,
+                masked_target="a•••••@contoso.com",
+                attempts_left=3,
+                code_length=8,
+                expires_at=SAMPLE_NOW + timedelta(minutes=4, seconds=10),
+                can_resend=True,
+                can_choose_other=True,
+            ),
+            errors=(FieldError("code", "code_wrong", attempts_left=3),),
+            can_go_back=True,
+        ),
+        StepKind.ANSWER_QUESTIONS: Step(
+            StepKind.ANSWER_QUESTIONS,
+            AnswerQuestionsData(
+                gate=GateProgress(number=2, required=2),
+                questions=(
+                    Question("q1", predefined_id="first_pet"),
+                    Question("q2", predefined_id="city_mother_born"),
+                    Question("q3", custom_text="What was the name of our first office's coffee machine?"),
+                ),
+                can_choose_other=True,
+            ),
+            can_go_back=True,
+        ),
+        StepKind.RESET_OR_UNLOCK: Step(StepKind.RESET_OR_UNLOCK, ResetOrUnlockData(display_name="Adele Vance")),
+        StepKind.NEW_PASSWORD: Step(
+            StepKind.NEW_PASSWORD,
+            NewPasswordData(rules=rules, user_names=("adele.vance", "Adele Vance"), rejected=("not_recent",)),
+        ),
+        StepKind.DONE: Step(
+            StepKind.DONE, DoneData(outcome=DoneOutcome.RESET, countdown_seconds=policy.kiosk.done_countdown_seconds)
+        ),
+        StepKind.ERROR: Step(StepKind.ERROR, ErrorData(code="service_unavailable", correlation_id="c0ffee42-9b1d")),
+    }
+
+
+class ScreenshotFakeEngine:
+    """A stand-in engine for screenshots only: shows a fixed Step and checks passwords locally."""
+
+    def __init__(self, step: Step, rules: PasswordRules, user_names: tuple[str, ...]) -> None:
+        self.step = step
+        self._rules = rules
+        self._user_names = user_names
+
+    def check_password(self, password: str) -> PasswordCheck:
+        """The real local rule check, as the engine does it."""
+        return check_password(password, self._rules, self._user_names)
+
+    def __getattr__(self, name: str) -> Callable[..., object]:
+        raise AttributeError(f"the screenshot engine does not drive the flow ({name})")
+
+
+async def _nothing_to_close() -> None:
+    return None
+
+
+def _grab(widget: QWidget, path: Path) -> Path:
+    QApplication.processEvents()
+    widget.grab().save(str(path), "PNG")
+    return path
+
+
+def _sample_inbox() -> tuple[Outbox, Authenticator]:
+    sent = SAMPLE_NOW
+    outbox = Outbox(messages=(
+        OutboxMessage(id=1, channel=Method.EMAIL, to="adele.vance@contoso.com", subject="Your Contoso account code",
+                      body="Use 48302917 to verify it's you. The code expires in 5 minutes.", sent_at=sent),
+        OutboxMessage(id=2, channel=Method.MOBILE_SMS, to="+31 6 1234 5678", subject="SMS",
+                      body="Contoso code: 55120384", sent_at=sent + timedelta(minutes=1)),
+    ))
+    authenticator = Authenticator(codes=(
+        AuthenticatorCode(user_id="adele.vance@contoso.com", code="492 113", seconds_left=17),
+        AuthenticatorCode(user_id="alex.wilber@contoso.com", code="880 245", seconds_left=17),
+    ))
+    return outbox, authenticator
+
+
+def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[Path]:
+    """Render every StepKind to `<kind>.png` and the demo inbox to `demo_inbox.png`; returns the paths."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication), "render_all needs a QApplication"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    apply_theme(app, policy.kiosk.branding.accent_color)
+    paths: list[Path] = []
+    rules = PasswordRules.from_settings(policy.password)
+    window = KioskWindow(policy, demo=policy.demo, now=lambda: SAMPLE_NOW)
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    window.resize(*SIZE)
+    window.show()
+    try:
+        window.set_language(language)
+        for kind, step in sample_steps(policy).items():
+            engine = ScreenshotFakeEngine(step, rules, ("adele.vance", "Adele Vance"))
+            window.attach(KioskServices(flow=engine, demo_feed=None, close=_nothing_to_close))  # type: ignore[arg-type]
+            page = window.current_page
+            if isinstance(page, NewPasswordPage):
+                page.password.edit.setText("Summer2025!")
+                page.confirm.edit.setText("Summer2025")
+                page.run_check()
+            paths.append(_grab(window, out_dir / f"{kind.value}.png"))
+        inbox = DemoInboxWindow()
+        inbox.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+        inbox.show()
+        outbox, authenticator = _sample_inbox()
+        inbox.show_outbox(outbox)
+        inbox.show_authenticator(authenticator)
+        paths.append(_grab(inbox, out_dir / "demo_inbox.png"))
+        inbox.close()
+        inbox.deleteLater()
+    finally:
+        window.current_page.leave()
+        window.close()
+        window.deleteLater()
+        set_language("en")
+    return paths
+
+
+def main(argv: list[str]) -> int:
+    """Command line: render the screenshots of the default policy into a folder."""
+    app = QApplication.instance() or QApplication(argv[:1])
+    assert isinstance(app, QApplication)
+    out = Path(argv[1]) if len(argv) > 1 else Path("screenshots")
+    policy = Policy.model_validate({"kiosk": {"languages": ["en", "nl", "ar"]}})
+    for path in render_all(out, policy, language=argv[2] if len(argv) > 2 else "en"):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

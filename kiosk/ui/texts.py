@@ -1,0 +1,255 @@
+"""Every code → message table of the UI, translated at call time so a language switch re-renders.
+
+Steps carry stable codes (field errors, refusal reasons, error pages, password rules); this module is
+the one place that turns them into sentences. Unknown codes get a generic sentence, never the code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kiosk.flows.steps import DoneOutcome, FieldError, GateProgress, MethodChoice, Question
+from kiosk.i18n import _, ngettext
+from kiosk.policy.password import PasswordRule, PasswordRules
+from kiosk.policy.questions import PREDEFINED_QUESTIONS
+from kiosk.policy.schema import Method
+
+# --- field errors -------------------------------------------------------------------------------
+
+_FIELD_ERRORS: dict[str, Callable[[], str]] = {
+    "required": lambda: _("Please fill in this field."),
+    "captcha_wrong": lambda: _("The characters didn't match the picture. Try the new picture."),
+    "code_expired": lambda: _("This code has expired. Send a new code."),
+    "code_burned": lambda: _("Too many wrong tries for this code. Send a new code or try another method."),
+    "no_active_code": lambda: _("There is no code waiting. Send a new code."),
+    "answers_wrong": lambda: _("One or more answers are not right. Check them and try again."),
+    "password_rejected": lambda: _("Your organisation's directory did not accept this password."),
+    "password_mismatch": lambda: _("The two passwords are not the same."),
+    "password_rules": lambda: _("This password doesn't meet every requirement below."),
+    "method_not_available": lambda: _("This method can't be used right now. Choose another one."),
+    "invalid_request": lambda: _("This doesn't look right. Check it and try again."),
+    "too_long": lambda: _("This is too long."),
+}
+
+
+def field_error(error: FieldError) -> str:
+    """The sentence shown next to a field for a field error."""
+    if error.code == "code_wrong":
+        if error.attempts_left is None:
+            return _("That code isn't right.")
+        return ngettext(
+            "That code isn't right. You have {count} attempt left.",
+            "That code isn't right. You have {count} attempts left.",
+            error.attempts_left,
+        ).format(count=error.attempts_left)
+    message = _FIELD_ERRORS.get(error.code)
+    return message() if message else _("This value was not accepted.")
+
+
+# --- refusals and error pages -------------------------------------------------------------------
+
+_REFUSALS: dict[str, Callable[[], str]] = {
+    "unknown_user": lambda: _("We couldn't reset the password of this account here."),
+    "account_disabled": lambda: _("This account is disabled."),
+    "not_enabled": lambda: _("Self-service password reset is not turned on for this account."),
+    "too_few_methods": lambda: _("This account doesn't have enough verification information registered."),
+    "writeback_disabled": lambda: _("Passwords of this account can't be changed from this kiosk."),
+}
+
+
+def refusal_reason(code: str) -> str:
+    """Why self-service was refused, in one sentence."""
+    reason = _REFUSALS.get(code)
+    return reason() if reason else _("Self-service password reset isn't available for this account.")
+
+
+_ERROR_TITLES: dict[str, Callable[[], str]] = {
+    "service_unavailable": lambda: _("The service can't be reached"),
+    "timeout": lambda: _("The service is taking too long"),
+    "session_expired": lambda: _("Your session has expired"),
+    "code_burned": lambda: _("Too many attempts"),
+    "too_many_attempts": lambda: _("Too many attempts"),
+    "directory_unavailable": lambda: _("The directory can't be reached"),
+    "writeback_failed": lambda: _("Your password could not be saved"),
+    "password_rejected": lambda: _("The password was not accepted"),
+}
+
+_ERROR_MESSAGES: dict[str, Callable[[], str]] = {
+    "service_unavailable": lambda: _("Check back in a moment and try again."),
+    "timeout": lambda: _("Nothing was changed. Try again in a moment."),
+    "session_expired": lambda: _("For your security, a reset must be finished within a few minutes. Start again."),
+    "session_required": lambda: _("For your security, a reset must be finished within a few minutes. Start again."),
+    "code_burned": lambda: _("For your security, this attempt is blocked for now. Try again later."),
+    "too_many_attempts": lambda: _("For your security, this attempt is blocked for now. Try again later."),
+    "directory_unavailable": lambda: _("Nothing was changed. Try again in a moment."),
+    "writeback_failed": lambda: _("Nothing was changed. Your old password still works."),
+    "password_rejected": lambda: _("Nothing was changed. Choose another password."),
+    "step_not_allowed": lambda: _("This page can't be used right now. Start again."),
+}
+
+
+def error_title(code: str) -> str:
+    """The heading of the error page for an error code."""
+    title = _ERROR_TITLES.get(code)
+    return title() if title else _("Something went wrong")
+
+
+def error_message(code: str) -> str:
+    """What the user can do about an error, in one or two sentences."""
+    message = _ERROR_MESSAGES.get(code)
+    return message() if message else _("Nothing was changed. Try again, or contact your helpdesk.")
+
+
+# --- methods, gates, questions ------------------------------------------------------------------
+
+
+def method_label(choice: MethodChoice) -> str:
+    """A verification method as the user picks it, with its masked contact."""
+    target = choice.masked_target or ""
+    match choice.method:
+        case Method.EMAIL:
+            return _("E-mail a code to {target}").format(target=target) if target else _("E-mail me a code")
+        case Method.MOBILE_SMS:
+            return _("Text a code to {target}").format(target=target) if target else _("Text me a code")
+        case Method.MOBILE_CALL:
+            return _("Call {target}").format(target=target) if target else _("Call my mobile phone")
+        case Method.OFFICE_CALL:
+            return _("Call my office phone {target}").format(target=target) if target else _("Call my office phone")
+        case Method.SECURITY_QUESTIONS:
+            return _("Answer security questions")
+        case Method.APP_CODE:
+            return _("Enter a code from my authenticator app")
+        case Method.APP_NOTIFICATION:
+            return _("Approve a notification on my authenticator app")
+    return _("Use another method")
+
+
+def method_hint(method: Method) -> str:
+    """A second line under a method choice saying what happens next."""
+    match method:
+        case Method.EMAIL | Method.MOBILE_SMS:
+            return _("We send you a one-time code to type in on the next page.")
+        case Method.MOBILE_CALL | Method.OFFICE_CALL:
+            return _("We call you and read out a one-time code.")
+        case Method.SECURITY_QUESTIONS:
+            return _("Answer the questions you registered.")
+        case Method.APP_CODE:
+            return _("Open your authenticator app and read the current code.")
+        case Method.APP_NOTIFICATION:
+            return _("Approve the sign-in request on your phone.")
+    return ""
+
+
+def code_sent(method: Method, target: str | None) -> str:
+    """The sentence above the code field saying where the code went."""
+    shown = target or ""
+    match method:
+        case Method.EMAIL:
+            return _("We e-mailed a code to {target}.").format(target=shown)
+        case Method.MOBILE_SMS:
+            return _("We texted a code to {target}.").format(target=shown)
+        case Method.MOBILE_CALL | Method.OFFICE_CALL:
+            return _("We are calling {target}. Answer and listen for the code.").format(target=shown)
+        case Method.APP_CODE | Method.APP_NOTIFICATION:
+            return _("Enter the code your authenticator app shows now.")
+    return _("Enter the code you received.")
+
+
+def gate_progress(gate: GateProgress) -> str:
+    """"Verification 1 of 2", shown when more than one gate is required."""
+    return _("Verification {number} of {required}").format(number=gate.number, required=gate.required)
+
+
+def question_text(question: Question) -> str:
+    """A security question: predefined ones translated by id, custom ones exactly as written."""
+    if question.predefined_id is not None and question.predefined_id in PREDEFINED_QUESTIONS:
+        return _(PREDEFINED_QUESTIONS[question.predefined_id])
+    return question.custom_text or _("Security question")
+
+
+# --- passwords ----------------------------------------------------------------------------------
+
+
+def password_rule(rule: PasswordRule, rules: PasswordRules) -> str:
+    """One line of the live password checklist."""
+    match rule:
+        case PasswordRule.MIN_LENGTH:
+            return ngettext(
+                "At least {count} character", "At least {count} characters", rules.min_length
+            ).format(count=rules.min_length)
+        case PasswordRule.MAX_LENGTH:
+            return ngettext(
+                "At most {count} character", "At most {count} characters", rules.max_length
+            ).format(count=rules.max_length)
+        case PasswordRule.CHARACTER_CLASSES:
+            return ngettext(
+                "At least {count} of: lower case, upper case, digit, symbol",
+                "At least {count} of: lower case, upper case, digits, symbols",
+                rules.required_classes,
+            ).format(count=rules.required_classes)
+        case PasswordRule.NOT_USER_NAME:
+            return _("Doesn't contain your name or user name")
+        case PasswordRule.NO_BANNED_WORDS:
+            return _("Doesn't contain a word your organisation has banned")
+        case PasswordRule.STRENGTH:
+            return _("Hard to guess")
+        case PasswordRule.NOT_RECENT:
+            return ngettext(
+                "Not your last password", "Not one of your last {count} passwords", rules.history
+            ).format(count=rules.history)
+    return _("Meets your organisation's rules")
+
+
+def password_rejection(reason: str, rules: PasswordRules) -> str:
+    """Why the directory rejected a password, from a rule code (or a generic sentence)."""
+    try:
+        rule = PasswordRule(reason)
+    except ValueError:
+        return _("Your organisation's directory did not accept this password.")
+    return _("Not accepted: {rule}").format(rule=password_rule(rule, rules).lower())
+
+
+def strength(score: int) -> str:
+    """The strength meter's word for a 0–4 score."""
+    words = (_("Very weak"), _("Weak"), _("Fair"), _("Strong"), _("Very strong"))
+    return words[max(0, min(score, 4))]
+
+
+# --- done ---------------------------------------------------------------------------------------
+
+
+def done_title(outcome: DoneOutcome) -> str:
+    """The done page's heading."""
+    if outcome is DoneOutcome.UNLOCKED:
+        return _("Your account is unlocked")
+    return _("Your password has been reset")
+
+
+def done_message(outcome: DoneOutcome) -> str:
+    """What the user can do now."""
+    if outcome is DoneOutcome.UNLOCKED:
+        return _("You can sign in again with your current password.")
+    return _("You can now sign in with your new password. We've e-mailed you a confirmation.")
+
+
+def countdown(seconds: int) -> str:
+    """The done page's countdown line."""
+    return ngettext(
+        "This kiosk returns to the start in {count} second.",
+        "This kiosk returns to the start in {count} seconds.",
+        seconds,
+    ).format(count=seconds)
+
+
+# --- notices ------------------------------------------------------------------------------------
+
+_NOTICES: dict[str, Callable[[], str]] = {
+    "audio_unavailable": lambda: _("Sound isn't available on this kiosk. Ask someone nearby or the helpdesk for help."),
+    "audio_playing": lambda: _("Playing the characters out loud…"),
+}
+
+
+def notice(code: str) -> str:
+    """A short status line the window shows under the page."""
+    text = _NOTICES.get(code)
+    return text() if text else ""

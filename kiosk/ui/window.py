@@ -1,0 +1,355 @@
+"""The kiosk window: header, one page per StepKind in a stack, and the async glue to the flow engine.
+
+Pages render Steps and emit answers; the window alone calls the engine, one call at a time, as an
+asyncio task on the qasync loop, and shows a busy state meanwhile so the window never freezes and
+double submits are ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QMainWindow,
+    QProgressBar,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.flows.steps import Answer, ErrorData, StartData, Step, StepKind
+from kiosk.i18n import _, is_right_to_left, set_language
+from kiosk.policy.password import PasswordCheck
+from kiosk.policy.schema import Policy
+from kiosk.ui import texts
+from kiosk.ui.audio import CaptchaAudioPlayer
+from kiosk.ui.controls import button, label
+from kiosk.ui.header import Header
+from kiosk.ui.pages import PAGES, Page, PageContext, Request
+from kiosk.ui.pages.start import StartPage
+from kiosk.ui.protocols import FlowEngine, KioskServices
+
+log = logging.getLogger(__name__)
+
+CARD_MAX_WIDTH = 900
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware (the pages' default clock)."""
+    return datetime.now(UTC)
+
+
+class KioskWindow(QMainWindow):
+    """The wizard window. Build it, show it, then `attach` the services (or `await start(connect)`)."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        demo: bool = False,
+        now: Callable[[], datetime] = utc_now,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.policy = policy
+        self.services: KioskServices | None = None
+        self._connect: Callable[[], Awaitable[KioskServices]] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._step = Step(StepKind.START, StartData(organisation=policy.kiosk.branding.organisation))
+        self._notice = ""
+        self._locked_down = False
+        self.audio = CaptchaAudioPlayer(self)
+        self.audio.failed.connect(lambda: self._set_notice("audio_unavailable"))
+
+        self.header = Header(policy, demo=demo)
+        self.header.language_chosen.connect(self.set_language)
+        context = PageContext(check_password=self._check_password, now=now)
+        self.stack = QStackedWidget()
+        self.pages: dict[StepKind, Page] = {}
+        for kind, page_class in PAGES.items():
+            page = page_class(context)
+            page.answered.connect(self._on_answer)
+            page.requested.connect(self._on_request)
+            self.stack.addWidget(page)
+            self.pages[kind] = page
+        self._build_layout()
+        self.render_step(self._step)
+        self._start_page.set_ready(False)
+
+    # --- layout -------------------------------------------------------------------------------
+
+    def _build_layout(self) -> None:
+        self.back = button()
+        self.back.clicked.connect(lambda: self._on_request(Request.BACK))
+        self.cancel = button("link")
+        self.cancel.clicked.connect(lambda: self._on_request(Request.CANCEL))
+        self.spinner = QProgressBar()
+        self.spinner.setRange(0, 0)
+        self.spinner.setFixedWidth(120)
+        self.busy_text = label("busyText", wrap=False)
+        self.notice = label("notice")
+        footer = QHBoxLayout()
+        footer.setSpacing(12)
+        footer.addWidget(self.back)
+        footer.addWidget(self.notice, 1)
+        footer.addWidget(self.spinner)
+        footer.addWidget(self.busy_text)
+        footer.addWidget(self.cancel)
+
+        card = QFrame()
+        card.setObjectName("card")
+        card.setMaximumWidth(CARD_MAX_WIDTH)
+        inner = QVBoxLayout(card)
+        inner.setContentsMargins(48, 36, 48, 28)
+        inner.setSpacing(20)
+        inner.addWidget(self.stack, 1)
+        inner.addLayout(footer)
+
+        canvas = QWidget()
+        canvas.setObjectName("canvas")
+        centred = QHBoxLayout(canvas)
+        centred.setContentsMargins(32, 28, 32, 28)
+        centred.addStretch(0)
+        centred.addWidget(card, 1)
+        centred.addStretch(0)
+
+        root = QWidget()
+        column = QVBoxLayout(root)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.header)
+        column.addWidget(canvas, 1)
+        self.setCentralWidget(root)
+        self.resize(1024, 768)
+        self._show_busy(False)
+
+    # --- public API ---------------------------------------------------------------------------
+
+    @property
+    def step(self) -> Step:
+        """The Step on show."""
+        return self._step
+
+    @property
+    def current_page(self) -> Page:
+        """The page widget on show."""
+        return self.pages[self._step.kind]
+
+    @property
+    def busy(self) -> bool:
+        """True while an engine call is running."""
+        return self._task is not None
+
+    def attach(self, services: KioskServices) -> None:
+        """Use the connected services: show the engine's current Step and enable the start button."""
+        self.services = services
+        self._start_page.set_ready(True)
+        self.render_step(services.flow.step)
+
+    async def start(self, connect: Callable[[], Awaitable[KioskServices]]) -> KioskServices | None:
+        """Connect (the start page says "Starting…" meanwhile) and attach; on failure show a retryable error."""
+        self._connect = connect
+        self._start_page.set_ready(False)
+        try:
+            services = await connect()
+        except Exception:
+            log.exception("could not start the kiosk services")
+            self.render_step(Step(StepKind.ERROR, ErrorData(code="service_unavailable", retryable=True)))
+            return None
+        self.attach(services)
+        return services
+
+    def render_step(self, step: Step) -> None:
+        """Show a Step from the engine on its page (inputs reset)."""
+        previous = self.current_page
+        self._step = step
+        page = self.current_page
+        if previous is not page:
+            previous.leave()
+        self._notice = ""
+        page.show_step(step, fresh=True)
+        self.stack.setCurrentWidget(page)
+        self._retranslate_chrome()
+        if not self.busy:
+            page.focus_first()
+
+    def set_language(self, tag: str) -> None:
+        """Switch language and re-render the current Step in it, keeping what was typed."""
+        set_language(tag)
+        direction = Qt.LayoutDirection.RightToLeft if is_right_to_left() else Qt.LayoutDirection.LeftToRight
+        self.setLayoutDirection(direction)
+        self.header.retranslate()
+        self.current_page.show_step(self._step, fresh=False)
+        self._start_page.retranslate()
+        self._retranslate_chrome()
+
+    def lock_down(self) -> None:
+        """Kiosk mode: the window cannot be closed by the user (only by `release` + close)."""
+        self._locked_down = True
+
+    def release(self) -> None:
+        """Allow the window to close again (shutting down)."""
+        self._locked_down = False
+
+    async def wait_idle(self) -> None:
+        """Wait until no engine call is running (for tests and shutdown)."""
+        while self._task is not None:
+            await asyncio.wait({self._task})
+
+    # --- engine calls -------------------------------------------------------------------------
+
+    @property
+    def _start_page(self) -> StartPage:
+        page = self.pages[StepKind.START]
+        assert isinstance(page, StartPage)
+        return page
+
+    def _check_password(self, password: str) -> PasswordCheck:
+        if self.services is None:
+            return PasswordCheck(results=(), strength=0)
+        return self.services.flow.check_password(password)
+
+    def _on_answer(self, answer: object) -> None:
+        if isinstance(answer, Answer):
+            self._call_engine(lambda flow: flow.submit(answer))
+
+    def _on_request(self, request: object) -> None:
+        if self.busy:
+            return
+        match request:
+            case Request.BACK | Request.CHOOSE_OTHER_METHOD:
+                self._call_engine(lambda flow: flow.back())
+            case Request.CANCEL:
+                self._call_engine(lambda flow: flow.cancel())
+            case Request.RESTART:
+                self._call_engine(lambda flow: flow.restart())
+            case Request.RETRY if self.services is None and self._connect is not None:
+                self._run(self._reconnect())
+            case Request.RETRY:
+                self._call_engine(lambda flow: flow.retry())
+            case Request.REFRESH_CAPTCHA:
+                self._call_engine(lambda flow: flow.refresh_captcha())
+            case Request.RESEND_CODE:
+                self._call_engine(lambda flow: flow.resend_code())
+            case Request.PLAY_CAPTCHA_AUDIO:
+                self._play_audio()
+
+    def _call_engine(self, call: Callable[[FlowEngine], Awaitable[Step]]) -> None:
+        services = self.services
+        if services is None or self.busy:
+            return
+
+        async def run() -> None:
+            step = await call(services.flow)
+            self._finish(lambda: self.render_step(step))
+
+        self._run(run())
+
+    def _play_audio(self) -> None:
+        services = self.services
+        if services is None:
+            return
+
+        async def run() -> None:
+            wav = await services.flow.captcha_audio()
+            self._finish(lambda: self._set_notice("audio_playing" if self.audio.play(wav) else "audio_unavailable"))
+
+        self._run(run())
+
+    async def _reconnect(self) -> None:
+        assert self._connect is not None
+        try:
+            services = await self._connect()
+        except Exception:
+            log.exception("could not start the kiosk services")
+            self._finish(lambda: self.render_step(self._step))
+            return
+        self._finish(lambda: self.attach(services))
+
+    def _run(self, work: Awaitable[None]) -> None:
+        """Run one engine call as a task; while it runs the window is busy and ignores new calls."""
+        if self.busy:
+            return
+        self._show_busy(True)
+        self._task = asyncio.get_running_loop().create_task(self._guarded(work))
+
+    async def _guarded(self, work: Awaitable[None]) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            self._finish(lambda: None)
+            raise
+        except Exception:
+            # The engine maps every expected failure to an ERROR Step; this is a bug, so log it (no
+            # secrets: answers never reach exception messages) and offer a way forward.
+            log.exception("engine call failed")
+            self._finish(lambda: self.render_step(Step(StepKind.ERROR, ErrorData(code="internal"))))
+
+    def _finish(self, then: Callable[[], None]) -> None:
+        self._task = None
+        self._show_busy(False)
+        then()
+        self.current_page.focus_first()
+
+    # --- chrome -------------------------------------------------------------------------------
+
+    def _show_busy(self, busy: bool) -> None:
+        self.stack.setEnabled(not busy)
+        self.back.setEnabled(not busy)
+        self.cancel.setEnabled(not busy)
+        self.header.languages.setEnabled(not busy)
+        self.spinner.setVisible(busy)
+        self.busy_text.setVisible(busy)
+        if busy:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.unsetCursor()
+        self._retranslate_chrome()
+
+    def _set_notice(self, code: str) -> None:
+        self._notice = code
+        self._retranslate_chrome()
+
+    def _retranslate_chrome(self) -> None:
+        page = self.current_page
+        self.setWindowTitle(
+            _("{organisation} account recovery").format(organisation=self.policy.kiosk.branding.organisation)
+        )
+        self.back.setText(_("Back"))
+        self.back.setAccessibleName(_("Back"))
+        self.back.setVisible(self._step.can_go_back)
+        self.cancel.setText(_("Cancel"))
+        self.cancel.setAccessibleName(_("Cancel"))
+        self.cancel.setVisible(page.shows_cancel)
+        self.busy_text.setText(_("Please wait…"))
+        self.spinner.setAccessibleName(_("Please wait…"))
+        self.notice.setText(texts.notice(self._notice) if self._notice else "")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Esc goes back when the page allows it, else cancels."""
+        if event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            if self._step.can_go_back:
+                self._on_request(Request.BACK)
+            elif self.current_page.shows_cancel:
+                self._on_request(Request.CANCEL)
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Refuse to close in kiosk mode; otherwise stop any running call and wipe the page."""
+        if self._locked_down:
+            event.ignore()
+            return
+        if self._task is not None:
+            self._task.cancel()
+        self.audio.stop()
+        self.current_page.leave()
+        super().closeEvent(event)
