@@ -1,0 +1,141 @@
+"""The bundled service backend: an ASGI app that alone decides eligibility, gates, resets and unlocks.
+
+`Backend.open` does all the setup (httpx's ASGITransport runs no lifespan events): it opens the
+SQLite store, creates the schema and seeds the demo users into an empty embedded directory.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kiosk.policy.schema import Policy
+from kiosk.services.api import OutboxMessage
+from kiosk.services.backend.audit import AuditLog, AuditRecord
+from kiosk.services.backend.authenticator import Authenticator
+from kiosk.services.backend.clock import Clock, ManualClock, SystemClock
+from kiosk.services.backend.codes import CodeBook
+from kiosk.services.backend.demo_seed import seed_demo_users
+from kiosk.services.backend.directory import EmbeddedDirectory
+from kiosk.services.backend.runtime import Runtime
+from kiosk.services.backend.sender import DevOutbox
+from kiosk.services.backend.sessions import SessionStore
+from kiosk.services.backend.store import Store
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+__all__ = ["Backend", "Clock", "ManualClock", "SystemClock", "serve"]
+
+
+class Backend:
+    """One running backend: its ASGI app, its clock, and the test hooks."""
+
+    def __init__(self, runtime: Runtime, asgi: Starlette, temporary: Path | None) -> None:
+        self._rt = runtime
+        self.asgi = asgi
+        self.clock = runtime.clock
+        self._temporary = temporary
+
+    @classmethod
+    async def open(
+        cls, policy: Policy, *, clock: Clock | None = None, database: Path | None = None, kiosk_id: str = ""
+    ) -> Backend:
+        """Open the store (a fresh temporary file if none is configured), seed demo users, build the app."""
+        from kiosk.services.backend.app import build_app  # Starlette only once a backend is wanted
+
+        clock = clock or SystemClock()
+        temporary: Path | None = None
+        if database is None:
+            configured = policy.directory.embedded.database
+            if configured:
+                database = Path(configured)
+            else:
+                handle, name = tempfile.mkstemp(prefix="kiosk-backend-", suffix=".sqlite3")
+                os.close(handle)
+                database = temporary = Path(name)
+        store = await Store.open(database)
+        directory = EmbeddedDirectory(store)
+        if policy.directory.embedded.seed_demo_users and await directory.is_empty():
+            await seed_demo_users(directory)
+        outbox = DevOutbox(store, clock)
+        runtime = Runtime(
+            policy=policy,
+            clock=clock,
+            store=store,
+            directory=directory,
+            sender=outbox,
+            outbox=outbox if policy.demo else None,
+            audit=AuditLog(store, clock),
+            sessions=SessionStore(store, clock, timedelta(minutes=policy.backend.session_minutes)),
+            codes=CodeBook(
+                store,
+                clock,
+                length=policy.methods.code_length,
+                lifetime=timedelta(minutes=policy.methods.code_lifetime_minutes),
+                attempts=policy.methods.code_attempts,
+            ),
+            authenticator=Authenticator(store, clock),
+            kiosk_id=kiosk_id or policy.backend.kiosk_id or socket.gethostname(),
+            demo_users=directory if policy.demo else None,
+        )
+        return cls(runtime, build_app(runtime), temporary)
+
+    async def close(self) -> None:
+        """Close the store; a temporary database is deleted."""
+        await self._rt.store.close()
+        if self._temporary is not None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self._temporary}{suffix}").unlink(missing_ok=True)
+
+    @property
+    def directory(self) -> EmbeddedDirectory:
+        """Test hook: the embedded directory (to inspect or prepare users)."""
+        assert isinstance(self._rt.directory, EmbeddedDirectory)
+        return self._rt.directory
+
+    async def outbox(self) -> list[OutboxMessage]:
+        """Test hook: the messages the dev outbox kept, oldest first."""
+        return await DevOutbox(self._rt.store, self.clock).messages(limit=1000)
+
+    async def audit_records(self) -> list[AuditRecord]:
+        """Test hook: every audit row, oldest first."""
+        return await self._rt.audit.records()
+
+    async def captcha_text_for_test(self, token: str) -> str:
+        """Test hook ONLY: the answer to the session's current CAPTCHA (never exposed over HTTP)."""
+        return (await self._rt.sessions.load(token)).captcha
+
+
+class _ServedApp:
+    """The backend as a self-contained ASGI app for uvicorn: opened on startup, closed on shutdown."""
+
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
+        self._backend: Backend | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    self._backend = await Backend.open(self._policy)
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    if self._backend is not None:
+                        await self._backend.close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        assert self._backend is not None, "the server must run lifespan events"
+        await self._backend.asgi(scope, receive, send)
+
+
+def serve(policy: Policy, host: str, port: int) -> None:
+    """Run the backend as an HTTP server under uvicorn until interrupted (blocking)."""
+    import uvicorn
+
+    uvicorn.run(_ServedApp(policy), host=host, port=port, lifespan="on", server_header=False, proxy_headers=False)

@@ -1,0 +1,89 @@
+"""The end of a verified session: unlock only, or a new password written to the directory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from kiosk.policy.password import PasswordRules, check_password
+from kiosk.policy.schema import Method
+from kiosk.services.api import Action, ChooseActionRequest, ErrorCode, NewPasswordRequest, Outcome, SessionView, Stage
+from kiosk.services.backend.audit import AuditEvent
+from kiosk.services.backend.directory import DirectoryUser
+from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.runtime import Runtime
+from kiosk.services.backend.sessions import SessionState
+from kiosk.services.backend.views import build_view
+
+log = logging.getLogger(__name__)
+
+
+async def choose_action(rt: Runtime, state: SessionState, request: ChooseActionRequest) -> SessionView:
+    """A verified user with a locked account chooses: unlock only, or a new password."""
+    await rt.require_stage(state, Stage.CHOOSE_ACTION)
+    await rt.record(state, AuditEvent.ACTION_CHOSEN, outcome=request.action.value)
+    if request.action is Action.RESET:
+        state.stage = Stage.NEW_PASSWORD
+        return await build_view(rt, state)
+    try:
+        await rt.directory.unlock(state.login)
+    except Exception as error:  # noqa: BLE001 - any adapter failure: nothing changed, tell the user
+        log.warning("unlock failed: %s", type(error).__name__)
+        await rt.record(state, AuditEvent.UNLOCKED, outcome=ErrorCode.WRITEBACK_FAILED.value)
+        raise ApiError(ErrorCode.WRITEBACK_FAILED) from None
+    state.stage = Stage.DONE
+    state.outcome = Outcome.UNLOCKED
+    state.locked = False
+    await rt.record(state, AuditEvent.UNLOCKED)
+    return await build_view(rt, state)
+
+
+async def set_password(rt: Runtime, state: SessionState, request: NewPasswordRequest) -> SessionView:
+    """Check the new password against the policy and the history, then reset it (which also unlocks)."""
+    await rt.require_stage(state, Stage.NEW_PASSWORD)
+    user = await rt.directory.find_user(state.login)
+    if user is None:
+        raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE)
+    rules = PasswordRules.from_settings(rt.policy.password)
+    recent = await rt.directory.password_recently_used(user.login, request.password, rules.history)
+    # zxcvbn is CPU-heavy: off the event loop like the hashing.
+    verdict = await asyncio.to_thread(
+        check_password, request.password, rules, (user.login, user.display_name), recently_used=recent
+    )
+    if not verdict.ok:
+        await rt.record(state, AuditEvent.PASSWORD_REJECTED, outcome=",".join(verdict.failed))
+        raise ApiError(ErrorCode.PASSWORD_REJECTED, reasons=verdict.failed)
+    try:
+        await rt.directory.reset_password(user.login, request.password)
+    except Exception as error:  # noqa: BLE001 - any adapter failure: nothing changed, tell the user
+        log.warning("password reset failed: %s", type(error).__name__)
+        await rt.record(state, AuditEvent.RESET, outcome=ErrorCode.WRITEBACK_FAILED.value)
+        raise ApiError(ErrorCode.WRITEBACK_FAILED) from None
+    state.stage = Stage.DONE
+    state.outcome = Outcome.RESET
+    state.locked = False
+    await rt.record(state, AuditEvent.RESET)
+    await _notify(rt, user)
+    return await build_view(rt, state)
+
+
+async def _notify(rt: Runtime, user: DirectoryUser) -> None:
+    organisation = rt.policy.kiosk.branding.organisation
+    subject = f"Your {organisation} password was changed"
+    body = (
+        f"Hello {user.display_name},\n\nThe password of your account {user.login} was just reset at a "
+        "self-service kiosk. If this was not you, contact your IT service desk immediately."
+    )
+    if rt.policy.notifications.notify_user_on_reset:
+        for address in user.emails:
+            await rt.sender.send(Method.EMAIL, address, subject, body)
+    if user.is_admin and rt.policy.notifications.notify_admins_on_admin_reset:
+        admin_subject = f"Administrator password reset: {user.display_name}"
+        admin_body = (
+            f"The password of administrator account {user.login} ({user.display_name}) was just reset "
+            "through self-service password reset."
+        )
+        for admin in await rt.directory.administrators():
+            if admin.login != user.login:
+                for address in admin.emails:
+                    await rt.sender.send(Method.EMAIL, address, admin_subject, admin_body)

@@ -1,0 +1,153 @@
+"""The verification gates: choosing a method, sending and checking codes, answering questions.
+
+Two gates are always two different methods. Codes sent by e-mail/SMS/voice count attempts per code;
+the authenticator app and security questions count them per session, and a method whose attempts
+are used up is no longer offered in that session.
+"""
+
+from __future__ import annotations
+
+from kiosk.policy.schema import Method
+from kiosk.services.api import AnswersRequest, ChooseMethodRequest, ErrorCode, SessionView, Stage, VerifyCodeRequest
+from kiosk.services.backend.audit import AuditEvent
+from kiosk.services.backend.codes import CodeStatus
+from kiosk.services.backend.directory import DirectoryUser
+from kiosk.services.backend.eligibility import CODE_METHODS, target_of
+from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.questions import answers_correct, pick_questions
+from kiosk.services.backend.runtime import Runtime
+from kiosk.services.backend.sessions import SessionState
+from kiosk.services.backend.views import GATE_STAGES, attempts_left, available_methods, build_view
+
+_SUBJECTS = {
+    Method.EMAIL: "Your verification code",
+    Method.MOBILE_SMS: "Verification code (SMS)",
+    Method.MOBILE_CALL: "Verification code (voice call)",
+    Method.OFFICE_CALL: "Verification code (voice call)",
+}
+
+
+async def _user(rt: Runtime, state: SessionState) -> DirectoryUser:
+    user = await rt.directory.find_user(state.login)
+    if user is None:  # the account vanished from the directory mid-session
+        raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE)
+    return user
+
+
+def _message(rt: Runtime, method: Method, code: str) -> str:
+    organisation = rt.policy.kiosk.branding.organisation
+    minutes = rt.policy.methods.code_lifetime_minutes
+    if method in (Method.MOBILE_CALL, Method.OFFICE_CALL):
+        return f"This is {organisation}. Your verification code is: {' '.join(code)}. Again: {' '.join(code)}."
+    if method is Method.MOBILE_SMS:
+        return f"{organisation} verification code: {code}. It expires in {minutes} minutes."
+    return (
+        f"Your {organisation} verification code is {code}. It expires in {minutes} minutes.\n"
+        "If you did not ask for it, tell your IT service desk."
+    )
+
+
+async def _send_code(rt: Runtime, state: SessionState, user: DirectoryUser, method: Method) -> None:
+    target = target_of(user, method)
+    code, _ = await rt.codes.issue(state.token_hash, method, target)
+    await rt.sender.send(method, target, _SUBJECTS[method], _message(rt, method, code))
+    await rt.record(state, AuditEvent.CODE_SENT, outcome=method.value)
+
+
+async def choose_method(rt: Runtime, state: SessionState, request: ChooseMethodRequest) -> SessionView:
+    """Pick the method for the next gate (also to switch method while a gate is open)."""
+    await rt.require_stage(state, *GATE_STAGES)
+    user = await _user(rt, state)
+    method = request.method
+    if method not in available_methods(rt, state, user):
+        await rt.record(state, AuditEvent.STEP_REFUSED, outcome=ErrorCode.METHOD_NOT_AVAILABLE.value)
+        raise ApiError(ErrorCode.METHOD_NOT_AVAILABLE)
+    await rt.record(state, AuditEvent.METHOD_CHOSEN, outcome=method.value)
+    state.method = method
+    if method in CODE_METHODS:
+        await _send_code(rt, state, user, method)
+        state.stage = Stage.VERIFY_CODE
+    elif method is Method.APP_CODE:
+        state.stage = Stage.VERIFY_CODE
+    else:
+        if not state.asked:  # switching back keeps the same questions: re-picking would reveal more
+            state.asked = pick_questions(user, rt.policy.security_questions.number_to_reset)
+        state.stage = Stage.ANSWER_QUESTIONS
+    return await build_view(rt, state)
+
+
+async def _pass_gate(rt: Runtime, state: SessionState, method: Method) -> SessionView:
+    state.passed.append(method)
+    state.method = None
+    if method is Method.SECURITY_QUESTIONS:
+        state.asked = {}
+    await rt.record(state, AuditEvent.GATE_PASSED, outcome=method.value)
+    if len(state.passed) < state.gates_required:
+        state.stage = Stage.CHOOSE_METHOD
+    else:
+        state.locked = await rt.directory.is_locked(state.login)
+        if state.locked and rt.policy.on_premises.allow_unlock_without_reset:
+            state.stage = Stage.CHOOSE_ACTION
+        else:
+            state.stage = Stage.NEW_PASSWORD
+    return await build_view(rt, state)
+
+
+async def _count_failure(rt: Runtime, state: SessionState, method: Method) -> int:
+    """Count a wrong try of a per-session method; when none are left the method is used up."""
+    state.failures[method] = state.failures.get(method, 0) + 1
+    left = attempts_left(rt, state, method)
+    await rt.record(state, AuditEvent.GATE_FAILED, outcome=method.value)
+    if left == 0:
+        state.exhausted.append(method)
+        state.method = None
+        state.stage = Stage.CHOOSE_METHOD
+    return left
+
+
+async def verify_code(rt: Runtime, state: SessionState, request: VerifyCodeRequest) -> SessionView:
+    """Check a typed code (sent code or authenticator app) for the open gate."""
+    if state.stage in (Stage.IDENTIFY, Stage.REFUSED):
+        await rt.require_stage(state, Stage.VERIFY_CODE)
+    method = state.method
+    if state.stage is not Stage.VERIFY_CODE or method is None:
+        await rt.record(state, AuditEvent.STEP_REFUSED, outcome=ErrorCode.NO_ACTIVE_CODE.value)
+        raise ApiError(ErrorCode.NO_ACTIVE_CODE)
+    if method is Method.APP_CODE:
+        user = await _user(rt, state)
+        if await rt.authenticator.verify(user.login, user.totp_secret, request.code):
+            return await _pass_gate(rt, state, method)
+        left = await _count_failure(rt, state, method)
+        raise ApiError(ErrorCode.CODE_WRONG if left else ErrorCode.CODE_BURNED, attempts_left=left)
+    check = await rt.codes.check(state.token_hash, request.code)
+    if check.status is CodeStatus.OK:
+        return await _pass_gate(rt, state, method)
+    if check.status is CodeStatus.NONE:
+        raise ApiError(ErrorCode.NO_ACTIVE_CODE)
+    await rt.record(state, AuditEvent.GATE_FAILED, outcome=check.status.value)
+    if check.status is CodeStatus.EXPIRED:
+        raise ApiError(ErrorCode.CODE_EXPIRED)
+    if check.status is CodeStatus.BURNED:
+        raise ApiError(ErrorCode.CODE_BURNED, attempts_left=0)
+    raise ApiError(ErrorCode.CODE_WRONG, attempts_left=check.attempts_left)
+
+
+async def resend_code(rt: Runtime, state: SessionState) -> SessionView:
+    """Send a new code for the open gate; the previous one stops working."""
+    await rt.require_stage(state, Stage.VERIFY_CODE)
+    method = state.method
+    if method not in CODE_METHODS or method is None:  # app codes roll by themselves
+        await rt.record(state, AuditEvent.STEP_REFUSED, outcome="resend_app_code")
+        raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
+    await _send_code(rt, state, await _user(rt, state), method)
+    return await build_view(rt, state)
+
+
+async def answer_questions(rt: Runtime, state: SessionState, request: AnswersRequest) -> SessionView:
+    """Check the answers to the asked security questions; all must be right."""
+    await rt.require_stage(state, Stage.ANSWER_QUESTIONS)
+    user = await _user(rt, state)
+    if await answers_correct(user, state.asked, request.answers):
+        return await _pass_gate(rt, state, Method.SECURITY_QUESTIONS)
+    left = await _count_failure(rt, state, Method.SECURITY_QUESTIONS)
+    raise ApiError(ErrorCode.ANSWERS_WRONG, attempts_left=left)

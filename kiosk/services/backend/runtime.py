@@ -1,0 +1,48 @@
+"""The parts a running backend is made of, wired once by `Backend.open` and shared by every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kiosk.policy.schema import Policy
+from kiosk.services.api import ErrorCode, Stage
+from kiosk.services.backend.audit import AuditEvent, AuditLog
+from kiosk.services.backend.authenticator import Authenticator
+from kiosk.services.backend.clock import Clock
+from kiosk.services.backend.codes import CodeBook
+from kiosk.services.backend.directory import Directory, EmbeddedDirectory
+from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.sender import DevOutbox, Sender
+from kiosk.services.backend.sessions import SessionState, SessionStore
+from kiosk.services.backend.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """Policy, clock, store and adapters of one backend instance."""
+
+    policy: Policy
+    clock: Clock
+    store: Store
+    directory: Directory
+    sender: Sender
+    outbox: DevOutbox | None
+    audit: AuditLog
+    sessions: SessionStore
+    codes: CodeBook
+    authenticator: Authenticator
+    kiosk_id: str
+    demo_users: EmbeddedDirectory | None = None
+    """The demo's user list (dev authenticator); None outside demo mode."""
+
+    async def record(self, state: SessionState, event: AuditEvent, outcome: str = "ok") -> None:
+        """Audit one step of a session."""
+        await self.audit.record(
+            event, kiosk_id=state.kiosk_id, reference=state.reference, user_id=state.login, outcome=outcome
+        )
+
+    async def require_stage(self, state: SessionState, *stages: Stage) -> None:
+        """Refuse (409 `step_not_allowed`, audited) a call the session has not earned at its stage."""
+        if state.stage not in stages:
+            await self.record(state, AuditEvent.STEP_REFUSED, outcome=state.stage.value)
+            raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
