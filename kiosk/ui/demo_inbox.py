@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.i18n import _, format_time
+from kiosk.policy.schema import Method
 from kiosk.services.api import Authenticator, Outbox, OutboxMessage
 from kiosk.ui.controls import label
 from kiosk.ui.protocols import DemoFeed
@@ -42,6 +43,25 @@ _STYLE = """
 #messageBody { font-family: "DejaVu Sans Mono", monospace; font-size: 15px; }
 QTableWidget { background: #ffffff; font-size: 17px; }
 """
+
+
+def channel_name(channel: Method) -> str:
+    """How a message travelled, in words."""
+    match channel:
+        case Method.EMAIL:
+            return _("E-mail")
+        case Method.MOBILE_SMS:
+            return _("Text message")
+        case Method.MOBILE_CALL | Method.OFFICE_CALL:
+            return _("Voice call")
+    return _("Authenticator app")
+
+
+def _code_font() -> QFont:
+    font = QFont("DejaVu Sans Mono")
+    font.setPixelSize(20)
+    font.setBold(True)
+    return font
 
 
 class DemoInboxWindow(QWidget):
@@ -73,7 +93,7 @@ class DemoInboxWindow(QWidget):
         self.codes.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.codes.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.codes.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.codes.setMaximumHeight(190)
+        self.codes.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.messages_heading = label("section")
         self.empty = label("messageMeta")
         self.status = label("messageMeta")
@@ -160,7 +180,12 @@ class DemoInboxWindow(QWidget):
                 item = QTableWidgetItem(text)
                 if column:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if column == 1:
+                    item.setFont(_code_font())
                 self.codes.setItem(row, column, item)
+        self.codes.resizeRowsToContents()
+        rows_height = sum(self.codes.rowHeight(row) for row in range(self.codes.rowCount()))
+        self.codes.setFixedHeight(self.codes.horizontalHeader().height() + rows_height + 4)
 
     def show_outbox(self, outbox: Outbox) -> None:
         """List the messages, newest first (rebuilt only when the set of messages changed)."""
@@ -186,7 +211,7 @@ class DemoInboxWindow(QWidget):
         layout.setSpacing(4)
         meta = label("messageMeta", selectable=True)
         meta.setText(_("To {to} · {channel} · {time}").format(
-            to=message.to, channel=message.channel.value, time=format_time(message.sent_at)))
+            to=message.to, channel=channel_name(message.channel), time=format_time(message.sent_at)))
         subject = label("messageSubject", selectable=True)
         subject.setText(message.subject)
         body = label("messageBody", selectable=True)

@@ -56,7 +56,7 @@ class Header(QFrame):
         self.demo_tag.setStyleSheet(
             "background: #fff4ce; color: #3b2f00; border-radius: 4px; padding: 4px 10px; font-weight: 700;"
         )
-        row.addWidget(self.demo_tag)
+        row.addWidget(self.demo_tag, 0, Qt.AlignmentFlag.AlignVCenter)
         self.language_caption = label(wrap=False)
         self.languages = QComboBox()
         for tag in policy.kiosk.languages:

@@ -6,7 +6,6 @@ Run `python -m kiosk.ui.screenshots OUT_DIR [LANGUAGE]` to look at the product, 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk.flows.steps import (
+    Answer,
     AnswerQuestionsData,
     ChooseMethodData,
     DoneData,
@@ -72,7 +72,7 @@ def sample_captcha_png(text: str = "7KX4P") -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # the 6.12 stubs say bytes; runtime wants str
     return bytes(data.data())
 
 
@@ -161,8 +161,37 @@ class ScreenshotFakeEngine:
         """The real local rule check, as the engine does it."""
         return check_password(password, self._rules, self._user_names)
 
-    def __getattr__(self, name: str) -> Callable[..., object]:
-        raise AttributeError(f"the screenshot engine does not drive the flow ({name})")
+    async def submit(self, answer: Answer) -> Step:
+        """Screenshots never move on: the same Step again."""
+        return self.step
+
+    async def back(self) -> Step:
+        """The same Step again."""
+        return self.step
+
+    async def cancel(self) -> Step:
+        """The same Step again."""
+        return self.step
+
+    async def restart(self) -> Step:
+        """The same Step again."""
+        return self.step
+
+    async def retry(self) -> Step:
+        """The same Step again."""
+        return self.step
+
+    async def refresh_captcha(self) -> Step:
+        """The same Step again."""
+        return self.step
+
+    async def captcha_audio(self) -> bytes:
+        """No audio in screenshots."""
+        return b""
+
+    async def resend_code(self) -> Step:
+        """The same Step again."""
+        return self.step
 
 
 async def _nothing_to_close() -> None:
@@ -206,7 +235,7 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
         window.set_language(language)
         for kind, step in sample_steps(policy).items():
             engine = ScreenshotFakeEngine(step, rules, ("adele.vance", "Adele Vance"))
-            window.attach(KioskServices(flow=engine, demo_feed=None, close=_nothing_to_close))  # type: ignore[arg-type]
+            window.attach(KioskServices(flow=engine, demo_feed=None, close=_nothing_to_close))
             page = window.current_page
             if isinstance(page, NewPasswordPage):
                 page.password.edit.setText("Summer2025!")

@@ -201,12 +201,31 @@ def password_rule(rule: PasswordRule, rules: PasswordRules) -> str:
 
 
 def password_rejection(reason: str, rules: PasswordRules) -> str:
-    """Why the directory rejected a password, from a rule code (or a generic sentence)."""
-    try:
-        rule = PasswordRule(reason)
-    except ValueError:
-        return _("Your organisation's directory did not accept this password.")
-    return _("Not accepted: {rule}").format(rule=password_rule(rule, rules).lower())
+    """Why a password was rejected, from a rule code (or a generic sentence)."""
+    match reason:
+        case PasswordRule.MIN_LENGTH:
+            return ngettext(
+                "This password is too short: use at least {count} character.",
+                "This password is too short: use at least {count} characters.",
+                rules.min_length,
+            ).format(count=rules.min_length)
+        case PasswordRule.MAX_LENGTH:
+            return ngettext(
+                "This password is too long: use at most {count} character.",
+                "This password is too long: use at most {count} characters.",
+                rules.max_length,
+            ).format(count=rules.max_length)
+        case PasswordRule.CHARACTER_CLASSES:
+            return _("Mix more kinds of characters: lower case, upper case, digits and symbols.")
+        case PasswordRule.NOT_USER_NAME:
+            return _("This password contains your name or user name.")
+        case PasswordRule.NO_BANNED_WORDS:
+            return _("This password contains a word your organisation has banned.")
+        case PasswordRule.STRENGTH:
+            return _("This password is too easy to guess. Try a longer phrase.")
+        case PasswordRule.NOT_RECENT:
+            return _("You used this password recently. Choose one you haven't used before.")
+    return _("Your organisation's directory did not accept this password.")
 
 
 def strength(score: int) -> str:

@@ -90,8 +90,15 @@ QPushButton#choice:hover {{ border-color: {accent}; background: {tint}; }}
 QPushButton#choice:focus {{ border: 3px solid {accent}; }}
 QLabel#choiceTitle {{ font-size: 20px; font-weight: 700; }}
 QLabel#choiceHint {{ color: {MUTED}; font-size: 16px; }}
-QComboBox {{ min-height: 36px; padding: 0 10px; border-radius: 6px; background: #ffffff; color: {INK};
-    border: 1px solid {BORDER}; }}
+QComboBox {{ min-height: 40px; padding: 0 12px; border-radius: 6px; background: #ffffff; color: {INK};
+    border: 2px solid #ffffff; }}
+QComboBox:focus {{ border-color: {INK}; }}
+QComboBox QAbstractItemView {{ background: #ffffff; color: {INK}; selection-background-color: {tint};
+    selection-color: {INK}; }}
+QScrollBar:vertical {{ background: transparent; width: 12px; margin: 0; }}
+QScrollBar::handle:vertical {{ background: #c8c6c4; border-radius: 6px; min-height: 40px; }}
+QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical {{ height: 0; }}
+QScrollBar::add-page:vertical, QScrollBar::sub-page:vertical {{ background: transparent; }}
 QProgressBar {{ border: none; background: #e1dfdd; border-radius: 4px; max-height: 8px; }}
 QProgressBar::chunk {{ background: {accent}; border-radius: 4px; }}
 QProgressBar#strength {{ max-height: 10px; }}

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -48,6 +48,8 @@ def utc_now() -> datetime:
 
 class KioskWindow(QMainWindow):
     """The wizard window. Build it, show it, then `attach` the services (or `await start(connect)`)."""
+
+    closed = Signal()
 
     def __init__(
         self,
@@ -86,7 +88,7 @@ class KioskWindow(QMainWindow):
     # --- layout -------------------------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        self.back = button()
+        self.back = button("link")
         self.back.clicked.connect(lambda: self._on_request(Request.BACK))
         self.cancel = button("link")
         self.cancel.clicked.connect(lambda: self._on_request(Request.CANCEL))
@@ -322,7 +324,7 @@ class KioskWindow(QMainWindow):
         self.setWindowTitle(
             _("{organisation} account recovery").format(organisation=self.policy.kiosk.branding.organisation)
         )
-        self.back.setText(_("Back"))
+        self.back.setText(("‹ " if self.layoutDirection() == Qt.LayoutDirection.LeftToRight else "› ") + _("Back"))
         self.back.setAccessibleName(_("Back"))
         self.back.setVisible(self._step.can_go_back)
         self.cancel.setText(_("Cancel"))
@@ -353,3 +355,4 @@ class KioskWindow(QMainWindow):
         self.audio.stop()
         self.current_page.leave()
         super().closeEvent(event)
+        self.closed.emit()

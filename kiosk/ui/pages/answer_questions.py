@@ -15,7 +15,7 @@ class AnswerQuestionsPage(Page):
     """One field per asked question; answers are masked once typed (shoulder surfing)."""
 
     kind = StepKind.ANSWER_QUESTIONS
-    fields = ("answers",)
+    body_stretches = True
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)

@@ -46,7 +46,7 @@ class Page(QWidget):
 
     kind: ClassVar[StepKind]
     shows_cancel: ClassVar[bool] = True
-    fields: ClassVar[tuple[str, ...]] = ()
+    body_stretches: ClassVar[bool] = False
 
     answered = Signal(object)
     requested = Signal(object)
@@ -74,8 +74,11 @@ class Page(QWidget):
         outer.addWidget(self.title)
         outer.addWidget(self.intro)
         outer.addWidget(self.banner)
-        outer.addLayout(self.body)
-        outer.addStretch(1)
+        if self.body_stretches:
+            outer.addLayout(self.body, 1)
+        else:
+            outer.addLayout(self.body)
+            outer.addStretch(1)
         outer.addLayout(self.action_row)
 
     @property

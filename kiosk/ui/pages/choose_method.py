@@ -16,7 +16,6 @@ class ChooseMethodPage(Page):
     """A column of method buttons; clicking one answers at once."""
 
     kind = StepKind.CHOOSE_METHOD
-    fields = ("method",)
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)

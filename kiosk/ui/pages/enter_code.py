@@ -19,7 +19,6 @@ class EnterCodePage(Page):
     """A digits-only code field with expiry, attempts left, Resend and Try another method."""
 
     kind = StepKind.ENTER_CODE
-    fields = ("code",)
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -65,10 +64,10 @@ class EnterCodePage(Page):
         self.intro.setText(texts.code_sent(data.method, data.masked_target))
         self.code.set_caption(ngettext("{count}-digit code", "{count}-digit code", data.code_length).format(
             count=data.code_length))
-        self.code.edit.setPlaceholderText("0" * data.code_length)
         self.attempts.setText(ngettext(
             "{count} attempt left.", "{count} attempts left.", data.attempts_left).format(count=data.attempts_left))
-        self.attempts.setVisible(bool(self.step.errors))
+        code_error = self.step.error_for("code")
+        self.attempts.setVisible(bool(self.step.errors) and (code_error is None or code_error.attempts_left is None))
         self.verify.setText(_("Verify"))
         self.verify.setAccessibleName(_("Verify"))
         self.resend.setText(_("Send a new code"))

@@ -17,7 +17,6 @@ class IdentifyPage(Page):
     """Type your user ID and the characters in the picture."""
 
     kind = StepKind.IDENTIFY
-    fields = ("user_id", "captcha")
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -33,6 +32,7 @@ class IdentifyPage(Page):
         self.audio.clicked.connect(lambda: self.requested.emit(Request.PLAY_CAPTCHA_AUDIO))
         self.captcha = LabelledField("captchaAnswer")
         self.captcha.edit.setMaxLength(16)
+        self.captcha.edit.setMaximumWidth(360)
         self.next = button("primary")
         self.next.clicked.connect(self.accept)
 

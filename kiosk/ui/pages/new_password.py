@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QProgressBar, QVBoxLayout, QWidget
 
 from kiosk.flows.steps import FieldError, NewPasswordAnswer, NewPasswordData, Step, StepKind
 from kiosk.i18n import _
@@ -15,11 +15,35 @@ from kiosk.ui.pages.base import Page, PageContext, add_row, set_title
 CHECK_DEBOUNCE_MS = 150
 
 
+class ChecklistLine(QWidget):
+    """One checklist line: a ✓ or ✗ mark and the rule's text, wrapped with a hanging indent."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.mark = label(wrap=False)
+        self.mark.setFixedWidth(24)
+        self.text = label()
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        row.addWidget(self.mark, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.text, 1)
+
+    def show_result(self, text: str, passed: bool) -> None:
+        """Show the rule's text, met or not."""
+        self.mark.setText("✓" if passed else "✗")
+        self.text.setText(text)
+        self.setAccessibleName(text + ": " + (_("met") if passed else _("not met")))
+        for part in (self.mark, self.text):
+            part.setObjectName("ruleOk" if passed else "ruleBad")
+            part.style().unpolish(part)
+            part.style().polish(part)
+
+
 class NewPasswordPage(Page):
     """Password and confirmation on the left, the checklist on the right."""
 
     kind = StepKind.NEW_PASSWORD
-    fields = ("password", "confirm")
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -57,8 +81,8 @@ class NewPasswordPage(Page):
         self.save = button("primary")
         self.save.clicked.connect(self.accept)
         add_row(self.action_row, self.save)
-        self.rule_labels: dict[PasswordRule, QLabel] = {}
-        self.match_label = label("ruleBad")
+        self.rule_lines: dict[PasswordRule, ChecklistLine] = {}
+        self.match_line = ChecklistLine()
         self.check: PasswordCheck | None = None
         self.check_timer = QTimer(self)
         self.check_timer.setSingleShot(True)
@@ -75,15 +99,15 @@ class NewPasswordPage(Page):
         while self.checklist.count():
             item = self.checklist.takeAt(0)
             widget = item.widget() if item is not None else None
-            if widget is not None and widget is not self.match_label:
+            if widget is not None and widget is not self.match_line:
                 widget.deleteLater()
         self.check = self.context.check_password("")
-        self.rule_labels = {}
+        self.rule_lines = {}
         for result in self.check.results:
-            line = label("ruleBad")
+            line = ChecklistLine()
             self.checklist.addWidget(line)
-            self.rule_labels[result.rule] = line
-        self.checklist.addWidget(self.match_label)
+            self.rule_lines[result.rule] = line
+        self.checklist.addWidget(self.match_line)
 
     def retranslate(self) -> None:
         """Texts of the password page, including the checklist's current state."""
@@ -113,23 +137,14 @@ class NewPasswordPage(Page):
             return
         rules = self.data(NewPasswordData).rules
         for result in self.check.results:
-            line = self.rule_labels.get(result.rule)
-            if line is None:
-                continue
-            self._mark(line, result.passed, texts.password_rule(result.rule, rules))
+            line = self.rule_lines.get(result.rule)
+            if line is not None:
+                line.show_result(texts.password_rule(result.rule, rules), result.passed)
         typed = self.password.edit.text()
-        self._mark(self.match_label, bool(typed) and typed == self.confirm.edit.text(), _("Both passwords match"))
+        self.match_line.show_result(_("Both passwords match"), bool(typed) and typed == self.confirm.edit.text())
         score = self.check.strength if typed else 0
         self.meter.setValue(score)
         self.strength.setText(_("Strength: {word}").format(word=texts.strength(score)) if typed else "")
-
-    @staticmethod
-    def _mark(line: QLabel, passed: bool, text: str) -> None:
-        line.setText(("✓  " if passed else "✗  ") + text)
-        line.setAccessibleName(text + ": " + (_("met") if passed else _("not met")))
-        line.setObjectName("ruleOk" if passed else "ruleBad")
-        line.style().unpolish(line)
-        line.style().polish(line)
 
     def place_error(self, error: FieldError) -> bool:
         """Password errors go under the password, mismatches under the confirmation."""

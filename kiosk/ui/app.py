@@ -1,0 +1,102 @@
+"""Start the kiosk: QApplication, qasync loop, the window at once, then the services in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+import qasync
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from kiosk.i18n import _
+from kiosk.policy.schema import Policy
+from kiosk.ui.demo_inbox import DemoInboxWindow
+from kiosk.ui.protocols import KioskServices
+from kiosk.ui.theme import apply_theme
+from kiosk.ui.window import KioskWindow
+
+log = logging.getLogger(__name__)
+
+
+def build_window(policy: Policy, *, demo: bool, kiosk_mode: bool) -> KioskWindow:
+    """The themed kiosk window, shown full screen and locked in kiosk mode (needs a QApplication)."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication), "create a QApplication first"
+    apply_theme(app, policy.kiosk.branding.accent_color)
+    window = KioskWindow(policy, demo=demo)
+    if kiosk_mode:
+        window.lock_down()
+        window.showFullScreen()
+    else:
+        window.show()
+    return window
+
+
+def open_demo_inbox(services: KioskServices, window: KioskWindow) -> DemoInboxWindow | None:
+    """In demo mode, the separate demo inbox window next to the kiosk (None without a feed)."""
+    if services.demo_feed is None:
+        return None
+    inbox = DemoInboxWindow(services.demo_feed)
+    inbox.move(window.geometry().right() + 16, window.geometry().top())
+    inbox.show()
+    return inbox
+
+
+async def _serve(
+    window: KioskWindow, connect: Callable[[], Awaitable[KioskServices]], *, demo: bool, closed: asyncio.Event
+) -> None:
+    services = await window.start(connect)
+    while services is None and not closed.is_set():
+        # The error page's "Try again" reconnects; wait for it (or for the window to close).
+        await asyncio.sleep(0.2)
+        services = window.services
+    inbox = open_demo_inbox(services, window) if (demo and services is not None) else None
+    try:
+        await closed.wait()
+    finally:
+        if inbox is not None:
+            inbox.close()
+        await window.wait_idle()
+        if services is not None:
+            await services.close()
+
+
+def run_app(
+    policy: Policy,
+    connect: Callable[[], Awaitable[KioskServices]],
+    *,
+    kiosk_mode: bool,
+    demo: bool,
+    argv: list[str],
+) -> int:
+    """Run the kiosk until its window closes (or SIGINT/SIGTERM); returns the process exit code."""
+    app = QApplication.instance() or QApplication(argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName(_("Account recovery"))
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = build_window(policy, demo=demo, kiosk_mode=kiosk_mode)
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+
+    def stop(*_args: object) -> None:
+        window.release()
+        window.close()
+        closed.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    # Python runs signal handlers only between bytecodes: wake the interpreter now and then.
+    wake = QTimer()
+    wake.start(250)
+    wake.timeout.connect(lambda: None)
+    try:
+        with loop:
+            loop.run_until_complete(_serve(window, connect, demo=demo, closed=closed))
+    finally:
+        wake.stop()
+    return 0
