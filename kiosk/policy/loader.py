@@ -133,6 +133,14 @@ _TOML_AT_END = re.compile(r"\s*\(at end of document\)$")
 
 def _validate(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
     """Parse and validate; either the policy or at least one problem."""
+    try:
+        return _validate_unguarded(text)
+    except RecursionError:
+        # tomllib (and everything after it) recurses per nesting level; `a = [[[[…` must not crash us.
+        return None, [PolicyProblem("", None, "lists or tables are nested too deeply to be a policy")]
+
+
+def _validate_unguarded(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_POLICY_BYTES:
         return None, [PolicyProblem("", None, f"is larger than {MAX_POLICY_BYTES} bytes (1 MiB), the most allowed")]
     try:
@@ -140,7 +148,7 @@ def _validate(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
     except tomllib.TOMLDecodeError as error:
         return None, [_syntax_problem(str(error), text)]
     lines = key_lines(text)
-    problems = [_problem(path, message, lines) for path, message in _values_json_cannot_hold(data)]
+    problems = [_problem(path, message, lines) for path, message in _values_validation_would_miss(data)]
     rejected = {problem.key for problem in problems}
     try:
         # Strict JSON-mode validation: TOML arrays become tuples and strings become enums, but a
@@ -167,14 +175,14 @@ def _syntax_problem(message: str, text: str) -> PolicyProblem:
     return PolicyProblem("", last_line, f"TOML syntax error at the end of the file: {detail}")
 
 
-def _values_json_cannot_hold(data: object, path: KeyPath = ()) -> Iterator[tuple[KeyPath, str]]:
-    """Values with no place in a policy that validation would not see as such: TOML dates and times."""
+def _values_validation_would_miss(data: object, path: KeyPath = ()) -> Iterator[tuple[KeyPath, str]]:
+    """Wrong values that strict validation would let through: TOML dates and times (JSON has none), `true` for 1."""
     if isinstance(data, dict):
         for key, value in data.items():
-            yield from _values_json_cannot_hold(value, (*path, key))
+            yield from _values_validation_would_miss(value, (*path, key))
     elif isinstance(data, list):
         for value in data:
-            yield from _values_json_cannot_hold(value, path)
+            yield from _values_validation_would_miss(value, path)
     elif isinstance(data, dt.date | dt.time):
         yield path, "a date or time is not allowed here; put the value in quotes if you meant text"
     elif isinstance(data, bool) and _expects_number_literal(path):
@@ -388,7 +396,7 @@ def _describe_input(value: object) -> str:
         shown = value if len(value) <= 40 else value[:39] + "…"
         return f"the text {json.dumps(shown, ensure_ascii=False)}"
     if isinstance(value, list):
-        return f"a list of {len(value)} items" if value else "an empty list"
+        return f"a list of {len(value)} item{'s' if len(value) > 1 else ''}" if value else "an empty list"
     if isinstance(value, dict):
         return "a table"
     return "a value of another kind"
