@@ -134,3 +134,10 @@ async def test_the_engine_keeps_no_secret_after_the_call(kiosk: Kiosk) -> None:
     assert NEW_PASSWORD not in state
     assert code not in state
     assert (kiosk.wire.token or "") not in repr(kiosk.flow.step)
+
+
+async def test_cancel_after_the_session_expired_is_quiet(kiosk: Kiosk) -> None:
+    await kiosk.flow.submit(BeginAnswer())
+    kiosk.clock.advance(16 * 60)
+    assert (await kiosk.flow.cancel()).kind is StepKind.START
+    assert kiosk.calls("DELETE", "/v1/session") == 1
