@@ -59,6 +59,7 @@ async def _serve(
     finally:
         if inbox is not None:
             inbox.close()
+            inbox.deleteLater()
         await window.wait_idle()
         if services is not None:
             await services.close()
@@ -88,8 +89,7 @@ def run_app(
         window.close()
         closed.set()
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    previous_handlers = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     # Python runs signal handlers only between bytecodes: wake the interpreter now and then.
     wake = QTimer()
     wake.start(250)
@@ -99,4 +99,8 @@ def run_app(
             loop.run_until_complete(_serve(window, connect, demo=demo, closed=closed))
     finally:
         wake.stop()
+        for sig, handler in previous_handlers.items():
+            signal.signal(sig, handler)
+        asyncio.set_event_loop(None)
+        window.deleteLater()
     return 0

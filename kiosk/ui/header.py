@@ -35,7 +35,7 @@ class Header(QFrame):
         row = QHBoxLayout(self)
         row.setContentsMargins(32, 8, 32, 8)
         row.setSpacing(16)
-        self.logo = QLabel()
+        self.logo = QLabel(self)
         pixmap = QPixmap(branding.logo) if branding.logo and Path(branding.logo).is_file() else QPixmap()
         if not pixmap.isNull():
             self.logo.setPixmap(pixmap.scaledToHeight(44, Qt.TransformationMode.SmoothTransformation))

@@ -82,7 +82,7 @@ class NewPasswordPage(Page):
         self.save.clicked.connect(self.accept)
         add_row(self.action_row, self.save)
         self.rule_lines: dict[PasswordRule, ChecklistLine] = {}
-        self.match_line = ChecklistLine()
+        self.match_line = ChecklistLine(self)
         self.check: PasswordCheck | None = None
         self.check_timer = QTimer(self)
         self.check_timer.setSingleShot(True)
