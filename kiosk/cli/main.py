@@ -52,14 +52,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load(path: str | Path) -> Policy:
     """Load a policy file or exit 1 with one line per problem."""
-    from kiosk.policy.loader import PolicyError, load_policy
+    from kiosk.policy.loader import PolicyError, format_problem, load_policy
 
     try:
         return load_policy(Path(path))
     except PolicyError as error:
         for problem in error.problems:
-            location = f"{path}:{problem.line}" if problem.line else str(path)
-            print(f"{location}: {problem.key}: {problem.message}", file=sys.stderr)
+            print(format_problem(str(path), problem), file=sys.stderr)
         raise SystemExit(1) from None
 
 
