@@ -151,9 +151,18 @@ def _answer_questions(view: SessionView, context: ViewContext) -> Step:
     return Step(StepKind.ANSWER_QUESTIONS, data, can_go_back=bool(methods))
 
 
+def account_name(user_id: str) -> str:
+    """The account part of a typed user ID: `emma` of `emma@contoso.com` or `CONTOSO\\emma`."""
+    return user_id.rpartition("\\")[2].partition("@")[0]
+
+
 def user_names(user_id: str, display_name: str | None) -> tuple[str, ...]:
-    """The names a new password may not contain: what the user typed and their display name."""
-    return tuple(name for name in (user_id, display_name or "") if name)
+    """The names a new password may not contain: the typed account name and the display name.
+
+    The domain of a typed UPN is left out, as the backend checks the login, not the UPN: otherwise
+    the live checklist would refuse any password containing `com`.
+    """
+    return tuple(name for name in (account_name(user_id), display_name or "") if name)
 
 
 def _new_password(view: SessionView, context: ViewContext) -> Step:

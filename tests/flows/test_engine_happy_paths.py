@@ -56,7 +56,7 @@ async def test_emma_resets_with_an_emailed_code(kiosk: Kiosk) -> None:
     step = await flow.submit(CodeAnswer(await kiosk.emailed_code("emma.jansen@contoso.com")))
     assert step.kind is StepKind.NEW_PASSWORD
     assert isinstance(step.data, NewPasswordData)
-    assert step.data.user_names == ("Emma@Contoso.com", "Emma Jansen")
+    assert step.data.user_names == ("Emma", "Emma Jansen")
     assert not step.can_go_back
 
     step = await flow.submit(NewPasswordAnswer(NEW_PASSWORD, NEW_PASSWORD))

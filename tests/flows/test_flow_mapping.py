@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kiosk.flows.mapping import ViewContext, gate_progress, identify_step, start_step, step_for_view
+from kiosk.flows.mapping import ViewContext, account_name, gate_progress, identify_step, start_step, step_for_view
 from kiosk.flows.steps import (
     AnswerQuestionsData,
     ChooseMethodData,
@@ -126,7 +126,7 @@ def test_new_password_names_the_user_and_falls_back_to_policy_rules() -> None:
     step = step_for_view(view(Stage.NEW_PASSWORD, display_name="Emma Example"), CONTEXT)
     assert isinstance(step.data, NewPasswordData)
     assert step.data.rules == PasswordRules.from_settings(POLICY.password)
-    assert step.data.user_names == ("emma@contoso.com", "Emma Example")
+    assert step.data.user_names == ("emma", "Emma Example")
     assert not step.can_go_back
     assert step_for_view(view(Stage.NEW_PASSWORD), ViewContext(POLICY, came_from_action=True)).can_go_back
 
@@ -142,3 +142,10 @@ def test_done_counts_down_from_the_policy(outcome: Outcome, expected: DoneOutcom
 def test_the_identify_stage_needs_a_captcha() -> None:
     with pytest.raises(ValueError, match="CAPTCHA"):
         step_for_view(view(Stage.IDENTIFY), CONTEXT)
+
+
+@pytest.mark.parametrize(
+    ("typed", "account"), [("emma@contoso.com", "emma"), ("CONTOSO\\emma", "emma"), ("emma", "emma"), ("", "")]
+)
+def test_the_account_name_drops_the_domain(typed: str, account: str) -> None:
+    assert account_name(typed) == account
