@@ -1,0 +1,76 @@
+"""The live password checklist follows the typing (debounced) and shows strength and rejections."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from pytestqt.qtbot import QtBot
+from ui_engine_double import RecordingEngine
+
+from kiosk.flows.steps import FieldError, NewPasswordData, Step, StepKind
+from kiosk.policy.password import PasswordRule
+from kiosk.policy.schema import Policy
+from kiosk.ui.pages import PageContext
+from kiosk.ui.pages.new_password import NewPasswordPage
+from kiosk.ui.screenshots import SAMPLE_NOW, sample_steps
+
+
+@pytest.fixture
+def page(qtbot: QtBot, engine: RecordingEngine, policy: Policy) -> NewPasswordPage:
+    """The password page showing the sample rules."""
+    widget = NewPasswordPage(PageContext(check_password=engine.check_password, now=lambda: SAMPLE_NOW))
+    qtbot.addWidget(widget)
+    step = sample_steps(policy)[StepKind.NEW_PASSWORD]
+    assert isinstance(step.data, NewPasswordData)
+    widget.show_step(replace(step, data=replace(step.data, rejected=())), fresh=True)
+    return widget
+
+
+def marks(page: NewPasswordPage) -> dict[PasswordRule, str]:
+    """The ✓/✗ of each rule line."""
+    return {rule: line.mark.text() for rule, line in page.rule_lines.items()}
+
+
+def test_checklist_lists_the_rules_in_words(page: NewPasswordPage) -> None:
+    texts = [line.text.text() for line in page.rule_lines.values()]
+    assert "At least 10 characters" in texts
+    assert "At least 3 of: lower case, upper case, digits, symbols" in texts
+    assert set(marks(page).values()) <= {"✗", "✓"}
+    assert page.match_line.mark.text() == "✗"
+
+
+def test_checklist_updates_while_typing(qtbot: QtBot, page: NewPasswordPage, engine: RecordingEngine) -> None:
+    engine.password_checks.clear()
+    qtbot.keyClicks(page.password.edit, "short")
+    qtbot.waitUntil(lambda: engine.password_checks == [5], timeout=1000)  # debounced: one check, not five
+    assert marks(page)[PasswordRule.MIN_LENGTH] == "✗"
+    qtbot.keyClicks(page.password.edit, "-Tulip-Canal-42")
+    qtbot.waitUntil(lambda: marks(page)[PasswordRule.MIN_LENGTH] == "✓", timeout=1000)
+    assert marks(page)[PasswordRule.CHARACTER_CLASSES] == "✓"
+    assert page.meter.value() >= 2 and page.strength.text().startswith("Strength: ")
+    qtbot.keyClicks(page.confirm.edit, "short-Tulip-Canal-42")
+    qtbot.waitUntil(lambda: page.match_line.mark.text() == "✓", timeout=1000)
+
+
+def test_rejections_and_field_errors_are_explained(page: NewPasswordPage) -> None:
+    step = page.step
+    assert isinstance(step.data, NewPasswordData)
+    rejected = Step(
+        StepKind.NEW_PASSWORD,
+        replace(step.data, rejected=("not_recent", "strength")),
+        errors=(FieldError("confirm", "password_mismatch"),),
+    )
+    page.show_step(rejected, fresh=True)
+    assert page.rejected.text().splitlines() == [
+        "You used this password recently. Choose one you haven't used before.",
+        "This password is too easy to guess. Try a longer phrase.",
+    ]
+    assert page.confirm.error.text() == "The two passwords are not the same."
+
+
+def test_leaving_the_page_wipes_both_passwords(qtbot: QtBot, page: NewPasswordPage) -> None:
+    qtbot.keyClicks(page.password.edit, "secret-secret")
+    qtbot.keyClicks(page.confirm.edit, "secret-secret")
+    page.leave()
+    assert page.password.edit.text() == "" and page.confirm.edit.text() == ""

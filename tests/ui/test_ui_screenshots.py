@@ -1,0 +1,22 @@
+"""render_all writes one PNG per StepKind (and the demo inbox), left-to-right and right-to-left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+
+from kiosk.flows.steps import StepKind
+from kiosk.policy.schema import Policy
+from kiosk.ui.screenshots import SIZE, render_all
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_render_all_writes_one_png_per_kind(tmp_path: Path, policy: Policy, language: str) -> None:
+    paths = render_all(tmp_path, policy, language=language)
+    assert sorted(path.name for path in paths) == sorted([f"{kind.value}.png" for kind in StepKind] + ["demo_inbox.png"])
+    for path in paths:
+        image = QImage(str(path))
+        assert not image.isNull(), path
+    assert QImage(str(tmp_path / "start.png")).size().toTuple() == SIZE
