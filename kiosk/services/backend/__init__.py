@@ -39,6 +39,8 @@ class Backend:
         self._rt = runtime
         self.asgi = asgi
         self.clock = runtime.clock
+        self.database = runtime.store.path
+        """The SQLite file in use (a temporary one is deleted on close)."""
         self._temporary = temporary
 
     @classmethod

@@ -56,10 +56,8 @@ async def test_wrong_answers_count_as_a_failed_attempt(kiosk: Kiosk) -> None:
     await kiosk.start("quinn")
     view = await kiosk.choose(Method.SECURITY_QUESTIONS)
     wrong = dict(QUINN_ANSWERS, first_pet="Rover")
-    error = await kiosk.error(
-        "POST", "/session/answers", {"answers": [{"id": q.id, "answer": wrong[q.predefined_id or ""]} for q in view.questions]},
-        400, "answers_wrong",
-    )  # fmt: skip
+    body = {"answers": [{"id": q.id, "answer": wrong[q.predefined_id or ""]} for q in view.questions]}
+    error = await kiosk.error("POST", "/session/answers", body, 400, "answers_wrong")
     assert error["attempts_left"] == 4
     again = await kiosk.ok("GET", "/session")
     assert [q.id for q in again.questions] == [q.id for q in view.questions]
