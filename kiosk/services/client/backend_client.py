@@ -7,8 +7,14 @@ logs a request or response body: they carry passwords, codes, answers and the se
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, TypeVar
+
+# httpx imports its optional command-line tool (rich + click, ~75 ms of start-up) unless that
+# import fails; a None entry in sys.modules makes it fail and httpx falls back to a stub. We never
+# use the httpx CLI, and start-up time is a product goal (bench/startup.py).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx
 from pydantic import BaseModel, ValidationError
