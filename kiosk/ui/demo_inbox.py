@@ -87,6 +87,7 @@ class DemoInboxWindow(QWidget):
         self.codes_heading = label("section")
         self.codes = QTableWidget(0, 3)
         self.codes.verticalHeader().hide()
+        self.codes.verticalHeader().setDefaultSectionSize(38)
         self.codes.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.codes.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.codes.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -183,7 +184,6 @@ class DemoInboxWindow(QWidget):
                 if column == 1:
                     item.setFont(_code_font())
                 self.codes.setItem(row, column, item)
-        self.codes.resizeRowsToContents()
         rows_height = sum(self.codes.rowHeight(row) for row in range(self.codes.rowCount()))
         self.codes.setFixedHeight(self.codes.horizontalHeader().height() + rows_height + 4)
 

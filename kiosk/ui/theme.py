@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QApplication
 
@@ -13,6 +15,7 @@ MUTED = "#505050"
 CANVAS = "#eef1f5"
 CARD = "#ffffff"
 BORDER = "#8a8886"
+CHEVRON = (Path(__file__).parent / "assets" / "chevron-down.svg").as_posix()
 ERROR = "#a4262c"
 ERROR_BG = "#fde7e9"
 SUCCESS = "#107c10"
@@ -93,6 +96,8 @@ QLabel#choiceHint {{ color: {MUTED}; font-size: 16px; }}
 QComboBox {{ min-height: 40px; padding: 0 12px; border-radius: 6px; background: #ffffff; color: {INK};
     border: 2px solid #ffffff; }}
 QComboBox:focus {{ border-color: {INK}; }}
+QComboBox::drop-down {{ border: none; width: 30px; subcontrol-origin: padding; subcontrol-position: center right; }}
+QComboBox::down-arrow {{ image: url({CHEVRON}); width: 14px; height: 14px; }}
 QComboBox QAbstractItemView {{ background: #ffffff; color: {INK}; selection-background-color: {tint};
     selection-color: {INK}; }}
 QScrollBar:vertical {{ background: transparent; width: 12px; margin: 0; }}
