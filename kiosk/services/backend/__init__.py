@@ -125,7 +125,11 @@ class _ServedApp:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
-                    self._backend = await Backend.open(self._policy)
+                    try:
+                        self._backend = await Backend.open(self._policy)
+                    except Exception as error:  # noqa: BLE001 - reported to uvicorn, which stops
+                        await send({"type": "lifespan.startup.failed", "message": type(error).__name__})
+                        return
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     if self._backend is not None:

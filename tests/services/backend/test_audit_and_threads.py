@@ -1,0 +1,122 @@
+"""Audit rows for every step, blocking work kept off the event loop, and `serve` under uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from kiosk.policy.schema import Method
+from kiosk.services.backend import Backend, hashing
+from kiosk.services.backend.audit import AuditEvent
+
+from .conftest import GOOD_PASSWORD, Kiosk
+
+
+async def test_every_step_is_audited(kiosk: Kiosk, backend: Backend) -> None:
+    await kiosk.open()
+    await kiosk.request("POST", "/session/identify", {"user_id": "luke", "captcha": "x"})
+    await kiosk.identify("luke")
+    await kiosk.request("POST", "/session/password", {"password": GOOD_PASSWORD})
+    await kiosk.choose(Method.EMAIL)
+    await kiosk.request("POST", "/session/code", {"code": "00000000x"})
+    await kiosk.code(await kiosk.sent_code())
+    await kiosk.ok("POST", "/session/action", {"action": "reset"})
+    await kiosk.password("short")
+    assert (await kiosk.password(GOOD_PASSWORD)).status_code == 200
+    await kiosk.request("DELETE", "/session")
+    await kiosk.start("nora")
+    await kiosk.start("luke")
+    await kiosk.backend.directory.set_locked("luke", True)
+    await kiosk.pass_email()
+    await kiosk.ok("POST", "/session/action", {"action": "unlock"})
+
+    records = await backend.audit_records()
+    assert {r.event for r in records} == set(AuditEvent)
+    first = [r for r in records if r.reference == records[0].reference]
+    assert all(r.kiosk_id == "lobby-1" and len(r.correlation_id) == 32 for r in first)
+    assert [r.event for r in first][:3] == [AuditEvent.SESSION_OPENED, AuditEvent.CAPTCHA_FAILED, AuditEvent.IDENTIFIED]
+    assert all(r.user_id == "luke" for r in first[2:])
+    assert {r.outcome for r in records if r.event is AuditEvent.REFUSED} == {"not_enabled"}
+    assert {r.outcome for r in records if r.event is AuditEvent.PASSWORD_REJECTED} != {""}
+
+
+async def test_database_and_hashing_run_off_the_event_loop(
+    kiosk: Kiosk, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop_thread = threading.get_ident()
+    sql_threads: set[int] = set()
+    hash_threads: set[int] = set()
+    await backend._rt.store.call(  # noqa: SLF001 - installs a probe on the one connection
+        lambda db: db.set_trace_callback(lambda _sql: sql_threads.add(threading.get_ident()))
+    )
+    real_verify = hashing._verify  # noqa: SLF001
+
+    def probe(*args: object) -> bool:
+        hash_threads.add(threading.get_ident())
+        return real_verify(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hashing, "_verify", probe)
+    await kiosk.start("emma")
+    await kiosk.pass_email()
+    assert (await kiosk.password(GOOD_PASSWORD)).status_code == 200
+    assert sql_threads and loop_thread not in sql_threads
+    assert hash_threads and loop_thread not in hash_threads
+
+
+async def test_event_loop_stays_responsive_during_hashing() -> None:
+    gaps: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not stop.is_set():
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    for _ in range(3):
+        await hashing.hash_secret("a password that takes a while to hash")
+    stop.set()
+    await task
+    assert len(gaps) >= 10 and max(gaps) < 0.1  # one argon2 hash alone takes over 0.1 s on the loop
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_runs_the_same_app_under_uvicorn() -> None:
+    port = _free_port()
+    script = (
+        "from kiosk.policy.schema import Policy\n"
+        "from kiosk.services.backend import serve\n"
+        f"serve(Policy(), '127.0.0.1', {port})\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        opened = httpx.post(f"http://127.0.0.1:{port}/v1/sessions", json={}, timeout=5)
+        assert opened.status_code == 201 and "server" not in opened.headers
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
