@@ -53,10 +53,8 @@ async def test_database_and_hashing_run_off_the_event_loop(
     loop_thread = threading.get_ident()
     sql_threads: set[int] = set()
     hash_threads: set[int] = set()
-    await backend._rt.store.call(  # noqa: SLF001 - installs a probe on the one connection
-        lambda db: db.set_trace_callback(lambda _sql: sql_threads.add(threading.get_ident()))
-    )
-    real_verify = hashing._verify  # noqa: SLF001
+    await backend._rt.store.call(lambda db: db.set_trace_callback(lambda _sql: sql_threads.add(threading.get_ident())))
+    real_verify = hashing._verify
 
     def probe(*args: object) -> bool:
         hash_threads.add(threading.get_ident())
@@ -103,7 +101,9 @@ def test_serve_runs_the_same_app_under_uvicorn() -> None:
         "from kiosk.services.backend import serve\n"
         f"serve(Policy(), '127.0.0.1', {port})\n"
     )
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
