@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 
 import qasync
@@ -17,6 +18,8 @@ from kiosk.ui.demo_inbox import DemoInboxWindow
 from kiosk.ui.protocols import KioskServices
 from kiosk.ui.theme import apply_theme
 from kiosk.ui.window import KioskWindow
+
+__all__ = ["KioskServices", "build_window", "open_demo_inbox", "run_app"]
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +48,23 @@ def open_demo_inbox(services: KioskServices, window: KioskWindow) -> DemoInboxWi
     return inbox
 
 
+async def _self_test(window: KioskWindow, connect: Callable[[], Awaitable[KioskServices]], started: float) -> int:
+    """Start, paint the start page against the connected backend, print READY and the time, and stop."""
+    services = await window.start(connect)
+    window.repaint()
+    if services is None:
+        print("FAILED: the kiosk services did not start", flush=True)
+        return 1
+    print(f"READY {(time.perf_counter() - started) * 1000:.0f} ms", flush=True)
+    await services.close()
+    window.release()
+    window.close()
+    return 0
+
+
 async def _serve(
     window: KioskWindow, connect: Callable[[], Awaitable[KioskServices]], *, demo: bool, closed: asyncio.Event
-) -> None:
+) -> int:
     services = await window.start(connect)
     while services is None and not closed.is_set():
         # The error page's "Try again" reconnects; wait for it (or for the window to close).
@@ -63,6 +80,7 @@ async def _serve(
         await window.wait_idle()
         if services is not None:
             await services.close()
+    return 0
 
 
 def run_app(
@@ -72,8 +90,13 @@ def run_app(
     kiosk_mode: bool,
     demo: bool,
     argv: list[str],
+    self_test: bool = False,
 ) -> int:
-    """Run the kiosk until its window closes (or SIGINT/SIGTERM); returns the process exit code."""
+    """Run the kiosk until its window closes (or SIGINT/SIGTERM); returns the process exit code.
+
+    With `self_test`, stop as soon as the start page is usable and print `READY <ms>` (start-up benchmark).
+    """
+    started = time.perf_counter()
     app = QApplication.instance() or QApplication(argv)
     assert isinstance(app, QApplication)
     app.setApplicationName(_("Account recovery"))
@@ -96,11 +119,12 @@ def run_app(
     wake.timeout.connect(lambda: None)
     try:
         with loop:
-            loop.run_until_complete(_serve(window, connect, demo=demo, closed=closed))
+            if self_test:
+                return int(loop.run_until_complete(_self_test(window, connect, started)))
+            return int(loop.run_until_complete(_serve(window, connect, demo=demo, closed=closed)))
     finally:
         wake.stop()
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
         asyncio.set_event_loop(None)
         window.deleteLater()
-    return 0

@@ -29,6 +29,7 @@ _FIELD_ERRORS: dict[str, Callable[[], str]] = {
     "method_not_available": lambda: _("This method can't be used right now. Choose another one."),
     "invalid_request": lambda: _("This doesn't look right. Check it and try again."),
     "too_long": lambda: _("This is too long."),
+    "unlock_not_allowed": lambda: _("Unlocking without a new password isn't allowed. Reset your password instead."),
 }
 
 
@@ -66,6 +67,7 @@ def refusal_reason(code: str) -> str:
 _ERROR_TITLES: dict[str, Callable[[], str]] = {
     "service_unavailable": lambda: _("The service can't be reached"),
     "timeout": lambda: _("The service is taking too long"),
+    "service_timeout": lambda: _("The service is taking too long"),
     "session_expired": lambda: _("Your session has expired"),
     "code_burned": lambda: _("Too many attempts"),
     "too_many_attempts": lambda: _("Too many attempts"),
@@ -77,6 +79,7 @@ _ERROR_TITLES: dict[str, Callable[[], str]] = {
 _ERROR_MESSAGES: dict[str, Callable[[], str]] = {
     "service_unavailable": lambda: _("Check back in a moment and try again."),
     "timeout": lambda: _("Nothing was changed. Try again in a moment."),
+    "service_timeout": lambda: _("Nothing was changed. Try again in a moment."),
     "session_expired": lambda: _("For your security, a reset must be finished within a few minutes. Start again."),
     "session_required": lambda: _("For your security, a reset must be finished within a few minutes. Start again."),
     "code_burned": lambda: _("For your security, this attempt is blocked for now. Try again later."),

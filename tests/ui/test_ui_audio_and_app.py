@@ -77,3 +77,19 @@ def test_run_app_shows_the_window_then_attaches_and_closes_services(
     assert seen == {"visible_before_connect": True, "start_text": "Starting…", "inbox": True}
     assert closed == [True]
     assert feed.polls >= 1
+
+
+def test_run_app_self_test_prints_ready_and_exits(
+    policy: Policy, engine: RecordingEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    closed: list[bool] = []
+
+    async def close() -> None:
+        closed.append(True)
+
+    async def connect() -> KioskServices:
+        return KioskServices(flow=engine, demo_feed=None, close=close)
+
+    assert run_app(policy, connect, kiosk_mode=False, demo=False, argv=["kiosk"], self_test=True) == 0
+    assert capsys.readouterr().out.startswith("READY ")
+    assert closed == [True]

@@ -16,7 +16,8 @@ RULES = PasswordRules(min_length=1, max_length=8, required_classes=1, history=1)
 
 @pytest.mark.parametrize("code", [
     "required", "captcha_wrong", "code_wrong", "code_expired", "code_burned", "no_active_code", "answers_wrong",
-    "password_rejected", "password_mismatch", "password_rules", "method_not_available",
+    "password_rejected", "password_mismatch", "password_rules", "method_not_available", "too_long",
+    "unlock_not_allowed",
 ])
 def test_field_error_codes_have_their_own_sentence(code: str) -> None:
     assert texts.field_error(FieldError("field", code)) not in (GENERIC_FIELD, code)
