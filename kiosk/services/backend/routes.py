@@ -203,15 +203,23 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec(
         "POST", f"{_P}/session/code", "verify_code", "Check a one-time or authenticator code.", _code,
         request=VerifyCodeRequest, response=SessionView, session=True,
-        errors=(*_STEP, ErrorCode.CODE_WRONG, ErrorCode.CODE_EXPIRED, ErrorCode.CODE_BURNED, ErrorCode.NO_ACTIVE_CODE),
+        errors=(
+            *_STEP,
+            ErrorCode.CODE_WRONG,
+            ErrorCode.CODE_EXPIRED,
+            ErrorCode.CODE_BURNED,
+            ErrorCode.NO_ACTIVE_CODE,
+            ErrorCode.DIRECTORY_UNAVAILABLE,
+        ),
     ),
     RouteSpec(
         "POST", f"{_P}/session/code/resend", "resend_code", "Send a new code (the old one stops working).", _resend,
-        response=SessionView, errors=_STEP, session=True,
+        response=SessionView, errors=(*_STEP, ErrorCode.DIRECTORY_UNAVAILABLE), session=True,
     ),
     RouteSpec(
         "POST", f"{_P}/session/answers", "answer_questions", "Answer the security questions.", _answers,
-        request=AnswersRequest, response=SessionView, errors=(*_STEP, ErrorCode.ANSWERS_WRONG), session=True,
+        request=AnswersRequest, response=SessionView, session=True,
+        errors=(*_STEP, ErrorCode.ANSWERS_WRONG, ErrorCode.DIRECTORY_UNAVAILABLE),
     ),
     RouteSpec(
         "POST", f"{_P}/session/action", "choose_action", "Unlock only, or reset the password.", _action,
