@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     shots = commands.add_parser("screenshots", help="render every page to PNG, offscreen")
     shots.add_argument("--out", metavar="DIR", required=True, type=Path)
     shots.add_argument("--policy", dest="shots_policy", metavar="FILE")
+    shots.add_argument("--locale", dest="shots_locale", metavar="TAG", default="en")
     return parser
 
 
@@ -136,10 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(_load(args.serve_policy), args.host, args.port)
         return 0
     if args.command == "screenshots":
-        from kiosk.ui.screenshots import render_all
+        from kiosk.ui.screenshots import render_screenshots
 
         policy = _load(args.shots_policy or DEMO_POLICY)
-        for path in render_all(args.out, policy):
+        for path in render_screenshots(args.out, policy, language=args.shots_locale):
             print(path)
         return 0
     return _run(args)

@@ -259,16 +259,8 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
     return paths
 
 
-def main(argv: list[str]) -> int:
-    """Command line: render the screenshots of the default policy into a folder."""
-    app = QApplication.instance() or QApplication(argv[:1])
+def render_screenshots(out_dir: Path, policy: Policy, *, language: str = "en") -> list[Path]:
+    """`kiosk screenshots`: render every page offscreen, creating the QApplication if there is none."""
+    app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
-    out = Path(argv[1]) if len(argv) > 1 else Path("screenshots")
-    policy = Policy.model_validate({"kiosk": {"languages": ["en", "nl", "ar"]}})
-    for path in render_all(out, policy, language=argv[2] if len(argv) > 2 else "en"):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv))
+    return render_all(out_dir, policy, language=language)
