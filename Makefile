@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
 
-.PHONY: run test setup system-deps lint typecheck imports unit screenshots bench clean
+.PHONY: run test setup system-deps lint typecheck imports unit screenshots bench extract-messages clean
 
 # System libraries Qt needs (Debian/Ubuntu). Runs only where apt-get exists and we are root;
 # elsewhere it prints what to install.
@@ -49,6 +49,12 @@ screenshots: setup
 
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/startup.py
+
+# gettext: refresh the message template from the sources (translations come in a later issue).
+extract-messages: setup
+	$(BIN)/pybabel -q extract -F babel.cfg -o translations/messages.pot \
+	  --project=account-recovery-kiosk --version=0.1.0 --copyright-holder=Contoso \
+	  --msgid-bugs-address=helpdesk@contoso.example .
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache screenshots
