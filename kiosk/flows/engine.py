@@ -338,9 +338,7 @@ class RecoveryFlow:
         if code is ErrorCode.PASSWORD_REJECTED and isinstance(data, NewPasswordData):
             rejected = tuple(reason.value for reason in error.reasons)
             return replace(step, data=replace(data, rejected=rejected), errors=(FieldError("password", code.value),))
-        if code in (ErrorCode.UNLOCK_NOT_ALLOWED, ErrorCode.STEP_NOT_ALLOWED) and step.kind is StepKind.RESET_OR_UNLOCK:
-            # step_not_allowed here: the user came back from the new-password page, where the
-            # backend no longer offers unlock-only.
+        if code is ErrorCode.UNLOCK_NOT_ALLOWED and step.kind is StepKind.RESET_OR_UNLOCK:
             return with_errors(step, FieldError("choice", ErrorCode.UNLOCK_NOT_ALLOWED.value))
         return self._failure(error, repeat=self._resync)
 

@@ -12,9 +12,10 @@ from kiosk.flows.steps import (
     Choice,
     ChooseMethodAnswer,
     CodeAnswer,
+    DoneData,
+    DoneOutcome,
     EnterCodeData,
     ErrorData,
-    FieldError,
     IdentifyData,
     NewPasswordAnswer,
     ResetOrUnlockAnswer,
@@ -107,18 +108,19 @@ async def test_cancel_works_while_the_backend_is_unreachable(kiosk: Kiosk) -> No
     assert (await kiosk.flow.cancel()).kind is StepKind.START
 
 
-async def test_unlock_after_coming_back_from_the_password_page_is_explained(kiosk: Kiosk) -> None:
+async def test_unlock_only_still_works_after_coming_back_from_the_password_page(kiosk: Kiosk) -> None:
     await kiosk.flow.submit(BeginAnswer())
     await kiosk.identify("luke")
     await kiosk.flow.submit(ChooseMethodAnswer(Method.EMAIL))
     await kiosk.flow.submit(CodeAnswer(await kiosk.emailed_code("luke.devries@contoso.com")))
     await kiosk.flow.submit(ResetOrUnlockAnswer(Choice.RESET))
     await kiosk.flow.back()
-    step = await kiosk.flow.submit(ResetOrUnlockAnswer(Choice.UNLOCK))
-    # The backend holds the session at the new password once reset was chosen: unlock-only is gone.
-    assert step.kind is StepKind.RESET_OR_UNLOCK
-    assert step.error_for("choice") == FieldError("choice", "unlock_not_allowed")
     assert (await kiosk.flow.submit(ResetOrUnlockAnswer(Choice.RESET))).kind is StepKind.NEW_PASSWORD
+    await kiosk.flow.back()
+    step = await kiosk.flow.submit(ResetOrUnlockAnswer(Choice.UNLOCK))
+    # Every gate was passed: changing one's mind from "reset" to "unlock only" is allowed.
+    assert step.kind is StepKind.DONE
+    assert isinstance(step.data, DoneData) and step.data.outcome is DoneOutcome.UNLOCKED
 
 
 async def test_the_engine_keeps_no_secret_after_the_call(kiosk: Kiosk) -> None:

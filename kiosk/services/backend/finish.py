@@ -20,7 +20,12 @@ log = logging.getLogger(__name__)
 
 async def choose_action(rt: Runtime, state: SessionState, request: ChooseActionRequest) -> SessionView:
     """A verified user with a locked account chooses: unlock only, or a new password."""
-    await rt.require_stage(state, Stage.CHOOSE_ACTION)
+    stages = [Stage.CHOOSE_ACTION]
+    if state.locked and rt.policy.on_premises.allow_unlock_without_reset:
+        # The user chose "reset", then went back from the new-password page: every gate is
+        # passed, so unlock-only is still earned.
+        stages.append(Stage.NEW_PASSWORD)
+    await rt.require_stage(state, *stages)
     await rt.record(state, AuditEvent.ACTION_CHOSEN, outcome=request.action.value)
     if request.action is Action.RESET:
         state.stage = Stage.NEW_PASSWORD

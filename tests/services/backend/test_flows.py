@@ -136,12 +136,31 @@ async def test_reset_also_unlocks(kiosk: Kiosk, backend: Backend) -> None:
     assert not await backend.directory.is_locked("luke")
 
 
+async def test_unlock_only_after_first_choosing_reset(kiosk: Kiosk, backend: Backend) -> None:
+    await kiosk.start("luke")
+    await kiosk.pass_email()
+    await kiosk.ok("POST", "/session/action", {"action": "reset"})
+    # The user went back from the new-password page and changed their mind: every gate is passed.
+    done = await kiosk.ok("POST", "/session/action", {"action": "unlock"})
+    assert done.outcome is Outcome.UNLOCKED and not await backend.directory.is_locked("luke")
+    assert await backend.directory.verify_password("luke", DEMO_PASSWORD)
+
+
+async def test_unlock_only_is_refused_for_an_account_that_is_not_locked(kiosk: Kiosk, backend: Backend) -> None:
+    await kiosk.start("emma")
+    view = await kiosk.pass_email()
+    assert view.stage is Stage.NEW_PASSWORD
+    await kiosk.error("POST", "/session/action", {"action": "unlock"}, 409, "step_not_allowed")
+
+
 async def test_locked_without_unlock_option_goes_straight_to_reset() -> None:
     policy = demo_policy(on_premises=OnPremisesSettings(writeback=False, allow_unlock_without_reset=False))
     async with kiosk_for(policy) as kiosk:
         await kiosk.start("luke")
         view = await kiosk.pass_email()
         assert view.stage is Stage.NEW_PASSWORD and view.locked
+        # The policy does not allow unlock-only, whatever the client sends.
+        await kiosk.error("POST", "/session/action", {"action": "unlock"}, 409, "step_not_allowed")
         await _finish_reset(kiosk, view)
         assert not await kiosk.backend.directory.is_locked("luke")
 
