@@ -60,7 +60,7 @@ class ErrorCode(StrEnum):
     ANSWERS_WRONG = "answers_wrong"
     # finish
     UNLOCK_NOT_ALLOWED = "unlock_not_allowed"
-    PASSWORD_REJECTED = "password_rejected"
+    PASSWORD_REJECTED = "password_rejected"  # noqa: S105 - an error code, not a password
     DIRECTORY_UNAVAILABLE = "directory_unavailable"
     WRITEBACK_FAILED = "writeback_failed"
 
@@ -74,7 +74,7 @@ class Stage(StrEnum):
     VERIFY_CODE = "verify_code"
     ANSWER_QUESTIONS = "answer_questions"
     CHOOSE_ACTION = "choose_action"
-    NEW_PASSWORD = "new_password"
+    NEW_PASSWORD = "new_password"  # noqa: S105 - a stage name, not a password
     DONE = "done"
 
 
