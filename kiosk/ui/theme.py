@@ -62,6 +62,7 @@ QLabel#reference {{ font-family: "DejaVu Sans Mono", monospace; font-size: 34px;
     color: {INK}; }}
 QLabel#ruleOk {{ color: {SUCCESS}; }}
 QLabel#ruleBad {{ color: {MUTED}; }}
+QLabel#rulePending {{ color: {MUTED}; }}
 QLabel#successMark {{ color: {SUCCESS}; font-size: 64px; font-weight: 700; }}
 QLabel#errorMark {{ color: {ERROR}; font-size: 56px; font-weight: 700; }}
 QLabel#captcha {{ background: #ffffff; border: 1px solid {BORDER}; border-radius: 6px; }}

@@ -29,13 +29,17 @@ class ChecklistLine(QWidget):
         row.addWidget(self.mark, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.text, 1)
 
-    def show_result(self, text: str, passed: bool) -> None:
-        """Show the rule's text, met or not."""
-        self.mark.setText("✓" if passed else "✗")
-        self.text.setText(text)
-        self.setAccessibleName(text + ": " + (_("met") if passed else _("not met")))
+    def show_result(self, text: str, passed: bool | None) -> None:
+        """Show the rule's text, met, not met, or (None) only checkable by the service on save."""
+        if passed is None:
+            mark, state, name = "•", _("checked when you save"), "rulePending"
+        else:
+            mark, state, name = ("✓", _("met"), "ruleOk") if passed else ("✗", _("not met"), "ruleBad")
+        self.mark.setText(mark)
+        self.text.setText(text if passed is not None else f"{text} ({state})")
+        self.setAccessibleName(f"{text}: {state}")
         for part in (self.mark, self.text):
-            part.setObjectName("ruleOk" if passed else "ruleBad")
+            part.setObjectName(name)
             part.style().unpolish(part)
             part.style().polish(part)
 
@@ -139,7 +143,9 @@ class NewPasswordPage(Page):
         for result in self.check.results:
             line = self.rule_lines.get(result.rule)
             if line is not None:
-                line.show_result(texts.password_rule(result.rule, rules), result.passed)
+                # Only the backend knows the password history: never claim it is met.
+                passed = None if result.rule is PasswordRule.NOT_RECENT else result.passed
+                line.show_result(texts.password_rule(result.rule, rules), passed)
         typed = self.password.edit.text()
         self.match_line.show_result(_("Both passwords match"), bool(typed) and typed == self.confirm.edit.text())
         score = self.check.strength if typed else 0
