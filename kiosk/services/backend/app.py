@@ -7,6 +7,7 @@ message may quote user input (a password, an answer).
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,7 +23,6 @@ from starlette.routing import Route
 from kiosk.services.api import ErrorCode
 from kiosk.services.backend.audit import correlation_id
 from kiosk.services.backend.errors import ApiError
-from kiosk.services.backend.openapi import build_document
 from kiosk.services.backend.routes import Call, RouteSpec, active_routes
 from kiosk.services.backend.runtime import Runtime
 
@@ -71,7 +71,9 @@ def _bearer(request: Request) -> str:
     return token
 
 
-def _endpoint(rt: Runtime, spec: RouteSpec, document: dict[str, Any]) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint(
+    rt: Runtime, spec: RouteSpec, document: Callable[[], dict[str, Any]]
+) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> BaseModel | dict[str, Any] | None:
         raw = await _read_body(request)
         payload = _parse(spec.request, raw) if spec.request is not None else None
@@ -119,7 +121,15 @@ async def _internal(request: Request, exc: Exception) -> Response:
 def build_app(rt: Runtime) -> Starlette:
     """The ASGI app of one backend: the table's routes (dev routes only in demo mode)."""
     specs = active_routes(rt.policy.demo)
-    document = build_document(specs)
+
+    @functools.cache
+    def document() -> dict[str, Any]:
+        # Built on the first GET of the document, not at open: generating the JSON schemas of every
+        # model costs tens of milliseconds of kiosk start-up, and only API tooling ever asks.
+        from kiosk.services.backend.openapi import build_document
+
+        return build_document(specs)
+
     routes = [Route(spec.path, _endpoint(rt, spec, document), methods=[spec.method]) for spec in specs]
     return Starlette(
         routes=routes,

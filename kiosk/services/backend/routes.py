@@ -48,7 +48,8 @@ class Call:
     rt: Runtime
     session: SessionState | None
     payload: BaseModel | None
-    document: dict[str, Any]
+    document: Callable[[], dict[str, Any]]
+    """The OpenAPI document of the routes served (built on first use, then cached)."""
 
     @property
     def state(self) -> SessionState:
@@ -98,7 +99,7 @@ async def _health(call: Call) -> Health:
 
 
 async def _openapi(call: Call) -> dict[str, Any]:
-    return call.document
+    return call.document()
 
 
 async def _open(call: Call) -> SessionOpened:
