@@ -1,5 +1,7 @@
 """The kiosk window: header, one page per StepKind in a stack, and the async glue to the flow engine.
 
+Pages are built on first use (the start page at once), so start-up pays for one page, not ten.
+
 Pages render Steps and emit answers; the window alone calls the engine, one call at a time, as an
 asyncio task on the qasync loop, and shows a busy state meanwhile so the window never freezes and
 double submits are ignored.
@@ -72,15 +74,11 @@ class KioskWindow(QMainWindow):
 
         self.header = Header(policy, demo=demo)
         self.header.language_chosen.connect(self.set_language)
-        context = PageContext(check_password=self._check_password, now=now)
+        self._context = PageContext(check_password=self._check_password, now=now)
         self.stack = QStackedWidget()
         self.pages: dict[StepKind, Page] = {}
-        for kind, page_class in PAGES.items():
-            page = page_class(context)
-            page.answered.connect(self._on_answer)
-            page.requested.connect(self._on_request)
-            self.stack.addWidget(page)
-            self.pages[kind] = page
+        """The pages built so far: only the start page at first, each other one on first use."""
+        self._page(StepKind.START)
         self._build_layout()
         self.render_step(self._step)
         self._start_page.set_ready(False)
@@ -142,7 +140,7 @@ class KioskWindow(QMainWindow):
     @property
     def current_page(self) -> Page:
         """The page widget on show."""
-        return self.pages[self._step.kind]
+        return self._page(self._step.kind)
 
     @property
     def busy(self) -> bool:
@@ -207,9 +205,21 @@ class KioskWindow(QMainWindow):
 
     # --- engine calls -------------------------------------------------------------------------
 
+    def _page(self, kind: StepKind) -> Page:
+        """The page of a StepKind, built on first use: a user who never reaches a page never pays
+        for it, and start-up builds the start page alone (bench/startup.py)."""
+        page = self.pages.get(kind)
+        if page is None:
+            page = PAGES[kind](self._context)
+            page.answered.connect(self._on_answer)
+            page.requested.connect(self._on_request)
+            self.stack.addWidget(page)
+            self.pages[kind] = page
+        return page
+
     @property
     def _start_page(self) -> StartPage:
-        page = self.pages[StepKind.START]
+        page = self._page(StepKind.START)
         assert isinstance(page, StartPage)
         return page
 
