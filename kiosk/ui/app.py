@@ -7,6 +7,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import qasync
 from PySide6.QtCore import QTimer
@@ -14,10 +15,12 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk.i18n import _
 from kiosk.policy.schema import Policy
-from kiosk.ui.demo_inbox import DemoInboxWindow
 from kiosk.ui.protocols import KioskServices
 from kiosk.ui.theme import apply_theme
 from kiosk.ui.window import KioskWindow
+
+if TYPE_CHECKING:
+    from kiosk.ui.demo_inbox import DemoInboxWindow
 
 __all__ = ["KioskServices", "build_window", "open_demo_inbox", "run_app"]
 
@@ -42,6 +45,8 @@ def open_demo_inbox(services: KioskServices, window: KioskWindow) -> DemoInboxWi
     """In demo mode, the separate demo inbox window next to the kiosk (None without a feed)."""
     if services.demo_feed is None:
         return None
+    from kiosk.ui.demo_inbox import DemoInboxWindow  # demo only: not on the start-up path
+
     inbox = DemoInboxWindow(services.demo_feed)
     inbox.move(window.geometry().right() + 16, window.geometry().top())
     inbox.show()
