@@ -59,11 +59,13 @@ class Header(QFrame):
         row.addWidget(self.demo_tag, 0, Qt.AlignmentFlag.AlignVCenter)
         self.language_caption = label(wrap=False)
         self.languages = QComboBox()
+        offer_picker = len(policy.kiosk.languages) > 1
         for tag in policy.kiosk.languages:
-            self.languages.addItem(language_name(tag), tag)
+            # A language's own name needs babel to load that locale's data (~12 ms for the first);
+            # a picker that is never shown (one language) keeps the bare tag instead.
+            self.languages.addItem(language_name(tag) if offer_picker else tag, tag)
         self.languages.setMinimumWidth(170)
         self.languages.activated.connect(self._chosen)
-        offer_picker = len(policy.kiosk.languages) > 1
         self.language_caption.setVisible(offer_picker)
         self.languages.setVisible(offer_picker)
         self.language_caption.setBuddy(self.languages)
