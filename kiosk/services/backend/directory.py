@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -150,27 +151,14 @@ class EmbeddedDirectory:
 
     async def add_user(self, user: DirectoryUser, password_hash: str) -> None:
         """Create a user with an already-hashed password (seeding; hashes are never computed here)."""
+        await self.add_users([(user, password_hash)])
+
+    async def add_users(self, users: Sequence[tuple[DirectoryUser, str]]) -> None:
+        """Create users, each with its already-hashed password, in one transaction (all or none)."""
 
         def write(db: sqlite3.Connection) -> None:
-            db.execute(
-                "INSERT INTO users (login, display_name, auth_email, alt_email, auth_phone, mobile_phone, "
-                "office_phone, is_admin, groups_json, enabled, locked, on_premises, password_hash, history_json, "
-                "totp_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    user.login, user.display_name, user.auth_email, user.alt_email, user.auth_phone,
-                    user.mobile_phone, user.office_phone, int(user.is_admin), json.dumps(list(user.groups)),
-                    int(user.enabled), int(user.locked), int(user.password_managed_on_premises), password_hash,
-                    json.dumps([password_hash]), user.totp_secret,
-                ),
-            )  # fmt: skip
-            for alias in user.aliases:
-                db.execute("INSERT INTO user_aliases (alias, login) VALUES (?, ?)", (alias.casefold(), user.login))
-            for position, question in enumerate(user.questions):
-                db.execute(
-                    "INSERT INTO user_questions (login, position, predefined_id, custom_text, answer_hash) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (user.login, position, question.predefined_id, question.custom_text, question.answer_hash),
-                )
+            for user, password_hash in users:
+                _insert_user(db, user, password_hash)
 
         await self._store.call(write)
 
@@ -225,4 +213,27 @@ class EmbeddedDirectory:
         """Lock or unlock an account (tests and demo tooling; real lockouts come from sign-in failures)."""
         await self._store.call(
             lambda db: db.execute("UPDATE users SET locked = ? WHERE login = ?", (int(locked), login))
+        )
+
+
+def _insert_user(db: sqlite3.Connection, user: DirectoryUser, password_hash: str) -> None:
+    """Insert one user with its aliases and registered questions (inside the caller's transaction)."""
+    db.execute(
+        "INSERT INTO users (login, display_name, auth_email, alt_email, auth_phone, mobile_phone, "
+        "office_phone, is_admin, groups_json, enabled, locked, on_premises, password_hash, history_json, "
+        "totp_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            user.login, user.display_name, user.auth_email, user.alt_email, user.auth_phone,
+            user.mobile_phone, user.office_phone, int(user.is_admin), json.dumps(list(user.groups)),
+            int(user.enabled), int(user.locked), int(user.password_managed_on_premises), password_hash,
+            json.dumps([password_hash]), user.totp_secret,
+        ),
+    )  # fmt: skip
+    for alias in user.aliases:
+        db.execute("INSERT INTO user_aliases (alias, login) VALUES (?, ?)", (alias.casefold(), user.login))
+    for position, question in enumerate(user.questions):
+        db.execute(
+            "INSERT INTO user_questions (login, position, predefined_id, custom_text, answer_hash) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (user.login, position, question.predefined_id, question.custom_text, question.answer_hash),
         )

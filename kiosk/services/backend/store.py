@@ -106,7 +106,9 @@ class Store:
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute("PRAGMA journal_mode = WAL")
-            connection.executescript(SCHEMA)
+            # One transaction for the whole schema: in autocommit mode every CREATE would be its own
+            # commit, each synced to disk, on every start.
+            connection.executescript(f"BEGIN;\n{SCHEMA}COMMIT;\n")
             return connection
 
         loop = asyncio.get_running_loop()
