@@ -50,6 +50,20 @@ def press_enter(qtbot: QtBot, widget: QWidget) -> None:
     qtbot.keyClick(widget, Qt.Key.Key_Return)
 
 
+def test_only_the_start_page_is_built_up_front_and_each_other_page_once_on_first_use(
+    window: KioskWindow, steps: dict[StepKind, Step]
+) -> None:
+    assert set(window.pages) == {StepKind.START}
+    window.render_step(steps[StepKind.IDENTIFY])
+    identify = window.current_page
+    assert isinstance(identify, IdentifyPage)
+    assert set(window.pages) == {StepKind.START, StepKind.IDENTIFY}
+    window.render_step(steps[StepKind.START])
+    window.render_step(steps[StepKind.IDENTIFY])
+    assert window.current_page is identify
+    assert window.stack.count() == 2
+
+
 async def test_start_button_begins_the_flow(qtbot: QtBot, window: KioskWindow, engine: RecordingEngine, steps) -> None:
     engine.queued.append(steps[StepKind.IDENTIFY])
     page = window.current_page
