@@ -1,0 +1,93 @@
+"""End-to-end harness: the real window, flow, client and backend on one qasync loop; Qt warnings fail tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+import qasync
+from kiosk_driver import DEMO_POLICY, START, KioskDriver, SessionTap
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from kiosk.flows.engine import RecoveryFlow
+from kiosk.i18n import set_language
+from kiosk.policy.loader import load_policy
+from kiosk.policy.schema import Policy
+from kiosk.services.backend import Backend, ManualClock
+from kiosk.services.client import BackendClient
+from kiosk.ui.protocols import KioskServices
+from kiosk.ui.theme import apply_theme
+from kiosk.ui.window import KioskWindow
+
+HERE = Path(__file__).parent
+OFFSCREEN_NOISE = r"This plugin does not support propagateSizeHints\(\)"
+"""The offscreen platform plugin's own warning (not our code; see tests/ui/conftest.py)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every end-to-end test fails on any Qt warning (except the offscreen plugin's noise)."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
+
+
+def _qasync_loop() -> asyncio.AbstractEventLoop:
+    app = QApplication.instance() or QApplication([])
+    return qasync.QEventLoop(app)
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], object]]:
+    """Async tests run on a qasync loop, so Qt events and asyncio tasks interleave as in the kiosk."""
+    return {"qasync": _qasync_loop}
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_windows(qapp: QApplication) -> Iterator[None]:
+    """Fail a test that leaves a top-level widget behind."""
+    apply_theme(qapp, "#0067b8")
+    set_language("en")
+    before = set(map(id, qapp.topLevelWidgets()))
+    yield
+    set_language("en")
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    leaked = [w for w in qapp.topLevelWidgets() if id(w) not in before and not w.objectName().startswith("qt_")]
+    assert not leaked, f"leaked top-level widgets: {leaked}"
+
+
+@pytest.fixture
+def policy() -> Policy:
+    """The demo policy file, loaded as the kiosk loads it."""
+    return load_policy(DEMO_POLICY)
+
+
+@pytest.fixture
+async def kiosk(qtbot: QtBot, policy: Policy) -> AsyncIterator[KioskDriver]:
+    """The real KioskWindow on the real RecoveryFlow, BackendClient.embedded and Backend (manual clock)."""
+    clock = ManualClock(START)
+    backend = await Backend.open(policy, clock=clock, kiosk_id="e2e-kiosk")
+    tap = SessionTap(backend.asgi)
+    client = BackendClient.embedded(tap, timeout=policy.backend.timeout_seconds)
+    flow = RecoveryFlow(client, policy, kiosk_id="e2e-kiosk", locale=lambda: "en")
+
+    async def close_services() -> None:
+        await client.aclose()
+        await backend.close()
+
+    window = KioskWindow(policy, demo=True, now=clock.now)
+    qtbot.addWidget(window)
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    window.show()
+    window.attach(KioskServices(flow=flow, demo_feed=client, close=close_services))
+    yield KioskDriver(qtbot=qtbot, window=window, client=client, backend=backend, clock=clock, tap=tap)
+    # Close first so no page timer (done countdown, code expiry) can call a closed backend.
+    window.close()
+    await window.wait_idle()
+    await close_services()
