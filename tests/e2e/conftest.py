@@ -69,8 +69,11 @@ def policy() -> Policy:
 
 
 @pytest.fixture
-async def kiosk(qtbot: QtBot, policy: Policy) -> AsyncIterator[KioskDriver]:
+async def kiosk(qtbot: QtBot, qapp: QApplication, policy: Policy) -> AsyncIterator[KioskDriver]:
     """The real KioskWindow on the real RecoveryFlow, BackendClient.embedded and Backend (manual clock)."""
+    # As in run_app: closing the window must not quit the Qt loop that the qasync loop runs on.
+    quit_on_close = qapp.quitOnLastWindowClosed()
+    qapp.setQuitOnLastWindowClosed(False)
     clock = ManualClock(START)
     backend = await Backend.open(policy, clock=clock, kiosk_id="e2e-kiosk")
     tap = SessionTap(backend.asgi)
@@ -82,7 +85,6 @@ async def kiosk(qtbot: QtBot, policy: Policy) -> AsyncIterator[KioskDriver]:
         await backend.close()
 
     window = KioskWindow(policy, demo=True, now=clock.now)
-    qtbot.addWidget(window)
     window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
     window.show()
     window.attach(KioskServices(flow=flow, demo_feed=client, close=close_services))
@@ -91,3 +93,5 @@ async def kiosk(qtbot: QtBot, policy: Policy) -> AsyncIterator[KioskDriver]:
     window.close()
     await window.wait_idle()
     await close_services()
+    window.deleteLater()
+    qapp.setQuitOnLastWindowClosed(quit_on_close)
