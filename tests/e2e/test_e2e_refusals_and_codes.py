@@ -144,4 +144,3 @@ async def test_the_backend_refuses_a_reset_or_unlock_the_session_has_not_earned(
     audited = [r.event for r in await kiosk.backend.audit_records()]
     assert audited.count(AuditEvent.STEP_REFUSED) == 2
     assert AuditEvent.RESET not in audited
-
