@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from kiosk_driver import NEW_PASSWORD, OLD_PASSWORD, QUINN_ANSWERS, KioskDriver
 
@@ -169,7 +171,7 @@ async def test_the_window_is_busy_while_the_backend_works(kiosk: KioskDriver) ->
     page = await kiosk.fill_identify("quinn")
     hold = kiosk.tap.hold("/v1/session/identify")
     kiosk.press_enter(page.captcha.edit)
-    await hold.reached.wait()  # the request is inside the backend's door now
+    await asyncio.wait_for(hold.reached.wait(), timeout=10)  # the request is at the backend's door now
 
     assert kiosk.window.busy
     assert kiosk.window.spinner.isVisible() and kiosk.window.busy_text.text() == "Please wait…"
