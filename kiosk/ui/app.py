@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk.i18n import _
 from kiosk.policy.schema import Policy
+from kiosk.ui.gc_guard import MainThreadGarbageCollector
 from kiosk.ui.protocols import KioskServices
 from kiosk.ui.theme import apply_theme
 from kiosk.ui.window import KioskWindow
@@ -106,6 +107,7 @@ def run_app(
     assert isinstance(app, QApplication)
     app.setApplicationName(_("Account recovery"))
     app.setQuitOnLastWindowClosed(False)
+    collector = MainThreadGarbageCollector(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = build_window(policy, demo=demo, kiosk_mode=kiosk_mode)
@@ -133,3 +135,4 @@ def run_app(
             signal.signal(sig, handler)
         asyncio.set_event_loop(None)
         window.deleteLater()
+        collector.stop()

@@ -2,64 +2,41 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 import pytest
-import qasync
 from kiosk_driver import DEMO_POLICY, START, KioskDriver, SessionTap
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from qt_harness import fail_on_qt_warnings, no_leaked_windows, qasync_loop
 
 from kiosk.flows.engine import RecoveryFlow
-from kiosk.i18n import set_language
 from kiosk.policy.loader import load_policy
 from kiosk.policy.schema import Policy
 from kiosk.services.backend import Backend, ManualClock
 from kiosk.services.client import BackendClient
 from kiosk.ui.protocols import KioskServices
-from kiosk.ui.theme import apply_theme
 from kiosk.ui.window import KioskWindow
 
 HERE = Path(__file__).parent
-OFFSCREEN_NOISE = r"This plugin does not support propagateSizeHints\(\)"
-"""The offscreen platform plugin's own warning (not our code; see tests/ui/conftest.py)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every end-to-end test fails on any Qt warning (except the offscreen plugin's noise)."""
-    for item in items:
-        if HERE in item.path.parents:
-            item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
-            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
-
-
-def _qasync_loop() -> asyncio.AbstractEventLoop:
-    app = QApplication.instance() or QApplication([])
-    return qasync.QEventLoop(app)
+    fail_on_qt_warnings(items, HERE)
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], object]]:
-    """Async tests run on a qasync loop, so Qt events and asyncio tasks interleave as in the kiosk."""
-    return {"qasync": _qasync_loop}
+    """Async end-to-end tests run on a qasync loop, so Qt events and asyncio tasks interleave as in the kiosk."""
+    return {"qasync": qasync_loop}
 
 
 @pytest.fixture(autouse=True)
 def _no_leaked_windows(qapp: QApplication) -> Iterator[None]:
-    """Fail a test that leaves a top-level widget behind."""
-    apply_theme(qapp, "#0067b8")
-    set_language("en")
-    before = set(map(id, qapp.topLevelWidgets()))
-    yield
-    set_language("en")
-    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    leaked = [w for w in qapp.topLevelWidgets() if id(w) not in before and not w.objectName().startswith("qt_")]
-    assert not leaked, f"leaked top-level widgets: {leaked}"
+    """Fail a test that leaves a top-level widget behind (pytest-qt closes qtbot's widgets first)."""
+    yield from no_leaked_windows(qapp)
 
 
 @pytest.fixture

@@ -3,62 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 import pytest
-import qasync
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
+from qt_harness import fail_on_qt_warnings, no_leaked_windows, qasync_loop
 from ui_engine_double import RecordingEngine
 
-from kiosk.i18n import set_language
 from kiosk.policy.password import PasswordRules
 from kiosk.policy.schema import Policy
 from kiosk.ui.protocols import KioskServices
-from kiosk.ui.theme import apply_theme
 from kiosk.ui.window import KioskWindow
 
 HERE = Path(__file__).parent
 
-# The offscreen platform plugin warns when a window's size constraints change; that is the test
-# platform talking, not our code (it does not happen on xcb/wayland/windows).
-OFFSCREEN_NOISE = r"This plugin does not support propagateSizeHints\(\)"
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every UI test fails on any Qt warning (except the offscreen plugin's own noise)."""
-    for item in items:
-        if HERE in item.path.parents:
-            item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
-            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
-
-
-def _qasync_loop() -> asyncio.AbstractEventLoop:
-    app = QApplication.instance() or QApplication([])
-    return qasync.QEventLoop(app)
+    """Every UI test fails on any Qt warning (except the offscreen plugin's noise)."""
+    fail_on_qt_warnings(items, HERE)
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], object]]:
     """Async UI tests run on a qasync loop, so Qt events and asyncio tasks interleave as in the kiosk."""
-    return {"qasync": _qasync_loop}
+    return {"qasync": qasync_loop}
 
 
 @pytest.fixture(autouse=True)
 def _no_leaked_windows(qapp: QApplication) -> Iterator[None]:
     """Fail a test that leaves a top-level widget behind (pytest-qt closes qtbot's widgets first)."""
-    apply_theme(qapp, "#0067b8")
-    set_language("en")
-    before = set(map(id, qapp.topLevelWidgets()))
-    yield
-    set_language("en")
-    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    leaked = [w for w in qapp.topLevelWidgets() if id(w) not in before and not w.objectName().startswith("qt_")]
-    assert not leaked, f"leaked top-level widgets: {leaked}"
+    yield from no_leaked_windows(qapp)
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float = 2.0) -> None:
