@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 from kiosk.policy.password import PasswordRules, check_password
 from kiosk.policy.schema import Method
@@ -30,16 +31,8 @@ async def choose_action(rt: Runtime, state: SessionState, request: ChooseActionR
     if request.action is Action.RESET:
         state.stage = Stage.NEW_PASSWORD
         return await build_view(rt, state)
-    try:
-        await rt.directory.unlock(state.login)
-    except Exception as error:  # noqa: BLE001 - any adapter failure: nothing changed, tell the user
-        log.warning("unlock failed: %s", type(error).__name__)
-        await rt.record(state, AuditEvent.UNLOCKED, outcome=ErrorCode.WRITEBACK_FAILED.value)
-        raise ApiError(ErrorCode.WRITEBACK_FAILED) from None
-    state.stage = Stage.DONE
-    state.outcome = Outcome.UNLOCKED
-    state.locked = False
-    await rt.record(state, AuditEvent.UNLOCKED)
+    await _write(rt, state, AuditEvent.UNLOCKED, rt.directory.unlock(state.login))
+    await _finish(rt, state, Outcome.UNLOCKED, AuditEvent.UNLOCKED)
     return await build_view(rt, state)
 
 
@@ -58,18 +51,28 @@ async def set_password(rt: Runtime, state: SessionState, request: NewPasswordReq
     if not verdict.ok:
         await rt.record(state, AuditEvent.PASSWORD_REJECTED, outcome=",".join(verdict.failed))
         raise ApiError(ErrorCode.PASSWORD_REJECTED, reasons=verdict.failed)
-    try:
-        await rt.directory.reset_password(user.login, request.password)
-    except Exception as error:  # noqa: BLE001 - any adapter failure: nothing changed, tell the user
-        log.warning("password reset failed: %s", type(error).__name__)
-        await rt.record(state, AuditEvent.RESET, outcome=ErrorCode.WRITEBACK_FAILED.value)
-        raise ApiError(ErrorCode.WRITEBACK_FAILED) from None
-    state.stage = Stage.DONE
-    state.outcome = Outcome.RESET
-    state.locked = False
-    await rt.record(state, AuditEvent.RESET)
+    await _write(rt, state, AuditEvent.RESET, rt.directory.reset_password(user.login, request.password))
+    await _finish(rt, state, Outcome.RESET, AuditEvent.RESET)
     await _notify(rt, user)
     return await build_view(rt, state)
+
+
+async def _write(rt: Runtime, state: SessionState, event: AuditEvent, change: Awaitable[None]) -> None:
+    """Make one change in the directory; a failure there changed nothing, is audited and told to the user."""
+    try:
+        await change
+    except Exception as error:  # noqa: BLE001 - any adapter failure: nothing changed, tell the user
+        log.warning("%s failed in the directory: %s", event.value, type(error).__name__)
+        await rt.record(state, event, outcome=ErrorCode.WRITEBACK_FAILED.value)
+        raise ApiError(ErrorCode.WRITEBACK_FAILED) from None
+
+
+async def _finish(rt: Runtime, state: SessionState, outcome: Outcome, event: AuditEvent) -> None:
+    """The session has done its job: remember what, and audit it."""
+    state.stage = Stage.DONE
+    state.outcome = outcome
+    state.locked = False
+    await rt.record(state, event)
 
 
 async def _notify(rt: Runtime, user: DirectoryUser) -> None:
