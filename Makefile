@@ -8,11 +8,17 @@ export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
 
 .PHONY: run test setup system-deps lint typecheck imports unit screenshots bench extract-messages clean
 
+# Qt's runtime libraries on Debian/Ubuntu: OpenGL/EGL, fonts, and what the xcb (X11) platform
+# plugin loads on a desktop (since Qt 6.5 it refuses to start without libxcb-cursor0).
+QT_SYSTEM_PACKAGES := libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core libxkbcommon0 \
+	libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0
+
 # System libraries Qt needs (Debian/Ubuntu). Runs only where apt-get exists and we are root;
 # elsewhere it prints what to install.
 system-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	  missing=$$(for p in libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-dejavu-core; do \
+	  missing=$$(for p in $(QT_SYSTEM_PACKAGES); do \
 	    dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	  if [ -n "$$missing" ]; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq && \

@@ -49,7 +49,10 @@ def open_demo_inbox(services: KioskServices, window: KioskWindow) -> DemoInboxWi
     from kiosk.ui.demo_inbox import DemoInboxWindow  # demo only: not on the start-up path
 
     inbox = DemoInboxWindow(services.demo_feed)
-    inbox.move(window.geometry().right() + 16, window.geometry().top())
+    # Beside the kiosk, but kept on the kiosk's screen (overlapping it on a small screen).
+    screen = (window.screen() or QApplication.primaryScreen()).availableGeometry()
+    left = min(window.geometry().right() + 16, screen.right() - inbox.width())
+    inbox.move(max(screen.left(), left), window.geometry().top())
     inbox.show()
     return inbox
 
