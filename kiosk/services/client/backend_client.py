@@ -36,7 +36,6 @@ from kiosk.services.api import (
     NewPasswordRequest,
     OpenSessionRequest,
     Outbox,
-    QuestionAnswer,
     SessionOpened,
     SessionView,
     VerifyCodeRequest,
@@ -106,7 +105,7 @@ class BackendClient:
 
     async def open_session(self, *, kiosk_id: str, locale: str) -> SessionOpened:
         """Open a reset session and keep its token for the calls that follow."""
-        body = OpenSessionRequest(kiosk_id=kiosk_id, locale=locale)
+        body = _request_body(OpenSessionRequest, kiosk_id=kiosk_id, locale=locale)
         opened = await self._call("POST", "/sessions", SessionOpened, body=body, session=False)
         self._token = opened.token
         return opened
@@ -140,18 +139,23 @@ class BackendClient:
     async def identify(self, user_id: str, captcha: str) -> SessionView:
         """Send the typed user ID and CAPTCHA text."""
         return await self._call(
-            "POST", "/session/identify", SessionView, body=IdentifyRequest(user_id=user_id, captcha=captcha)
+            "POST",
+            "/session/identify",
+            SessionView,
+            body=_request_body(IdentifyRequest, user_id=user_id, captcha=captcha),
         )
 
     # ------------------------------------------------------------------ gates
 
     async def choose_method(self, method: Method) -> SessionView:
         """Pick the method for the current gate (sends a code where the method has one)."""
-        return await self._call("POST", "/session/method", SessionView, body=ChooseMethodRequest(method=method))
+        return await self._call(
+            "POST", "/session/method", SessionView, body=_request_body(ChooseMethodRequest, method=method)
+        )
 
     async def verify_code(self, code: str) -> SessionView:
         """Send the typed one-time code."""
-        return await self._call("POST", "/session/code", SessionView, body=VerifyCodeRequest(code=code))
+        return await self._call("POST", "/session/code", SessionView, body=_request_body(VerifyCodeRequest, code=code))
 
     async def resend_code(self) -> SessionView:
         """Send a new code for the current challenge."""
@@ -159,18 +163,22 @@ class BackendClient:
 
     async def answer_questions(self, answers: Sequence[tuple[str, str]]) -> SessionView:
         """Send the typed answers, as (question id, answer) pairs."""
-        body = AnswersRequest(answers=tuple(QuestionAnswer(id=qid, answer=answer) for qid, answer in answers))
+        body = _request_body(AnswersRequest, answers=[{"id": qid, "answer": answer} for qid, answer in answers])
         return await self._call("POST", "/session/answers", SessionView, body=body)
 
     # ------------------------------------------------------------------ finish
 
     async def choose_action(self, action: Action) -> SessionView:
         """Reset the password or only unlock the account."""
-        return await self._call("POST", "/session/action", SessionView, body=ChooseActionRequest(action=action))
+        return await self._call(
+            "POST", "/session/action", SessionView, body=_request_body(ChooseActionRequest, action=action)
+        )
 
     async def set_password(self, password: str) -> SessionView:
         """Send the new password."""
-        return await self._call("POST", "/session/password", SessionView, body=NewPasswordRequest(password=password))
+        return await self._call(
+            "POST", "/session/password", SessionView, body=_request_body(NewPasswordRequest, password=password)
+        )
 
     # ------------------------------------------------------------------ demo only
 
@@ -216,6 +224,18 @@ class BackendClient:
         if response.status_code >= 400:
             raise _api_error(method, url, response)
         raise ProtocolError(f"{method} {url}: unexpected HTTP {response.status_code}")
+
+
+def _request_body(model: type[_Model], **fields: object) -> _Model:
+    """Build a request body; a value the contract refuses becomes a ProtocolError that quotes nothing.
+
+    pydantic's own message quotes the input, and the input here is a password, code or answer.
+    """
+    try:
+        return model.model_validate(fields)
+    except ValidationError as error:
+        names = sorted({str(problem["loc"][0]) for problem in error.errors(include_input=False) if problem["loc"]})
+        raise ProtocolError(f"{model.__name__}: refused field(s) {', '.join(names)}") from None
 
 
 def _api_error(method: str, url: str, response: httpx.Response) -> ApiError | ProtocolError:

@@ -81,6 +81,17 @@ async def test_a_bad_session_answer_does_not_leak_the_token_in_the_error(
     assert not client.has_session
 
 
+async def test_a_body_the_contract_refuses_is_never_sent_and_never_quoted(
+    client: BackendClient, peer: FakeBackendPeer
+) -> None:
+    sentinel_password = "Sentinel-Pa55word-" + "x" * 300  # longer than the contract allows
+    with pytest.raises(ProtocolError) as caught:
+        await client.set_password(sentinel_password)
+    shown = "".join(traceback.format_exception(caught.value))
+    assert "password" in str(caught.value) and "Sentinel" not in shown and "xxxx" not in shown
+    assert not [r for r in peer.requests if r.path == "/v1/session/password"]  # nothing was sent
+
+
 async def test_a_crash_inside_an_embedded_backend_is_an_answer_not_an_exception_leak(
     client: BackendClient, peer: FakeBackendPeer
 ) -> None:
