@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
 
-.PHONY: run test setup system-deps lint typecheck imports unit screenshots bench extract-messages clean
+.PHONY: run test setup system-deps test-deps lint typecheck imports unit screenshots bench extract-messages clean
 
 # Qt's runtime libraries on Debian/Ubuntu: OpenGL/EGL, fonts, and what the xcb (X11) platform
 # plugin loads on a desktop (since Qt 6.5 it refuses to start without libxcb-cursor0).
@@ -24,6 +24,26 @@ system-deps:
 	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing; fi; \
 	else echo "(not root or no apt-get: make sure Qt's libraries libEGL, libGL, libxkbcommon, fontconfig are installed)"; fi
+
+# The real directory servers the live tests start (OpenLDAP slapd + ppolicy, Samba AD DC): only
+# `make test` needs them, never `make run`. Installs only what is missing, as root with apt-get.
+# debconf is preseeded so slapd's postinst creates no database and asks nothing; apt-get starts
+# no service here (policy-rc.d exits 101), and the tests start their own throwaway instances.
+# Not root or no apt-get: it says so, and the live-server tests then fail with the same message.
+LIVE_SERVER_PACKAGES := slapd ldap-utils samba samba-ad-dc samba-ad-provision winbind
+
+test-deps:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(LIVE_SERVER_PACKAGES); do \
+	    [ "$$(dpkg-query -W -f='$${Status}' $$p 2>/dev/null)" = "install ok installed" ] || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    echo "test-deps: installing $$missing"; \
+	    echo "slapd slapd/no_configuration boolean true" | debconf-set-selections && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	      --no-install-recommends $$missing; fi; \
+	else echo "test-deps: not root or no apt-get, so the live-server tests will fail:" \
+	  "install $(LIVE_SERVER_PACKAGES) (Debian/Ubuntu names) yourself, then rerun make test"; fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +68,7 @@ imports: setup
 unit: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
-test: setup lint typecheck imports unit
+test: setup test-deps lint typecheck imports unit
 
 screenshots: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/kiosk screenshots --out screenshots

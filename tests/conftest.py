@@ -8,9 +8,14 @@ or crashes (see kiosk/ui/gc_guard.py, which does the same for the running kiosk)
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 
 import pytest
+from live_servers.common import LiveDirectory, LiveServerError
+from live_servers.common import unreachable_ldaps_url as closed_ldaps_url
+from live_servers.openldap import start_openldap
+from live_servers.samba_ad import start_samba_ad
 
 from kiosk.ui.gc_guard import collect_due_generations
 
@@ -31,3 +36,45 @@ def _collect_garbage_on_the_main_thread() -> Iterator[None]:
     """After every test, collect what automatic collection would have, here on the main thread."""
     yield
     collect_due_generations(THRESHOLDS)
+
+
+# ---------------------------------------------------------------- live directory servers (issue 3)
+# Started only when a test asks for them, once per session; each fixture stops its server and
+# deletes its temporary directory at the end, also when a test or the provisioning failed.
+# A missing server program or a busy port FAILS the requesting tests (CI runs as root, never skip).
+
+
+def _live_directory(start: Callable[[], LiveDirectory]) -> Iterator[LiveDirectory]:
+    try:
+        directory = start()
+    except LiveServerError as error:
+        pytest.fail(f"live directory server unavailable: {error}", pytrace=False)
+    try:
+        yield directory
+    finally:
+        directory.stop()
+        shutil.rmtree(directory.workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def openldap_server() -> Iterator[LiveDirectory]:
+    """A provisioned OpenLDAP slapd with ppolicy on free loopback ports (see tests/live_servers/openldap.py)."""
+    yield from _live_directory(start_openldap)
+
+
+@pytest.fixture(scope="session")
+def samba_ad_server() -> Iterator[LiveDirectory]:
+    """A provisioned Samba AD DC on 127.0.0.2:389/636 (see tests/live_servers/samba_ad.py)."""
+    yield from _live_directory(start_samba_ad)
+
+
+@pytest.fixture(scope="session", params=["openldap", "samba_ad"])
+def live_directory(request: pytest.FixtureRequest) -> LiveDirectory:
+    """Each live directory in turn (for tests that hold on both servers)."""
+    return request.getfixturevalue(f"{request.param}_server")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def unreachable_ldaps_url() -> str:
+    """An ldaps:// URL on a closed loopback port: the directory unreachable at start-up."""
+    return closed_ldaps_url()

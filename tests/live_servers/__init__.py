@@ -1,0 +1,9 @@
+"""Real directory servers for the live tests: throwaway OpenLDAP (slapd + ppolicy) and Samba AD DC.
+
+Plain helper modules, imported by the session fixtures in `tests/conftest.py`:
+
+- `common`: the fixture API (`LiveDirectory`, `LiveUser`, `LiveGroups`), processes, ports, passwords.
+- `certificates`: a throwaway CA, the server certificate it signs, and a second CA that signed nothing.
+- `users`: the users both directories get, and which branch of the kiosk each one covers.
+- `openldap`, `samba_ad`: provisioning and starting each server in a temporary directory.
+"""
