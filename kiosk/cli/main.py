@@ -39,6 +39,17 @@ def _parser() -> argparse.ArgumentParser:
     check = policy_commands.add_parser("check", help="validate a policy file; exit 0 if valid, else 1")
     check.add_argument("file", metavar="FILE")
 
+    secrets = commands.add_parser("secrets", help="store secrets in the OS keyring")
+    secrets_commands = secrets.add_subparsers(dest="secrets_command", metavar="ACTION", required=True)
+    secrets_set = secrets_commands.add_parser("set", help="store a secret (prompted, not echoed)")
+    secrets_set.add_argument("name", choices=["directory"], help="directory: the directory service account")
+
+    directory = commands.add_parser("directory", help="work with the configured directory")
+    directory_commands = directory.add_subparsers(dest="directory_command", metavar="ACTION", required=True)
+    probe = directory_commands.add_parser("test", help="connect, bind, find USER_ID and show what the kiosk sees")
+    probe.add_argument("--policy", dest="directory_policy", metavar="FILE", required=True)
+    probe.add_argument("user_id", metavar="USER_ID")
+
     serve = commands.add_parser("serve", help="run the backend as an HTTP server for many kiosks")
     serve.add_argument("--policy", dest="serve_policy", metavar="FILE", required=True)
     serve.add_argument("--host", default="127.0.0.1")
@@ -131,6 +142,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kiosk.cli.policy_cmd import policy_check
 
         return policy_check(args.file, sys.stdout, sys.stderr)
+    if args.command == "secrets":
+        from kiosk.cli.directory_cmd import secrets_set
+
+        return secrets_set(args.name, sys.stdout, sys.stderr)
+    if args.command == "directory":
+        from kiosk.cli.directory_cmd import directory_test
+
+        return directory_test(_load(args.directory_policy), args.user_id, sys.stdout, sys.stderr)
     if args.command == "serve":
         from kiosk.services.backend import serve
 

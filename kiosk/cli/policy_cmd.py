@@ -11,10 +11,17 @@ from kiosk.policy.loader import PolicyError, format_problem, load_policy
 def policy_check(path: str, out: TextIO, err: TextIO) -> int:
     """Check the policy file at `path`: 0 and an OK line on `out` if valid, else 1 and one line per problem on `err`."""
     try:
-        load_policy(Path(path))
+        policy = load_policy(Path(path))
     except PolicyError as error:
         for problem in error.problems:
             print(format_problem(path, problem), file=err)
         return 1
+    ldap = policy.directory.active_directory or policy.directory.openldap
+    if ldap is not None and ldap.insecure_skip_tls_verify:
+        print(
+            f"WARNING: {path}: directory insecure_skip_tls_verify = true: the directory's certificate is NOT "
+            "verified; for tests only, never in production",
+            file=err,
+        )
     print(f"OK: {path} is a valid policy", file=out)
     return 0

@@ -26,6 +26,12 @@ class PasswordRule(StrEnum):
     NO_BANNED_WORDS = "no_banned_words"
     STRENGTH = "strength"
     NOT_RECENT = "not_recent"
+    # Reasons only the directory's own password policy gives, after the kiosk's rules passed.
+    DIRECTORY_TOO_SHORT = "directory_too_short"
+    DIRECTORY_COMPLEXITY = "directory_complexity"
+    DIRECTORY_HISTORY = "directory_history"
+    DIRECTORY_TOO_YOUNG = "directory_too_young"
+    DIRECTORY_POLICY = "directory_policy"
 
 
 class PasswordRules(BaseModel):

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kiosk.policy.directory_schema import ActiveDirectorySettings, OpenLdapSettings
 from kiosk.policy.questions import PREDEFINED_QUESTION_IDS
 
 
@@ -229,6 +230,8 @@ class DirectoryKind(StrEnum):
     """Where passwords live."""
 
     EMBEDDED = "embedded"
+    ACTIVE_DIRECTORY = "active_directory"
+    OPENLDAP = "openldap"
 
 
 class EmbeddedDirectorySettings(_Section):
@@ -241,10 +244,25 @@ class EmbeddedDirectorySettings(_Section):
 class DirectorySettings(_Section):
     """The directory the backend reads users from and writes passwords to."""
 
-    kind: DirectoryKind = Field(default=DirectoryKind.EMBEDDED, description="Directory kind: embedded.")
-    embedded: EmbeddedDirectorySettings = Field(
-        default=EmbeddedDirectorySettings(), description="Settings of the embedded directory (kind = 'embedded')."
+    kind: DirectoryKind = Field(
+        default=DirectoryKind.EMBEDDED, description="Directory kind: embedded, active_directory or openldap."
     )
+    embedded: EmbeddedDirectorySettings = Field(
+        default=EmbeddedDirectorySettings(),
+        description="Settings of the embedded directory (kind = 'embedded'; it also keeps registered questions).",
+    )
+    active_directory: ActiveDirectorySettings | None = Field(
+        default=None, description="Settings of Active Directory (kind = 'active_directory')."
+    )
+    openldap: OpenLdapSettings | None = Field(default=None, description="Settings of OpenLDAP (kind = 'openldap').")
+
+    @model_validator(mode="after")
+    def _settings_for_kind(self) -> DirectorySettings:
+        if self.kind is DirectoryKind.ACTIVE_DIRECTORY and self.active_directory is None:
+            raise ValueError("kind = 'active_directory' needs a [directory.active_directory] section")
+        if self.kind is DirectoryKind.OPENLDAP and self.openldap is None:
+            raise ValueError("kind = 'openldap' needs a [directory.openldap] section")
+        return self
 
 
 class DeliveryKind(StrEnum):

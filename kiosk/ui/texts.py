@@ -200,6 +200,16 @@ def password_rule(rule: PasswordRule, rules: PasswordRules) -> str:
             return ngettext(
                 "Not your last password", "Not one of your last {count} passwords", rules.history
             ).format(count=rules.history)
+        case PasswordRule.DIRECTORY_TOO_SHORT:
+            return _("Long enough for the directory")
+        case PasswordRule.DIRECTORY_COMPLEXITY:
+            return _("Complex enough for the directory")
+        case PasswordRule.DIRECTORY_HISTORY:
+            return _("Not a password the directory remembers")
+        case PasswordRule.DIRECTORY_TOO_YOUNG:
+            return _("The previous change is old enough")
+        case PasswordRule.DIRECTORY_POLICY:
+            return _("Accepted by the directory (checked when you save)")
     return _("Meets your organisation's rules")
 
 
@@ -228,6 +238,22 @@ def password_rejection(reason: str, rules: PasswordRules) -> str:
             return _("This password is too easy to guess. Try a longer phrase.")
         case PasswordRule.NOT_RECENT:
             return _("You used this password recently. Choose one you haven't used before.")
+        case PasswordRule.DIRECTORY_TOO_SHORT:
+            return _("Your organisation's directory says this password is too short. Choose a longer one.")
+        case PasswordRule.DIRECTORY_COMPLEXITY:
+            return _(
+                "Your organisation's directory says this password is not complex enough. "
+                "Mix upper case, lower case, digits and symbols, and leave out your name."
+            )
+        case PasswordRule.DIRECTORY_HISTORY:
+            return _("Your organisation's directory says you used this password before. Choose a new one.")
+        case PasswordRule.DIRECTORY_TOO_YOUNG:
+            return _(
+                "Your password was changed too recently to change it again. Try again later, "
+                "or contact your IT service desk."
+            )
+        case PasswordRule.DIRECTORY_POLICY:
+            return _("Your organisation's directory refused this password under its own rules. Choose another one.")
     return _("Your organisation's directory did not accept this password.")
 
 

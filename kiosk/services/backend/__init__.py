@@ -13,14 +13,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk.policy.schema import Policy
+from kiosk.policy.schema import DirectoryKind, Policy
 from kiosk.services.api import OutboxMessage
 from kiosk.services.backend.audit import AuditLog, AuditRecord
 from kiosk.services.backend.authenticator import Authenticator
 from kiosk.services.backend.clock import Clock, ManualClock, SystemClock
 from kiosk.services.backend.codes import CodeBook
 from kiosk.services.backend.demo_seed import seed_demo_users
-from kiosk.services.backend.directory import EmbeddedDirectory
+from kiosk.services.backend.directory import Directory, EmbeddedDirectory
 from kiosk.services.backend.runtime import Runtime
 from kiosk.services.backend.sender import DevOutbox
 from kiosk.services.backend.sessions import SessionStore
@@ -29,25 +29,34 @@ from kiosk.services.backend.store import Store
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from kiosk.services.backend.ldap_directory import LdapDirectory
+
 __all__ = ["Backend", "Clock", "ManualClock", "SystemClock", "serve"]
 
 
 class Backend:
     """One running backend: its ASGI app, its clock, and the test hooks."""
 
-    def __init__(self, runtime: Runtime, asgi: Starlette, temporary: Path | None) -> None:
+    def __init__(
+        self, runtime: Runtime, asgi: Starlette, temporary: Path | None, ldap: LdapDirectory | None = None
+    ) -> None:
         self._rt = runtime
         self.asgi = asgi
         self.clock = runtime.clock
         self.database = runtime.store.path
         """The SQLite file in use (a temporary one is deleted on close)."""
         self._temporary = temporary
+        self._ldap = ldap
 
     @classmethod
     async def open(
         cls, policy: Policy, *, clock: Clock | None = None, database: Path | None = None, kiosk_id: str = ""
     ) -> Backend:
-        """Open the store (a fresh temporary file if none is configured), seed demo users, build the app."""
+        """Open the store (a fresh temporary file if none is configured), the directory, build the app.
+
+        An LDAP directory that is misconfigured (TLS, service account, keyring) fails here with
+        `DirectoryUnavailable`; one that is only unreachable opens (see `directory_factory`).
+        """
         from kiosk.services.backend.app import build_app  # Starlette only once a backend is wanted
 
         clock = clock or SystemClock()
@@ -61,9 +70,19 @@ class Backend:
                 os.close(handle)
                 database = temporary = Path(name)
         store = await Store.open(database)
-        directory = EmbeddedDirectory(store)
-        if policy.directory.embedded.seed_demo_users and await directory.is_empty():
-            await seed_demo_users(directory)
+        embedded = EmbeddedDirectory(store)
+        directory: Directory = embedded
+        ldap: LdapDirectory | None = None
+        if policy.directory.kind is not DirectoryKind.EMBEDDED:
+            from kiosk.services.backend.directory_factory import open_ldap_directory  # ldap3 only when used
+
+            try:
+                directory = ldap = await open_ldap_directory(policy, store)
+            except BaseException:
+                await store.close()
+                raise
+        elif policy.directory.embedded.seed_demo_users and await embedded.is_empty():
+            await seed_demo_users(embedded)
         outbox = DevOutbox(store, clock)
         runtime = Runtime(
             policy=policy,
@@ -83,12 +102,14 @@ class Backend:
             ),
             authenticator=Authenticator(store, clock),
             kiosk_id=kiosk_id or policy.backend.kiosk_id or socket.gethostname(),
-            demo_users=directory if policy.demo else None,
+            demo_users=embedded if policy.demo and ldap is None else None,
         )
-        return cls(runtime, build_app(runtime), temporary)
+        return cls(runtime, build_app(runtime), temporary, ldap)
 
     async def close(self) -> None:
-        """Close the store; a temporary database is deleted."""
+        """Close the directory's connections and the store; a temporary database is deleted."""
+        if self._ldap is not None:
+            await self._ldap.close()
         await self._rt.store.close()
         if self._temporary is not None:
             for suffix in ("", "-wal", "-shm"):

@@ -21,8 +21,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kiosk.services.api import ErrorCode
-from kiosk.services.backend.audit import correlation_id
+from kiosk.services.backend.audit import AuditEvent, correlation_id
 from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.ldap_errors import DirectoryUnavailable
 from kiosk.services.backend.routes import Call, RouteSpec, active_routes
 from kiosk.services.backend.runtime import Runtime
 
@@ -80,7 +81,14 @@ def _endpoint(
         if not spec.session:
             return await spec.handler(Call(rt, None, payload, document))
         async with rt.sessions.locked(_bearer(request)) as state:
-            return await spec.handler(Call(rt, state, payload, document))
+            try:
+                return await spec.handler(Call(rt, state, payload, document))
+            except DirectoryUnavailable as outage:
+                # Down, slow, TLS or service account refused: the step is refused, nothing was changed;
+                # audited with the reason, told as 503.
+                outcome = f"{ErrorCode.DIRECTORY_UNAVAILABLE.value}:{outage.reason.value}"
+                await rt.record(state, AuditEvent.STEP_REFUSED, outcome=outcome)
+                raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE) from None
 
     async def endpoint(request: Request) -> Response:
         cid = uuid.uuid4().hex

@@ -1,6 +1,6 @@
 """Where users and their passwords live: the `Directory` protocol and its embedded SQLite implementation.
 
-Real Active Directory and OpenLDAP adapters implement the same protocol (a later issue). User ids
+The Active Directory and OpenLDAP adapters (`active_directory`, `openldap`) implement the same protocol. User ids
 are matched case-insensitively against the login name and every alias (UPN, e-mail addresses).
 """
 
@@ -46,6 +46,8 @@ class DirectoryUser:
     password_managed_on_premises: bool = False
     totp_secret: str = field(default="", repr=False)
     questions: tuple[RegisteredQuestion, ...] = ()
+    directory_id: str = ""
+    """The directory's immutable id (objectGUID / entryUUID); '' in the embedded directory."""
 
     @property
     def emails(self) -> tuple[str, ...]:

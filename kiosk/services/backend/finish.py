@@ -12,6 +12,7 @@ from kiosk.services.api import Action, ChooseActionRequest, ErrorCode, NewPasswo
 from kiosk.services.backend.audit import AuditEvent
 from kiosk.services.backend.directory import DirectoryUser
 from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.ldap_errors import DirectoryUnavailable, PasswordRefused
 from kiosk.services.backend.runtime import Runtime
 from kiosk.services.backend.sessions import SessionState
 from kiosk.services.backend.views import build_view
@@ -61,6 +62,13 @@ async def _write(rt: Runtime, state: SessionState, event: AuditEvent, change: Aw
     """Make one change in the directory; a failure there changed nothing, is audited and told to the user."""
     try:
         await change
+    except PasswordRefused as refusal:
+        # The kiosk's rules passed but the directory's own policy (length, history, age) did not.
+        await rt.record(state, AuditEvent.PASSWORD_REJECTED, outcome=refusal.rule.value)
+        raise ApiError(ErrorCode.PASSWORD_REJECTED, reasons=(refusal.rule,)) from None
+    except DirectoryUnavailable as outage:
+        await rt.record(state, event, outcome=f"{ErrorCode.DIRECTORY_UNAVAILABLE.value}:{outage.reason.value}")
+        raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE) from None
     except Exception as error:  # noqa: BLE001 - any adapter failure: nothing changed, tell the user
         log.warning("%s failed in the directory: %s", event.value, type(error).__name__)
         await rt.record(state, event, outcome=ErrorCode.WRITEBACK_FAILED.value)

@@ -16,6 +16,7 @@ from kiosk.services.backend import captcha
 from kiosk.services.backend.audit import AuditEvent
 from kiosk.services.backend.eligibility import assess
 from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.ldap_errors import AmbiguousUser
 from kiosk.services.backend.runtime import Runtime
 from kiosk.services.backend.sessions import SessionState
 from kiosk.services.backend.views import build_view
@@ -51,7 +52,15 @@ async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -
     if not solved:
         await rt.record(state, AuditEvent.CAPTCHA_FAILED, outcome=ErrorCode.CAPTCHA_WRONG.value)
         raise ApiError(ErrorCode.CAPTCHA_WRONG)
-    user = await rt.directory.find_user(request.user_id)
+    try:
+        user = await rt.directory.find_user(request.user_id)
+    except AmbiguousUser:
+        # Two entries share the typed ID: never guess. The stranger sees 'unknown user' (no
+        # enumeration); the audit tells the helpdesk why.
+        state.stage = Stage.REFUSED
+        state.refusal = ErrorCode.UNKNOWN_USER
+        await rt.record(state, AuditEvent.REFUSED, outcome="ambiguous_user")
+        return await build_view(rt, state)
     verdict = assess(user, rt.policy)
     # Only a resolved account's login reaches the audit: what a stranger typed may be anything,
     # even a password typed into the wrong field.

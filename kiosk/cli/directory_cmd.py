@@ -1,0 +1,94 @@
+"""`kiosk secrets set directory` and `kiosk directory test`: store the service password, try the directory.
+
+`directory test` connects, binds, finds one user and prints what the kiosk would see for them
+(methods, groups, locked, admin, eligibility); it never writes anything to the directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from kiosk.policy.schema import DirectoryKind, Policy
+
+
+def secrets_set(name: str, out: TextIO, err: TextIO) -> int:
+    """Prompt (no echo) for the secret `name` twice and store it in the OS keyring."""
+    from kiosk.services.backend.credentials import CredentialError, store_secret
+
+    value = getpass.getpass(f"{name} password (not shown): ")
+    if not value:
+        print("kiosk: nothing stored: the password is empty", file=err)
+        return 1
+    if getpass.getpass("again: ") != value:
+        print("kiosk: nothing stored: the two entries differ", file=err)
+        return 1
+    try:
+        store_secret(name, value)
+    except CredentialError as error:
+        print(f"kiosk: {error}", file=err)
+        return 1
+    print(f"stored the {name} password in the OS keyring", file=out)
+    return 0
+
+
+async def _describe(policy: Policy, user_id: str, out: TextIO) -> int:
+    from kiosk.services.backend.directory_factory import open_ldap_directory
+    from kiosk.services.backend.eligibility import assess, registered_methods
+    from kiosk.services.backend.ldap_errors import AmbiguousUser
+    from kiosk.services.backend.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="kiosk-directory-test-") as scratch:
+        store = await Store.open(Path(scratch) / "probe.sqlite3")
+        try:
+            directory = await open_ldap_directory(policy, store, check=True)
+            try:
+                await directory.connector.check()
+                print(f"connected and bound as {policy_bind_dn(policy)}", file=out)
+                try:
+                    user = await directory.find_user(user_id)
+                except AmbiguousUser:
+                    print("user: the user ID matches more than one entry (the kiosk refuses it)", file=out)
+                    return 1
+                if user is None:
+                    print("user: not found", file=out)
+                    return 1
+                verdict = assess(user, policy)
+                methods = sorted(method.value for method in registered_methods(user, policy))
+                print(f"user: {user.login} ({user.display_name}), immutable id {user.directory_id}", file=out)
+                print(f"enabled: {user.enabled}  locked: {user.locked}  admin: {user.is_admin}", file=out)
+                print(f"groups: {', '.join(user.groups) or '(none)'}", file=out)
+                print(f"methods with data: {', '.join(methods) or '(none)'}", file=out)
+                if verdict.refusal is not None:
+                    print(f"eligibility: refused ({verdict.refusal.value})", file=out)
+                else:
+                    offered = ", ".join(method.value for method in verdict.methods)
+                    print(f"eligibility: eligible, {verdict.gates_required} gate(s), offered: {offered}", file=out)
+                return 0
+            finally:
+                await directory.close()
+        finally:
+            await store.close()
+
+
+def policy_bind_dn(policy: Policy) -> str:
+    """The service account the policy binds as."""
+    settings = policy.directory.active_directory or policy.directory.openldap
+    return settings.bind_dn if settings else ""
+
+
+def directory_test(policy: Policy, user_id: str, out: TextIO, err: TextIO) -> int:
+    """Connect, bind and describe one user as the kiosk would see them: 0 when found, 1 otherwise."""
+    from kiosk.services.backend.ldap_errors import DirectoryUnavailable
+
+    if policy.directory.kind is DirectoryKind.EMBEDDED:
+        print("kiosk: the policy's directory is embedded; nothing to test", file=err)
+        return 1
+    try:
+        return asyncio.run(_describe(policy, user_id, out))
+    except DirectoryUnavailable as error:
+        print(f"kiosk: {error}", file=err)
+        return 1

@@ -1,0 +1,68 @@
+"""Pure parts of the LDAP adapters: filter escaping, refusal reasons, ppolicy control decoding, the schema."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from kiosk.policy.directory_schema import OpenLdapSettings
+from kiosk.policy.password import PasswordRule
+from kiosk.services.backend.active_directory import unicode_pwd
+from kiosk.services.backend.ldap_directory import escape_filter_value
+from kiosk.services.backend.ldap_errors import (
+    is_password_policy_refusal,
+    password_rule_from_message,
+    ppolicy_error,
+)
+
+
+def test_filter_values_are_escaped_per_rfc_4515() -> None:
+    assert escape_filter_value("*)(uid=*") == "\\2a\\29\\28uid=\\2a"
+    assert escape_filter_value("a\\b\x00") == "a\\5cb\\00"
+    assert escape_filter_value("O'Brien, Pat") == "O'Brien, Pat"
+
+
+@pytest.mark.parametrize(
+    ("message", "rule"),
+    [
+        ("0000052D: Constraint violation - check_password_restrictions: the password is too short. It should be "
+         "equal or longer than 7 characters!", PasswordRule.DIRECTORY_TOO_SHORT),
+        ("0000052D: check_password_restrictions: the password does not meet the complexity criteria!",
+         PasswordRule.DIRECTORY_COMPLEXITY),
+        ("0000052D: check_password_restrictions: the password was already used (in history)!",
+         PasswordRule.DIRECTORY_HISTORY),
+        ("0000052D: check_password_restrictions: password is too young to change!", PasswordRule.DIRECTORY_TOO_YOUNG),
+        ("Password is in history of old passwords", PasswordRule.DIRECTORY_HISTORY),
+        ("Password fails quality checking policy", PasswordRule.DIRECTORY_COMPLEXITY),
+        ("0000052D: SvcErr: DSID-031A12D2, problem 5003 (WILL_NOT_PERFORM)", PasswordRule.DIRECTORY_POLICY),
+    ],
+)  # fmt: skip
+def test_directory_messages_name_the_reason(message: str, rule: PasswordRule) -> None:
+    assert password_rule_from_message(message) is rule
+
+
+def test_policy_refusals_are_told_from_access_errors() -> None:
+    assert is_password_policy_refusal("unwillingToPerform", "0000052D: SvcErr")
+    assert is_password_policy_refusal("constraintViolation", "Password fails quality checking policy")
+    assert not is_password_policy_refusal("insufficientAccessRights", "no write access")
+
+
+def test_ppolicy_response_control_is_decoded() -> None:
+    assert ppolicy_error(bytes.fromhex("3003810101")) == 1  # accountLocked
+    assert ppolicy_error(bytes.fromhex("3003810108")) == 8  # passwordInHistory
+    assert ppolicy_error(bytes.fromhex("3008a003800100810106")) == 6  # warning, then passwordTooShort
+    assert ppolicy_error(b"") is None
+    assert ppolicy_error(b"\x04\x00") is None
+
+
+def test_unicode_pwd_is_quoted_utf16le() -> None:
+    assert unicode_pwd("Ab1!") == '"Ab1!"'.encode("utf-16-le")
+
+
+def test_plain_ldap_without_start_tls_is_refused() -> None:
+    base = {"base_dn": "dc=example,dc=test", "bind_dn": "cn=svc,dc=example,dc=test"}
+    with pytest.raises(ValidationError, match="plain LDAP"):
+        OpenLdapSettings.model_validate({**base, "urls": ["ldap://127.0.0.1:389"]})
+    assert OpenLdapSettings.model_validate({**base, "urls": ["ldap://127.0.0.1:389"], "start_tls": True}).start_tls
+    with pytest.raises(ValidationError, match="not an LDAP URL"):
+        OpenLdapSettings.model_validate({**base, "urls": ["http://127.0.0.1"]})
