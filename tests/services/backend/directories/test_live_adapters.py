@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from live_servers.fake_keyring import FakeMemoryKeyring
+from live_servers.kiosk_setup import live_policy, relock, restore_password
 
 from kiosk.policy.password import PasswordRule
 from kiosk.services.api import ErrorCode
@@ -14,9 +16,6 @@ from kiosk.services.backend.eligibility import assess
 from kiosk.services.backend.ldap_directory import LdapDirectory
 from kiosk.services.backend.ldap_errors import AmbiguousUser, DirectoryUnavailable, PasswordRefused, Unavailability
 from kiosk.services.backend.store import Store
-
-from .conftest import live_policy, relock, restore_password
-from .fake_keyring import FakeMemoryKeyring
 
 NEW_PASSWORD = "Lantern-Orbit-Meadow-42!"
 

@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from live_servers.fake_keyring import FakeMemoryKeyring
+from live_servers.kiosk_setup import live_policy, relock, restore_password
 
 from kiosk.policy.schema import Method
 from kiosk.services.api import Outcome, Stage
 from kiosk.services.backend import Backend
 
 from ..conftest import Kiosk, kiosk_for
-from .conftest import live_policy, relock, restore_password
-from .fake_keyring import FakeMemoryKeyring
 
 NEW_PASSWORD = "Harbor-Violet-Quarry-73!"
 

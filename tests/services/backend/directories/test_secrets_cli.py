@@ -7,11 +7,10 @@ from collections.abc import Iterator
 
 import keyring
 import pytest
+from live_servers.fake_keyring import FakeMemoryKeyring
 
 from kiosk.cli import directory_cmd
 from kiosk.services.backend.credentials import SERVICE, CredentialError, directory_password, enrollment_key
-
-from .fake_keyring import FakeMemoryKeyring
 
 
 @pytest.fixture
