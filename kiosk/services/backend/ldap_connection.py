@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import queue
 import ssl
 from collections.abc import Callable
@@ -84,7 +85,8 @@ class LdapConnector:
                 user=user if user is not None else self.settings.bind_dn,
                 password=password if password is not None else self._password,
                 raise_exceptions=True,
-                receive_timeout=int(max(1, self.settings.operation_timeout_seconds)),
+                # ldap3 packs this into SO_RCVTIMEO as whole seconds on POSIX: round up, never down.
+                receive_timeout=math.ceil(self.settings.operation_timeout_seconds),
                 auto_referrals=False,
                 return_empty_attributes=False,
             )

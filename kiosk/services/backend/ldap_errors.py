@@ -111,10 +111,13 @@ def unavailability_of(error: Exception) -> Unavailability:
     import ldap3.core.exceptions as ldap_errors
 
     text = str(error).casefold()
-    if isinstance(error, ldap_errors.LDAPStartTLSError) or "ssl" in text or "certificate" in text:
-        return Unavailability.TLS
+    # First: a server that accepts but never answers times out inside the TLS handshake on
+    # ldaps:// ("socket ssl wrapping error: … handshake operation timed out"): that is a slow
+    # server, not a TLS misconfiguration, and must not stop the backend at start-up.
     if "timed out" in text or "timeout" in text:
         return Unavailability.TIMEOUT
+    if isinstance(error, ldap_errors.LDAPStartTLSError) or "ssl" in text or "certificate" in text:
+        return Unavailability.TLS
     if isinstance(error, ldap_errors.LDAPInvalidCredentialsResult):
         return Unavailability.SERVICE_BIND_REFUSED
     if isinstance(error, ldap_errors.LDAPStrongerAuthRequiredResult | ldap_errors.LDAPConfidentialityRequiredResult):

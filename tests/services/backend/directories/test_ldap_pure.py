@@ -66,3 +66,21 @@ def test_plain_ldap_without_start_tls_is_refused() -> None:
     assert OpenLdapSettings.model_validate({**base, "urls": ["ldap://127.0.0.1:389"], "start_tls": True}).start_tls
     with pytest.raises(ValidationError, match="not an LDAP URL"):
         OpenLdapSettings.model_validate({**base, "urls": ["http://127.0.0.1"]})
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        # a silent ldaps:// server: the timeout happens inside the TLS handshake
+        ("socket ssl wrapping error: _ssl.c:989: The handshake operation timed out", "timeout"),
+        ("error receiving data: timed out", "timeout"),
+        ("socket ssl wrapping error: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", "tls"),
+        ("socket connection error while opening: [Errno 111] Connection refused", "unreachable"),
+    ],
+)
+def test_a_slow_server_is_a_timeout_and_a_bad_certificate_is_tls(message: str, reason: str) -> None:
+    from ldap3.core.exceptions import LDAPSocketOpenError
+
+    from kiosk.services.backend.ldap_errors import unavailability_of
+
+    assert unavailability_of(LDAPSocketOpenError(message)).value == reason
