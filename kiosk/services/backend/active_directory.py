@@ -120,7 +120,7 @@ class ActiveDirectoryDirectory(LdapDirectory):
         dn = await self.user_dn(login)
 
         def change() -> None:
-            connection = self.connector.open_connection(dn, old_password)
+            connection = self.open_as_user(dn, old_password)
             try:
                 self._modify(
                     connection,

@@ -13,7 +13,7 @@ from typing import Any
 from kiosk.services.backend.directory import DirectoryUser
 from kiosk.services.backend.enrollment import Enrollment
 from kiosk.services.backend.ldap_connection import LdapConnector
-from kiosk.services.backend.ldap_errors import AmbiguousUser
+from kiosk.services.backend.ldap_errors import AmbiguousUser, WrongCurrentPassword
 
 MAX_USER_ID = 256
 MAX_GROUP_DEPTH = 8
@@ -238,16 +238,23 @@ class LdapDirectory:
         """Always False: the directory enforces its own history and says so when it refuses."""
         return False
 
-    async def verify_password(self, login: str, password: str) -> bool:
-        """True when a bind as the user with `password` succeeds."""
+    def open_as_user(self, dn: str, password: str) -> Any:
+        """A connection bound as the user (blocking); a wrong password raises WrongCurrentPassword."""
         import ldap3.core.exceptions as ldap_errors
 
+        try:
+            return self.connector.open_connection(dn, password)
+        except ldap_errors.LDAPInvalidCredentialsResult:
+            raise WrongCurrentPassword from None
+
+    async def verify_password(self, login: str, password: str) -> bool:
+        """True when a bind as the user with `password` succeeds."""
         dn = await self.user_dn(login)
 
         def bind() -> bool:
             try:
-                self.connector.open_connection(dn, password).unbind()
-            except ldap_errors.LDAPInvalidCredentialsResult:
+                self.open_as_user(dn, password).unbind()
+            except WrongCurrentPassword:
                 return False
             return True
 

@@ -49,6 +49,13 @@ class AmbiguousUser(DirectoryError):
         super().__init__("the user ID matches more than one directory entry")
 
 
+class WrongCurrentPassword(DirectoryError):
+    """The user's own password change was refused: the current password they typed is wrong."""
+
+    def __init__(self) -> None:
+        super().__init__("the current password is wrong")
+
+
 class WriteFailed(DirectoryError):
     """The directory refused a write for another reason (access rights, missing entry): nothing was changed."""
 

@@ -106,7 +106,7 @@ class OpenLdapDirectory(LdapDirectory):
         dn = await self.user_dn(login)
 
         def change() -> None:
-            connection = self.connector.open_connection(dn, old_password)
+            connection = self.open_as_user(dn, old_password)
             try:
                 self._write_password(connection, dn, new_password, old_password)
             finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,13 @@ from kiosk.services.api import ErrorCode
 from kiosk.services.backend.directory_factory import open_ldap_directory
 from kiosk.services.backend.eligibility import assess
 from kiosk.services.backend.ldap_directory import LdapDirectory
-from kiosk.services.backend.ldap_errors import AmbiguousUser, DirectoryUnavailable, PasswordRefused, Unavailability
+from kiosk.services.backend.ldap_errors import (
+    AmbiguousUser,
+    DirectoryUnavailable,
+    PasswordRefused,
+    Unavailability,
+    WrongCurrentPassword,
+)
 from kiosk.services.backend.store import Store
 
 NEW_PASSWORD = "Lantern-Orbit-Meadow-42!"
@@ -217,3 +224,17 @@ def test_kiosk_directory_test_reports_what_the_kiosk_sees(live: Any, fake_keyrin
     assert directory_test(live_policy(live), "nobody-here", io.StringIO(), err) == 1
     assert directory_test(live_policy(live, ca_file=live.wrong_ca_file), "alice", io.StringIO(), err) == 1
     assert "tls" in err.getvalue()
+
+
+async def test_the_users_own_change_needs_the_current_password(live: Any, directory: LdapDirectory) -> None:
+    alice = live.users["alice"]
+    fresh = f"Own-Change-{secrets.token_hex(4)}-9a!"  # never used before: history would refuse a reuse
+    try:
+        with pytest.raises(WrongCurrentPassword):  # never an outage, never a raw ldap3 error
+            await directory.change_password("alice", "not-her-password-1A!", fresh)
+        assert live.bind_ok(alice.dn, alice.password)  # nothing changed
+        await directory.change_password("alice", alice.password, fresh)
+        assert live.bind_ok(alice.dn, fresh)
+        assert not live.bind_ok(alice.dn, alice.password)
+    finally:
+        restore_password(live, "alice")
