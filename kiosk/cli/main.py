@@ -42,7 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     secrets = commands.add_parser("secrets", help="store secrets in the OS keyring")
     secrets_commands = secrets.add_subparsers(dest="secrets_command", metavar="ACTION", required=True)
     secrets_set = secrets_commands.add_parser("set", help="store a secret (prompted, not echoed)")
-    secrets_set.add_argument("name", choices=["directory"], help="directory: the directory service account")
+    secrets_set.add_argument(
+        "name",
+        choices=["directory", "smtp"],
+        help="directory: the directory service account; smtp: the SMTP user (delivery.smtp.username)",
+    )
 
     directory = commands.add_parser("directory", help="work with the configured directory")
     directory_commands = directory.add_subparsers(dest="directory_command", metavar="ACTION", required=True)

@@ -269,15 +269,73 @@ class DeliveryKind(StrEnum):
     """How codes and notifications are delivered."""
 
     DEV_OUTBOX = "dev_outbox"
+    SMTP = "smtp"
+
+
+class SmtpSecurity(StrEnum):
+    """How the SMTP connection is protected."""
+
+    STARTTLS = "starttls"
+    TLS = "tls"
+    NONE = "none"
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+"""Hosts an unencrypted SMTP connection (`security = "none"`) is allowed to."""
+
+
+class SmtpSettings(_Section):
+    """The SMTP server codes and notifications are sent through (`delivery.kind = "smtp"`)."""
+
+    host: str = Field(default="", max_length=253, description="Host name of the SMTP server (required for smtp).")
+    port: int = Field(
+        default=587, ge=1, le=65535, description="Port of the SMTP server: 587 for starttls, 465 for tls."
+    )
+    security: SmtpSecurity = Field(
+        default=SmtpSecurity.STARTTLS,
+        description="starttls upgrades a plain connection, tls connects with TLS; none only to a loopback host.",
+    )
+    username: str = Field(
+        default="",
+        max_length=256,
+        description="User to authenticate as ('' = no authentication); the password is in the OS keyring "
+        "(`kiosk secrets set smtp`).",
+    )
+    ca_file: str = Field(
+        default="", description="PEM file of the CA that signed the server's certificate ('' = system CAs)."
+    )
+    timeout_seconds: float = Field(
+        default=15.0, gt=0, le=120, description="Seconds to wait for the SMTP server before a send fails."
+    )
+    from_address: str = Field(
+        default="", max_length=254, description="From address of the messages ('' = delivery.sender_address)."
+    )
+
+    @model_validator(mode="after")
+    def _plain_only_to_loopback(self) -> SmtpSettings:
+        if self.security is SmtpSecurity.NONE and self.host.strip().lower() not in LOOPBACK_HOSTS:
+            raise ValueError(
+                'security = "none" sends codes unencrypted: it is only allowed to a loopback host '
+                f"({', '.join(sorted(LOOPBACK_HOSTS))}); use starttls or tls"
+            )
+        return self
 
 
 class DeliverySettings(_Section):
     """How the backend sends codes and notifications."""
 
     kind: DeliveryKind = Field(
-        default=DeliveryKind.DEV_OUTBOX, description="dev_outbox keeps messages for the demo inbox (demo only)."
+        default=DeliveryKind.DEV_OUTBOX,
+        description="dev_outbox keeps messages for the demo inbox (demo only); smtp sends e-mail ([delivery.smtp]).",
     )
     sender_address: str = Field(default="no-reply@contoso.example", max_length=254, description="From address.")
+    smtp: SmtpSettings = Field(default=SmtpSettings(), description="The SMTP server, for kind = smtp.")
+
+    @model_validator(mode="after")
+    def _smtp_host_for_smtp(self) -> DeliverySettings:
+        if self.kind is DeliveryKind.SMTP and not self.smtp.host.strip():
+            raise ValueError('delivery.kind = "smtp" needs delivery.smtp.host')
+        return self
 
 
 class Policy(_Section):

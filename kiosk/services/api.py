@@ -63,6 +63,8 @@ class ErrorCode(StrEnum):
     PASSWORD_REJECTED = "password_rejected"  # noqa: S105 - an error code, not a password
     DIRECTORY_UNAVAILABLE = "directory_unavailable"
     WRITEBACK_FAILED = "writeback_failed"
+    # delivery (codes by e-mail: the SMTP server is down, refused the login, TLS failed …)
+    DELIVERY_FAILED = "delivery_failed"
 
 
 class Stage(StrEnum):

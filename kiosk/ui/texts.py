@@ -73,6 +73,7 @@ _ERROR_TITLES: dict[str, Callable[[], str]] = {
     "too_many_attempts": lambda: _("Too many attempts"),
     "directory_unavailable": lambda: _("The directory can't be reached"),
     "writeback_failed": lambda: _("Your password could not be saved"),
+    "delivery_failed": lambda: _("The code could not be sent"),
     "password_rejected": lambda: _("The password was not accepted"),
 }
 
@@ -86,6 +87,7 @@ _ERROR_MESSAGES: dict[str, Callable[[], str]] = {
     "too_many_attempts": lambda: _("For your security, this attempt is blocked for now. Try again later."),
     "directory_unavailable": lambda: _("Nothing was changed. Try again in a moment."),
     "writeback_failed": lambda: _("Nothing was changed. Your old password still works."),
+    "delivery_failed": lambda: _("Nothing was changed. Try again in a moment, or choose another method."),
     "password_rejected": lambda: _("Nothing was changed. Choose another password."),
     "step_not_allowed": lambda: _("This page can't be used right now. Start again."),
 }

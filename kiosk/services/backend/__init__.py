@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk.policy.schema import DirectoryKind, Policy
+from kiosk.policy.schema import DeliveryKind, DirectoryKind, Policy
 from kiosk.services.api import OutboxMessage
 from kiosk.services.backend.audit import AuditLog, AuditRecord
 from kiosk.services.backend.authenticator import Authenticator
@@ -22,7 +22,7 @@ from kiosk.services.backend.codes import CodeBook
 from kiosk.services.backend.demo_seed import seed_demo_users
 from kiosk.services.backend.directory import Directory, EmbeddedDirectory
 from kiosk.services.backend.runtime import Runtime
-from kiosk.services.backend.sender import DevOutbox
+from kiosk.services.backend.sender import DevOutbox, Sender
 from kiosk.services.backend.sessions import SessionStore
 from kiosk.services.backend.store import Store
 
@@ -84,12 +84,21 @@ class Backend:
         elif policy.directory.embedded.seed_demo_users and await embedded.is_empty():
             await seed_demo_users(embedded)
         outbox = DevOutbox(store, clock)
+        sender: Sender = outbox
+        if policy.delivery.kind is DeliveryKind.SMTP:
+            try:
+                sender = _smtp_sender(policy)
+            except BaseException:
+                if ldap is not None:
+                    await ldap.close()
+                await store.close()
+                raise
         runtime = Runtime(
             policy=policy,
             clock=clock,
             store=store,
             directory=directory,
-            sender=outbox,
+            sender=sender,
             outbox=outbox if policy.demo else None,
             audit=AuditLog(store, clock),
             sessions=SessionStore(store, clock, timedelta(minutes=policy.backend.session_minutes)),
@@ -132,6 +141,25 @@ class Backend:
     async def captcha_text_for_test(self, token: str) -> str:
         """Test hook ONLY: the answer to the session's current CAPTCHA (never exposed over HTTP)."""
         return (await self._rt.sessions.load(token)).captcha
+
+
+def _smtp_sender(policy: Policy) -> Sender:
+    """The SMTP sender, with the SMTP user's password from the OS keyring when a username is set.
+
+    A missing password (or no usable keyring) stops the start-up with a `DeliveryError` that says
+    which command stores it, instead of failing every code later.
+    """
+    from kiosk.services.backend import credentials
+    from kiosk.services.backend.sender import DeliveryError, DeliveryFailure
+    from kiosk.services.backend.smtp_sender import SmtpSender  # aiosmtplib only when used
+
+    password = ""
+    if policy.delivery.smtp.username:
+        try:
+            password = credentials.smtp_password()
+        except credentials.CredentialError as error:
+            raise DeliveryError(DeliveryFailure.NO_CREDENTIAL, str(error)) from None
+    return SmtpSender(policy, password)
 
 
 class _ServedApp:

@@ -14,6 +14,7 @@ SERVICE = "account-recovery-kiosk"
 """The keyring service name every kiosk secret is stored under."""
 
 DIRECTORY_PASSWORD = "directory"  # noqa: S105 - the name of a keyring entry, not a password
+SMTP_PASSWORD = "smtp"  # noqa: S105 - the name of a keyring entry, not a password
 ENROLLMENT_KEY = "enrollment-key"
 """Keyring entry of the Fernet key that encrypts registered authenticator app secrets."""
 
@@ -69,6 +70,11 @@ def store_secret(name: str, value: str) -> None:
 def directory_password() -> str:
     """The directory service account's password."""
     return read_secret(DIRECTORY_PASSWORD)
+
+
+def smtp_password() -> str:
+    """The password of the SMTP user (`delivery.smtp.username`)."""
+    return read_secret(SMTP_PASSWORD)
 
 
 def enrollment_key() -> bytes:

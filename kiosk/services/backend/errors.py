@@ -23,6 +23,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PASSWORD_REJECTED: 422,
     ErrorCode.DIRECTORY_UNAVAILABLE: 503,
     ErrorCode.WRITEBACK_FAILED: 502,
+    ErrorCode.DELIVERY_FAILED: 503,
 }
 """HTTP status per error code; refusal codes (unknown_user …) travel inside a SessionView, not as errors."""
 

@@ -13,7 +13,9 @@ from kiosk.services.backend.audit import AuditEvent
 from kiosk.services.backend.directory import DirectoryUser
 from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.ldap_errors import DirectoryUnavailable, PasswordRefused
+from kiosk.services.backend.messages import admin_reset_notice, password_changed_notice
 from kiosk.services.backend.runtime import Runtime
+from kiosk.services.backend.sender import DeliveryError
 from kiosk.services.backend.sessions import SessionState
 from kiosk.services.backend.views import build_view
 
@@ -54,7 +56,7 @@ async def set_password(rt: Runtime, state: SessionState, request: NewPasswordReq
         raise ApiError(ErrorCode.PASSWORD_REJECTED, reasons=verdict.failed)
     await _write(rt, state, AuditEvent.RESET, rt.directory.reset_password(user.login, request.password))
     await _finish(rt, state, Outcome.RESET, AuditEvent.RESET)
-    await _notify(rt, user)
+    await _notify(rt, state, user)
     return await build_view(rt, state)
 
 
@@ -83,23 +85,21 @@ async def _finish(rt: Runtime, state: SessionState, outcome: Outcome, event: Aud
     await rt.record(state, event)
 
 
-async def _notify(rt: Runtime, user: DirectoryUser) -> None:
-    organisation = rt.policy.kiosk.branding.organisation
-    subject = f"Your {organisation} password was changed"
-    body = (
-        f"Hello {user.display_name},\n\nThe password of your account {user.login} was just reset at a "
-        "self-service kiosk. If this was not you, contact your IT service desk immediately."
-    )
+async def _notify(rt: Runtime, state: SessionState, user: DirectoryUser) -> None:
+    """E-mail the notices the policy asks for. The password is already changed: a notice that cannot
+    be sent does not undo that or fail the request; it is audited (`notice_failed`) and logged."""
+    notices: list[tuple[str, str, str]] = []
     if rt.policy.notifications.notify_user_on_reset:
-        for address in user.emails:
-            await rt.sender.send(Method.EMAIL, address, subject, body)
+        subject, body = password_changed_notice(rt.policy, user)
+        notices += [(address, subject, body) for address in user.emails]
     if user.is_admin and rt.policy.notifications.notify_admins_on_admin_reset:
-        admin_subject = f"Administrator password reset: {user.display_name}"
-        admin_body = (
-            f"The password of administrator account {user.login} ({user.display_name}) was just reset "
-            "through self-service password reset."
-        )
+        subject, body = admin_reset_notice(rt.policy, user)
         for admin in await rt.directory.administrators():
             if admin.login != user.login:
-                for address in admin.emails:
-                    await rt.sender.send(Method.EMAIL, address, admin_subject, admin_body)
+                notices += [(address, subject, body) for address in admin.emails]
+    for address, subject, body in notices:
+        try:
+            await rt.sender.send(Method.EMAIL, address, subject, body)
+        except DeliveryError as failure:
+            log.warning("a reset notice could not be e-mailed: %s", failure.reason.value)
+            await rt.record(state, AuditEvent.NOTICE_FAILED, outcome=failure.reason.value)

@@ -14,17 +14,12 @@ from kiosk.services.backend.codes import CodeStatus
 from kiosk.services.backend.directory import DirectoryUser
 from kiosk.services.backend.eligibility import CODE_METHODS, target_of
 from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.messages import code_message
 from kiosk.services.backend.questions import answers_correct, pick_questions
 from kiosk.services.backend.runtime import Runtime
+from kiosk.services.backend.sender import DeliveryError
 from kiosk.services.backend.sessions import SessionState
 from kiosk.services.backend.views import GATE_STAGES, attempts_left, available_methods, build_view
-
-_SUBJECTS = {
-    Method.EMAIL: "Your verification code",
-    Method.MOBILE_SMS: "Verification code (SMS)",
-    Method.MOBILE_CALL: "Verification code (voice call)",
-    Method.OFFICE_CALL: "Verification code (voice call)",
-}
 
 
 async def _user(rt: Runtime, state: SessionState) -> DirectoryUser:
@@ -34,23 +29,17 @@ async def _user(rt: Runtime, state: SessionState) -> DirectoryUser:
     return user
 
 
-def _message(rt: Runtime, method: Method, code: str) -> str:
-    organisation = rt.policy.kiosk.branding.organisation
-    minutes = rt.policy.methods.code_lifetime_minutes
-    if method in (Method.MOBILE_CALL, Method.OFFICE_CALL):
-        return f"This is {organisation}. Your verification code is: {' '.join(code)}. Again: {' '.join(code)}."
-    if method is Method.MOBILE_SMS:
-        return f"{organisation} verification code: {code}. It expires in {minutes} minutes."
-    return (
-        f"Your {organisation} verification code is {code}. It expires in {minutes} minutes.\n"
-        "If you did not ask for it, tell your IT service desk."
-    )
-
-
 async def _send_code(rt: Runtime, state: SessionState, user: DirectoryUser, method: Method) -> None:
     target = target_of(user, method)
     code, _ = await rt.codes.issue(state.token_hash, method, target)
-    await rt.sender.send(method, target, _SUBJECTS[method], _message(rt, method, code))
+    subject, body = code_message(rt.policy, method, code)
+    try:
+        await rt.sender.send(method, target, subject, body)
+    except DeliveryError as failure:
+        # The code never left: tell the user (503 delivery_failed) and audit why, without the code.
+        outcome = f"{ErrorCode.DELIVERY_FAILED.value}:{failure.reason.value}"
+        await rt.record(state, AuditEvent.CODE_SENT, outcome=outcome)
+        raise ApiError(ErrorCode.DELIVERY_FAILED) from None
     await rt.record(state, AuditEvent.CODE_SENT, outcome=method.value)
 
 

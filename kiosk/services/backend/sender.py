@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from kiosk.policy.schema import Method
@@ -12,11 +13,35 @@ from kiosk.services.backend.clock import Clock
 from kiosk.services.backend.store import Store
 
 
+class DeliveryFailure(StrEnum):
+    """Why a message could not be delivered (stable: it goes into the audit log)."""
+
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    AUTH = "auth"
+    REFUSED = "refused"
+    UNSUPPORTED_CHANNEL = "unsupported_channel"
+    NO_CREDENTIAL = "no_credential"
+    ERROR = "error"
+
+
+class DeliveryError(Exception):
+    """A message was not delivered; `reason` says why (no secret, no message text)."""
+
+    def __init__(self, reason: DeliveryFailure, detail: str = "") -> None:
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+        self.reason = reason
+
+
 class Sender(Protocol):
     """Sends a message over a channel (e-mail, SMS, voice call)."""
 
     async def send(self, channel: Method, to: str, subject: str, body: str) -> None:
-        """Deliver one message; `channel` is the verification method it serves (email, mobile_sms …)."""
+        """Deliver one message; `channel` is the verification method it serves (email, mobile_sms …).
+
+        A message that cannot be delivered raises `DeliveryError`: never dropped silently.
+        """
         ...
 
 
