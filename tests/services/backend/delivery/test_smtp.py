@@ -15,6 +15,8 @@ from live_servers.certificates import TlsFiles
 from live_servers.fake_keyring import FakeMemoryKeyring
 from pydantic import ValidationError
 
+from kiosk.cli import directory_cmd
+from kiosk.cli.main import main as cli_main
 from kiosk.policy.schema import (
     BrandingSettings,
     DeliveryKind,
@@ -33,7 +35,7 @@ from kiosk.policy.schema import (
 from kiosk.services.backend import Backend, ManualClock
 from kiosk.services.backend.audit import AuditEvent
 from kiosk.services.backend.authenticator import new_secret
-from kiosk.services.backend.credentials import SERVICE
+from kiosk.services.backend.credentials import SERVICE, smtp_password
 from kiosk.services.backend.directory import DirectoryUser
 from kiosk.services.backend.hashing import hash_secret
 from kiosk.services.backend.sender import DeliveryError, DeliveryFailure
@@ -307,3 +309,13 @@ def test_smtp_delivery_needs_a_host_and_the_demo_default_is_unchanged() -> None:
         DeliverySettings(kind=DeliveryKind.SMTP)
     assert Policy().delivery.kind is DeliveryKind.DEV_OUTBOX and Policy().demo
     assert not smtp_policy(25).demo
+
+
+def test_kiosk_secrets_set_smtp_stores_the_password_the_sender_reads(
+    memory_keyring: FakeMemoryKeyring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = iter([SMTP_PASSWORD, SMTP_PASSWORD])
+    monkeypatch.setattr(directory_cmd.getpass, "getpass", lambda prompt: next(answers))
+    assert cli_main(["secrets", "set", "smtp"]) == 0
+    assert smtp_password() == SMTP_PASSWORD
+    assert SMTP_PASSWORD not in "".join(capsys.readouterr())
