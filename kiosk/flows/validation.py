@@ -5,9 +5,11 @@ These only spare the user a round trip; the backend checks everything again and 
 
 from __future__ import annotations
 
+import re
+
 from kiosk.flows.steps import FieldError, IdentifyAnswer, NewPasswordData, QuestionsAnswer
 from kiosk.policy.password import check_password
-from kiosk.services.api import MAX_ANSWER, MAX_CAPTCHA, MAX_CODE, MAX_PASSWORD, MAX_USER_ID
+from kiosk.services.api import MAX_ANSWER, MAX_CAPTCHA, MAX_CODE, MAX_PASSWORD, MAX_USER_ID, PRINTABLE
 
 REQUIRED = "required"
 """Field-error code: nothing was typed."""
@@ -17,6 +19,15 @@ CONFIRM_MISMATCH = "password_mismatch"
 """Field-error code: the two passwords differ."""
 FAILS_RULES = "password_rules"
 """Field-error code: the password fails the live checklist."""
+BAD_CHARACTERS = "bad_characters"
+"""Field-error code: a control character (NUL, escape, tab, newline …) or a lone surrogate was typed or pasted."""
+
+_PRINTABLE = re.compile(PRINTABLE)
+
+
+def printable(value: str) -> bool:
+    """Whether the backend's character rule (api.PRINTABLE, no lone surrogates) accepts `value`."""
+    return _PRINTABLE.fullmatch(value) is not None and not any("\ud800" <= ch <= "\udfff" for ch in value)
 
 
 def _text(field: str, value: str, limit: int) -> FieldError | None:
@@ -24,6 +35,8 @@ def _text(field: str, value: str, limit: int) -> FieldError | None:
         return FieldError(field, REQUIRED)
     if len(value) > limit:
         return FieldError(field, TOO_LONG)
+    if not printable(value):
+        return FieldError(field, BAD_CHARACTERS)
     return None
 
 
@@ -48,6 +61,8 @@ def answers_errors(answer: QuestionsAnswer, question_ids: tuple[str, ...]) -> tu
         return (FieldError("answers", REQUIRED),)
     if any(len(given[qid]) > MAX_ANSWER for qid in question_ids):
         return (FieldError("answers", TOO_LONG),)
+    if not all(printable(given[qid]) for qid in question_ids):
+        return (FieldError("answers", BAD_CHARACTERS),)
     return ()
 
 
@@ -57,6 +72,8 @@ def new_password_errors(password: str, confirm: str, data: NewPasswordData) -> t
         return (FieldError("password", REQUIRED),)
     if len(password) > MAX_PASSWORD:
         return (FieldError("password", TOO_LONG),)
+    if not printable(password):
+        return (FieldError("password", BAD_CHARACTERS),)
     if not confirm:
         return (FieldError("confirm", REQUIRED),)
     if password != confirm:

@@ -26,6 +26,15 @@ MAX_ANSWER = 200  # the policy allows 40; longer answers get a clean "wrong", no
 MAX_PASSWORD = 256
 MAX_QUESTIONS = 5
 
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+"""Every text field of a request: no NUL, no C0/C1 control characters (tab and newline included), so
+nothing typed can break a log line or a directory filter. Lone surrogates never get this far: JSON
+escapes like `\\ud800` are refused by the parser, and Python strings carrying one fail pydantic's
+string check. Spaces and any other printable Unicode (passwords, answers) are fine."""
+
+Text = Annotated[str, Field(pattern=PRINTABLE)]
+"""A request string with the PRINTABLE rule; combine with a `Field(max_length=…)`."""
+
 
 class _Body(BaseModel):
     """Base of every API body: immutable, unknown fields refused."""
@@ -177,8 +186,8 @@ class CaptchaAudio(_Body):
 class OpenSessionRequest(_Body):
     """`POST /v1/sessions`."""
 
-    kiosk_id: Annotated[str, Field(max_length=64)] = ""
-    locale: Annotated[str, Field(max_length=35)] = "en"
+    kiosk_id: Annotated[Text, Field(max_length=64)] = ""
+    locale: Annotated[Text, Field(max_length=35)] = "en"
 
 
 class SessionOpened(_Body):
@@ -192,8 +201,8 @@ class SessionOpened(_Body):
 class IdentifyRequest(_Body):
     """`POST /v1/session/identify`."""
 
-    user_id: Annotated[str, Field(min_length=1, max_length=MAX_USER_ID)]
-    captcha: Annotated[str, Field(min_length=1, max_length=MAX_CAPTCHA)]
+    user_id: Annotated[Text, Field(min_length=1, max_length=MAX_USER_ID)]
+    captcha: Annotated[Text, Field(min_length=1, max_length=MAX_CAPTCHA)]
 
 
 class ChooseMethodRequest(_Body):
@@ -205,14 +214,14 @@ class ChooseMethodRequest(_Body):
 class VerifyCodeRequest(_Body):
     """`POST /v1/session/code`."""
 
-    code: Annotated[str, Field(min_length=1, max_length=MAX_CODE)]
+    code: Annotated[Text, Field(min_length=1, max_length=MAX_CODE)]
 
 
 class QuestionAnswer(_Body):
     """One answer to one asked question."""
 
-    id: Annotated[str, Field(min_length=1, max_length=16)]
-    answer: Annotated[str, Field(max_length=MAX_ANSWER)]
+    id: Annotated[Text, Field(min_length=1, max_length=16)]
+    answer: Annotated[Text, Field(max_length=MAX_ANSWER)]
 
 
 class AnswersRequest(_Body):
@@ -230,7 +239,7 @@ class ChooseActionRequest(_Body):
 class NewPasswordRequest(_Body):
     """`POST /v1/session/password`."""
 
-    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD)]
+    password: Annotated[Text, Field(min_length=1, max_length=MAX_PASSWORD)]
 
 
 class OutboxMessage(_Body):

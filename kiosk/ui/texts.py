@@ -29,6 +29,7 @@ _FIELD_ERRORS: dict[str, Callable[[], str]] = {
     "method_not_available": lambda: _("This method can't be used right now. Choose another one."),
     "invalid_request": lambda: _("This doesn't look right. Check it and try again."),
     "too_long": lambda: _("This is too long."),
+    "bad_characters": lambda: _("This contains a character that can't be used here (such as a tab or line break)."),
     "unlock_not_allowed": lambda: _("Unlocking without a new password isn't allowed. Reset your password instead."),
 }
 

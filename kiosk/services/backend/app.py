@@ -46,6 +46,11 @@ def error_response(error: ApiError, cid: str) -> Response:
 
 
 async def _read_body(request: Request) -> bytes:
+    # A declared size over the limit is refused before a byte is read; a body without one (chunked)
+    # or lying about it is cut off by counting. Either way a 1 MB body never sits in memory.
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdigit() or int(declared) > MAX_BODY):
+        raise ApiError(ErrorCode.INVALID_REQUEST, field="body")
     chunks = bytearray()
     async for chunk in request.stream():
         chunks += chunk
@@ -61,7 +66,8 @@ def _parse(model: type[BaseModel], raw: bytes) -> BaseModel:
         # Only the location of the first problem is told; pydantic's messages may echo the input.
         first = error.errors(include_input=False, include_url=False)
         location = ".".join(str(part) for part in first[0]["loc"]) if first else ""
-        raise ApiError(ErrorCode.INVALID_REQUEST, field=location or None) from None
+        # No location: the body itself is broken (not JSON, invalid UTF-8, a lone surrogate escape).
+        raise ApiError(ErrorCode.INVALID_REQUEST, field=location or "body") from None
 
 
 def _bearer(request: Request) -> str:

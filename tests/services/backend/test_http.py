@@ -92,7 +92,7 @@ async def test_unknown_path_is_an_error_body(kiosk: Kiosk) -> None:
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        (b"{not json", None),
+        (b"{not json", "body"),
         (b'{"user_id": "", "captcha": "123456"}', "user_id"),
         (b'{"user_id": "emma"}', "captcha"),
         (b'{"user_id": "emma", "captcha": "123456", "extra": 1}', "extra"),
