@@ -14,6 +14,7 @@ import binascii
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
 
 from kiosk.flows.mapping import (
     INTERNAL,
@@ -345,8 +346,10 @@ class RecoveryFlow:
     def _failure(self, error: ClientError, *, repeat: Operation) -> Step:
         """The error page for a failure, remembering how Retry recovers from it."""
         correlation_id: str | None = None
+        blocked_until: datetime | None = None
         if isinstance(error, ApiError):
             correlation_id = error.correlation_id
+            blocked_until = error.blocked_until
             if error.code in _SESSION_GONE:
                 code, self._retry = SESSION_EXPIRED, self._open_at_identify
             else:
@@ -358,7 +361,7 @@ class RecoveryFlow:
         else:
             code, self._retry = INTERNAL, self._resync
         log.warning("flow error on the %s page: %s", self._step.kind.value, error)
-        return error_step(code, correlation_id, retryable=True)
+        return error_step(code, correlation_id, retryable=True, blocked_until=blocked_until)
 
     def _show(self, step: Step) -> Step:
         if step.kind is not StepKind.ERROR:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from kiosk.flows.steps import (
     AnswerQuestionsData,
@@ -59,9 +60,12 @@ def identify_step(captcha_png: bytes, user_id: str = "", errors: tuple[FieldErro
     return Step(StepKind.IDENTIFY, IdentifyData(captcha_png=captcha_png, user_id=user_id), errors, can_go_back=True)
 
 
-def error_step(code: str, correlation_id: str | None = None, *, retryable: bool = True) -> Step:
+def error_step(
+    code: str, correlation_id: str | None = None, *, retryable: bool = True, blocked_until: datetime | None = None
+) -> Step:
     """A page for a failure the user cannot fix by editing a field."""
-    return Step(StepKind.ERROR, ErrorData(code=code, correlation_id=correlation_id, retryable=retryable))
+    data = ErrorData(code=code, correlation_id=correlation_id, retryable=retryable, blocked_until=blocked_until)
+    return Step(StepKind.ERROR, data)
 
 
 def helpdesk(policy: Policy) -> Helpdesk:

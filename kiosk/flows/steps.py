@@ -167,6 +167,8 @@ class ErrorData:
     code: str
     correlation_id: str | None = None
     retryable: bool = True
+    blocked_until: datetime | None = None
+    """With `too_many_attempts`: when the block ends (the page says "Try again after …")."""
 
 
 StepData = (

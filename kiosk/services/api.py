@@ -74,6 +74,8 @@ class ErrorCode(StrEnum):
     WRITEBACK_FAILED = "writeback_failed"
     # delivery (codes by e-mail: the SMTP server is down, refused the login, TLS failed …)
     DELIVERY_FAILED = "delivery_failed"
+    # throttles (SPEC §4): the user, kiosk or source address is blocked until `ErrorBody.blocked_until`
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
 
 
 class Stage(StrEnum):
@@ -112,6 +114,8 @@ class ErrorBody(_Body):
     field: str | None = None
     attempts_left: int | None = None
     reasons: tuple[PasswordRule, ...] = ()
+    blocked_until: datetime | None = None
+    """With `too_many_attempts`: when the block ends (UTC)."""
 
 
 class Health(_Body):

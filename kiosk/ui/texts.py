@@ -7,9 +7,10 @@ the one place that turns them into sentences. Unknown codes get a generic senten
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from kiosk.flows.steps import DoneOutcome, FieldError, GateProgress, MethodChoice, Question
-from kiosk.i18n import _, ngettext
+from kiosk.i18n import _, format_datetime, format_time, ngettext
 from kiosk.policy.password import PasswordRule, PasswordRules
 from kiosk.policy.questions import PREDEFINED_QUESTIONS
 from kiosk.policy.schema import Method
@@ -104,6 +105,14 @@ def error_message(code: str) -> str:
     """What the user can do about an error, in one or two sentences."""
     message = _ERROR_MESSAGES.get(code)
     return message() if message else _("Nothing was changed. Try again, or contact your helpdesk.")
+
+
+def blocked_until(until: datetime, now: datetime | None = None) -> str:
+    """When a throttle's block ends, in the kiosk's local time: the time alone if it is today."""
+    local = until.astimezone()
+    today = (now or datetime.now(local.tzinfo)).astimezone().date()
+    when = format_time(local) if local.date() == today else format_datetime(local)
+    return _("Try again after {time}.").format(time=when)
 
 
 # --- methods, gates, questions ------------------------------------------------------------------

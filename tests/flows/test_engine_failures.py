@@ -143,3 +143,17 @@ async def test_cancel_after_the_session_expired_is_quiet(kiosk: Kiosk) -> None:
     kiosk.clock.advance(16 * 60)
     assert (await kiosk.flow.cancel()).kind is StepKind.START
     assert kiosk.calls("DELETE", "/v1/session") == 1
+
+
+async def test_a_blocked_user_gets_an_error_page_that_says_until_when(kiosk: Kiosk) -> None:
+    await kiosk.flow.submit(BeginAnswer())
+    await kiosk.identify("emma")
+    step = await kiosk.flow.submit(ChooseMethodAnswer(Method.EMAIL))
+    code = await kiosk.emailed_code(EMMA)
+    wrong = "1" * len(code) if code != "1" * len(code) else "2" * len(code)
+    for _ in range(4):  # the 5th failed identity proof blocks the user (SPEC §4)
+        step = await kiosk.flow.submit(CodeAnswer(wrong))
+        assert step.kind is StepKind.ENTER_CODE
+    step = await kiosk.flow.submit(CodeAnswer(wrong))
+    assert step.kind is StepKind.ERROR and isinstance(step.data, ErrorData)
+    assert step.data.code == "too_many_attempts" and step.data.blocked_until is not None

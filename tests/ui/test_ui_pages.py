@@ -106,6 +106,20 @@ def test_error_page_shows_message_correlation_id_and_retry(qtbot: QtBot, context
     assert not page.retry.isHidden()
 
 
+def test_the_blocked_page_says_until_when(qtbot: QtBot, context: PageContext, steps) -> None:
+    from datetime import timedelta
+
+    from kiosk.flows.steps import ErrorData
+
+    page = ErrorPage(context)
+    qtbot.addWidget(page)
+    until = SAMPLE_NOW + timedelta(hours=24)
+    blocked = Step(StepKind.ERROR, ErrorData(code="too_many_attempts", correlation_id="c0ffee", blocked_until=until))
+    page.show_step(blocked, fresh=True)
+    assert page.title.text() == "Too many attempts"
+    assert "Try again after " in page.intro.text()
+
+
 def test_questions_are_localized_by_id_and_custom_ones_shown_as_written(
     qtbot: QtBot, context: PageContext, steps
 ) -> None:

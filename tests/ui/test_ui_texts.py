@@ -50,3 +50,15 @@ def test_every_method_has_a_label_and_hint(method: Method) -> None:
 def test_every_password_rule_has_a_checklist_line_and_a_rejection(rule: PasswordRule) -> None:
     assert texts.password_rule(rule, RULES) != texts.password_rule("nope", RULES)  # type: ignore[arg-type]
     assert texts.password_rejection(rule, RULES) != texts.password_rejection("nope", RULES)
+
+
+def test_blocked_until_says_the_time_today_and_the_date_otherwise() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+    until = now + timedelta(minutes=10)
+    today = texts.blocked_until(until, now)
+    assert today.startswith("Try again after ") and today.endswith(".")
+    assert "2025" not in today
+    tomorrow = texts.blocked_until(now + timedelta(hours=24), now)
+    assert tomorrow.startswith("Try again after ") and "2025" in tomorrow

@@ -26,6 +26,7 @@ from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.ldap_errors import DirectoryUnavailable
 from kiosk.services.backend.routes import Call, RouteSpec, active_routes
 from kiosk.services.backend.runtime import Runtime
+from kiosk.services.backend.throttle import source_address
 
 log = logging.getLogger("kiosk.services.backend")
 
@@ -99,6 +100,7 @@ def _endpoint(
     async def endpoint(request: Request) -> Response:
         cid = uuid.uuid4().hex
         context = correlation_id.set(cid)
+        address = source_address.set(request.client.host if request.client else "")  # per-address throttle
         try:
             result = await run(request)
             if isinstance(result, BaseModel):
@@ -114,6 +116,7 @@ def _endpoint(
             response = error_response(ApiError(ErrorCode.INTERNAL), cid)
         finally:
             correlation_id.reset(context)
+            source_address.reset(address)
         response.headers[CORRELATION_HEADER] = cid
         return response
 

@@ -44,6 +44,8 @@ class AuditEvent(StrEnum):
     UNLOCKED = "unlocked"
     SESSION_CLOSED = "session_closed"
     STEP_REFUSED = "step_refused"
+    BLOCKED = "blocked"
+    """A throttle (SPEC §4) refused the step; outcome = what tripped and until when."""
     NOTICE_FAILED = "notice_failed"
     """A notice (password changed, administrator reset) could not be e-mailed; outcome = the reason."""
 

@@ -50,6 +50,8 @@ class CodeCheck:
 
     status: CodeStatus
     attempts_left: int = 0
+    spent: bool = False
+    """A wrong guess was checked (and cost an attempt)."""
 
 
 class CodeBook:
@@ -116,4 +118,4 @@ class CodeBook:
         await self._store.call(
             lambda db: db.execute("UPDATE codes SET attempts_left = ? WHERE id = ?", (left, code_id))
         )
-        return CodeCheck(CodeStatus.BURNED if left <= 0 else CodeStatus.WRONG, attempts_left=left)
+        return CodeCheck(CodeStatus.BURNED if left <= 0 else CodeStatus.WRONG, attempts_left=left, spent=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from kiosk.policy.password import PasswordRule
 from kiosk.services.api import ErrorBody, ErrorCode
 
@@ -24,6 +26,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DIRECTORY_UNAVAILABLE: 503,
     ErrorCode.WRITEBACK_FAILED: 502,
     ErrorCode.DELIVERY_FAILED: 503,
+    ErrorCode.TOO_MANY_ATTEMPTS: 429,
 }
 """HTTP status per error code; refusal codes (unknown_user …) travel inside a SessionView, not as errors."""
 
@@ -43,12 +46,14 @@ class ApiError(Exception):
         field: str | None = None,
         attempts_left: int | None = None,
         reasons: tuple[PasswordRule, ...] = (),
+        blocked_until: datetime | None = None,
     ) -> None:
         super().__init__(code.value)  # the message is the code only: never user input or secrets
         self.code = code
         self.field = field
         self.attempts_left = attempts_left
         self.reasons = reasons
+        self.blocked_until = blocked_until
 
     @property
     def status(self) -> int:
@@ -64,4 +69,5 @@ class ApiError(Exception):
             field=self.field,
             attempts_left=self.attempts_left,
             reasons=self.reasons,
+            blocked_until=self.blocked_until,
         )

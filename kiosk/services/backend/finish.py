@@ -17,6 +17,7 @@ from kiosk.services.backend.messages import admin_reset_notice, password_changed
 from kiosk.services.backend.runtime import Runtime
 from kiosk.services.backend.sender import DeliveryError
 from kiosk.services.backend.sessions import SessionState
+from kiosk.services.backend.throttle import Blocked, Event
 from kiosk.services.backend.views import build_view
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,15 @@ async def set_password(rt: Runtime, state: SessionState, request: NewPasswordReq
     if not verdict.ok:
         await rt.record(state, AuditEvent.PASSWORD_REJECTED, outcome=",".join(verdict.failed))
         raise ApiError(ErrorCode.PASSWORD_REJECTED, reasons=verdict.failed)
-    await _write(rt, state, AuditEvent.RESET, rt.directory.reset_password(user.login, request.password))
+    try:
+        taken = await rt.throttle.take(state.login, Event.RESET)
+    except Blocked as blocked:
+        await rt.refuse_blocked(state, blocked)
+    try:
+        await _write(rt, state, AuditEvent.RESET, rt.directory.reset_password(user.login, request.password))
+    except ApiError:
+        await rt.throttle.refund(taken)  # nothing was changed
+        raise
     await _finish(rt, state, Outcome.RESET, AuditEvent.RESET)
     await _notify(rt, state, user)
     return await build_view(rt, state)
@@ -83,6 +92,7 @@ async def _finish(rt: Runtime, state: SessionState, outcome: Outcome, event: Aud
     state.outcome = outcome
     state.locked = False
     await rt.record(state, event)
+    await rt.throttle.succeeded(state.login)  # a success clears the user's counters
 
 
 async def _notify(rt: Runtime, state: SessionState, user: DirectoryUser) -> None:

@@ -19,6 +19,7 @@ from kiosk.services.backend.questions import answers_correct, pick_questions
 from kiosk.services.backend.runtime import Runtime
 from kiosk.services.backend.sender import DeliveryError
 from kiosk.services.backend.sessions import SessionState
+from kiosk.services.backend.throttle import Blocked, Event
 from kiosk.services.backend.views import GATE_STAGES, attempts_left, available_methods, build_view
 
 
@@ -29,7 +30,23 @@ async def _user(rt: Runtime, state: SessionState) -> DirectoryUser:
     return user
 
 
+async def _take(rt: Runtime, state: SessionState, *events: Event) -> list[int]:
+    """Count these events against the user (one transaction); 429 when blocked or over a limit."""
+    try:
+        return await rt.throttle.take(state.login, *events)
+    except Blocked as blocked:
+        await rt.refuse_blocked(state, blocked)
+
+
+async def _settle(rt: Runtime, state: SessionState, proof: int, *, failed: bool) -> None:
+    """Settle a reserved failed proof; the failure that reaches the limit answers 429."""
+    until = await rt.throttle.settle(state.login, proof, failed=failed)
+    if until is not None:
+        await rt.refuse_blocked(state, Blocked(Event.FAILED_PROOF.value, until))
+
+
 async def _send_code(rt: Runtime, state: SessionState, user: DirectoryUser, method: Method) -> None:
+    await _take(rt, state, Event.EMAIL if method is Method.EMAIL else Event.PHONE_ATTEMPT)
     target = target_of(user, method)
     code, _ = await rt.codes.issue(state.token_hash, method, target)
     subject, body = code_message(rt.policy, method, code)
@@ -104,16 +121,25 @@ async def verify_code(rt: Runtime, state: SessionState, request: VerifyCodeReque
         raise ApiError(ErrorCode.NO_ACTIVE_CODE)
     if method is Method.APP_CODE:
         user = await _user(rt, state)
+        _, proof = await _take(rt, state, Event.PHONE_ATTEMPT, Event.FAILED_PROOF)
         if await rt.authenticator.verify(user.login, user.totp_secret, request.code):
+            await _settle(rt, state, proof, failed=False)
             return await _pass_gate(rt, state, method)
         left = await _count_failure(rt, state, method)
+        await _settle(rt, state, proof, failed=True)
         raise ApiError(ErrorCode.CODE_WRONG if left else ErrorCode.CODE_BURNED, attempts_left=left)
+    (proof,) = await _take(rt, state, Event.FAILED_PROOF)
     check = await rt.codes.check(state.token_hash, request.code)
     if check.status is CodeStatus.OK:
+        await _settle(rt, state, proof, failed=False)
         return await _pass_gate(rt, state, method)
+    if not check.spent:
+        await rt.throttle.refund([proof])  # no guess was checked (none, expired, already burned)
     if check.status is CodeStatus.NONE:
         raise ApiError(ErrorCode.NO_ACTIVE_CODE)
     await rt.record(state, AuditEvent.GATE_FAILED, outcome=check.status.value)
+    if check.spent:
+        await _settle(rt, state, proof, failed=True)
     if check.status is CodeStatus.EXPIRED:
         raise ApiError(ErrorCode.CODE_EXPIRED)
     if check.status is CodeStatus.BURNED:
@@ -136,7 +162,10 @@ async def answer_questions(rt: Runtime, state: SessionState, request: AnswersReq
     """Check the answers to the asked security questions; all must be right."""
     await rt.require_stage(state, Stage.ANSWER_QUESTIONS)
     user = await _user(rt, state)
+    _, proof = await _take(rt, state, Event.PHONE_ATTEMPT, Event.FAILED_PROOF)
     if await answers_correct(user, state.asked, request.answers):
+        await _settle(rt, state, proof, failed=False)
         return await _pass_gate(rt, state, Method.SECURITY_QUESTIONS)
     left = await _count_failure(rt, state, Method.SECURITY_QUESTIONS)
+    await _settle(rt, state, proof, failed=True)
     raise ApiError(ErrorCode.ANSWERS_WRONG, attempts_left=left)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from kiosk.services.api import (
     CaptchaAudio,
     CaptchaImage,
@@ -19,6 +21,7 @@ from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.ldap_errors import AmbiguousUser
 from kiosk.services.backend.runtime import Runtime
 from kiosk.services.backend.sessions import SessionState
+from kiosk.services.backend.throttle import Blocked, Scope, source_address
 from kiosk.services.backend.views import build_view
 
 
@@ -65,6 +68,7 @@ async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -
     # Only a resolved account's login reaches the audit: what a stranger typed may be anything,
     # even a password typed into the wrong field.
     state.login = user.login if user else ""
+    await _throttle(rt, state, request.user_id)
     if verdict.refusal is not None:
         state.stage = Stage.REFUSED
         state.refusal = verdict.refusal
@@ -74,6 +78,21 @@ async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -
         state.gates_required = verdict.gates_required
         await rt.record(state, AuditEvent.IDENTIFIED)
     return await build_view(rt, state)
+
+
+async def _throttle(rt: Runtime, state: SessionState, typed: str) -> None:
+    """The per-kiosk / per-address cap on distinct accounts, then the user's own block (429 if either)."""
+    # An unknown ID counts too (sweeping guesses), as a hash: what a stranger typed is never stored.
+    subject = state.login or "?" + hashlib.sha256(typed.strip().casefold().encode()).hexdigest()
+    keys = [(Scope.KIOSK, state.kiosk_id)]
+    if address := source_address.get():
+        keys.append((Scope.ADDRESS, address))
+    try:
+        await rt.throttle.identified(keys, subject)
+        if state.login:
+            await rt.throttle.check(state.login)
+    except Blocked as blocked:
+        await rt.refuse_blocked(state, blocked)
 
 
 async def close(rt: Runtime, state: SessionState) -> None:

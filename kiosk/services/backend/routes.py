@@ -173,6 +173,7 @@ async def _authenticator(call: Call) -> Authenticator:
 
 
 _STEP = (ErrorCode.STEP_NOT_ALLOWED,)
+_BLOCKED = ErrorCode.TOO_MANY_ATTEMPTS  # a throttle (SPEC §4): 429 with `blocked_until`
 _P = API_PREFIX
 
 ROUTES: tuple[RouteSpec, ...] = (
@@ -194,12 +195,12 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "POST", f"{_P}/session/identify", "identify", "Give the user ID and the CAPTCHA answer.", _identify,
-        request=IdentifyRequest, response=SessionView, errors=(*_STEP, ErrorCode.CAPTCHA_WRONG), session=True,
+        request=IdentifyRequest, response=SessionView, errors=(*_STEP, ErrorCode.CAPTCHA_WRONG, _BLOCKED), session=True,
     ),
     RouteSpec(
         "POST", f"{_P}/session/method", "choose_method", "Choose the method for the next gate.", _method,
         request=ChooseMethodRequest, response=SessionView, session=True,
-        errors=(*_STEP, ErrorCode.METHOD_NOT_AVAILABLE, ErrorCode.DIRECTORY_UNAVAILABLE),
+        errors=(*_STEP, ErrorCode.METHOD_NOT_AVAILABLE, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED),
     ),
     RouteSpec(
         "POST", f"{_P}/session/code", "verify_code", "Check a one-time or authenticator code.", _code,
@@ -211,16 +212,17 @@ ROUTES: tuple[RouteSpec, ...] = (
             ErrorCode.CODE_BURNED,
             ErrorCode.NO_ACTIVE_CODE,
             ErrorCode.DIRECTORY_UNAVAILABLE,
+            _BLOCKED,
         ),
     ),
     RouteSpec(
         "POST", f"{_P}/session/code/resend", "resend_code", "Send a new code (the old one stops working).", _resend,
-        response=SessionView, errors=(*_STEP, ErrorCode.DIRECTORY_UNAVAILABLE), session=True,
+        response=SessionView, errors=(*_STEP, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED), session=True,
     ),
     RouteSpec(
         "POST", f"{_P}/session/answers", "answer_questions", "Answer the security questions.", _answers,
         request=AnswersRequest, response=SessionView, session=True,
-        errors=(*_STEP, ErrorCode.ANSWERS_WRONG, ErrorCode.DIRECTORY_UNAVAILABLE),
+        errors=(*_STEP, ErrorCode.ANSWERS_WRONG, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED),
     ),
     RouteSpec(
         "POST", f"{_P}/session/action", "choose_action", "Unlock only, or reset the password.", _action,
@@ -229,7 +231,9 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec(
         "POST", f"{_P}/session/password", "set_password", "Set the new password.", _password,
         request=NewPasswordRequest, response=SessionView, session=True,
-        errors=(*_STEP, ErrorCode.PASSWORD_REJECTED, ErrorCode.WRITEBACK_FAILED, ErrorCode.DIRECTORY_UNAVAILABLE),
+        errors=(
+            *_STEP, ErrorCode.PASSWORD_REJECTED, ErrorCode.WRITEBACK_FAILED, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED,
+        ),
     ),
     RouteSpec(
         "GET", f"{_P}/dev/outbox", "dev_outbox", "Messages the dev outbox kept (demo only).", _outbox,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 from kiosk.policy.schema import Policy
 from kiosk.services.api import ErrorCode, Stage
@@ -15,6 +16,7 @@ from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.sender import DevOutbox, Sender
 from kiosk.services.backend.sessions import SessionState, SessionStore
 from kiosk.services.backend.store import Store
+from kiosk.services.backend.throttle import Blocked, Throttle
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class Runtime:
     sessions: SessionStore
     codes: CodeBook
     authenticator: Authenticator
+    throttle: Throttle
     kiosk_id: str
     demo_users: EmbeddedDirectory | None = None
     """The demo's user list (dev authenticator); None outside demo mode."""
@@ -46,3 +49,9 @@ class Runtime:
         if state.stage not in stages:
             await self.record(state, AuditEvent.STEP_REFUSED, outcome=state.stage.value)
             raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
+
+    async def refuse_blocked(self, state: SessionState, blocked: Blocked) -> NoReturn:
+        """Refuse a throttled step: 429 `too_many_attempts` with when it ends, audited as `blocked`."""
+        outcome = f"{blocked.reason}:until={blocked.until.isoformat()}"
+        await self.record(state, AuditEvent.BLOCKED, outcome=outcome)
+        raise ApiError(ErrorCode.TOO_MANY_ATTEMPTS, blocked_until=blocked.until)

@@ -84,6 +84,22 @@ CREATE TABLE IF NOT EXISTS outbox (
     body TEXT NOT NULL,
     sent_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS throttle_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    event TEXT NOT NULL,
+    at REAL NOT NULL,
+    subject TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS throttle_events_by_key ON throttle_events(scope, key, event, at);
+CREATE TABLE IF NOT EXISTS throttle_blocks (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    until REAL NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+);
 """
 
 

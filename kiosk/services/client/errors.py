@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from kiosk.policy.password import PasswordRule
 from kiosk.services.api import ErrorBody, ErrorCode
 
@@ -38,6 +40,11 @@ class ApiError(ClientError):
     def reasons(self) -> tuple[PasswordRule, ...]:
         """Why a new password was rejected."""
         return self.body.reasons
+
+    @property
+    def blocked_until(self) -> datetime | None:
+        """With `too_many_attempts`: when the block ends."""
+        return self.body.blocked_until
 
     @property
     def field(self) -> str | None:

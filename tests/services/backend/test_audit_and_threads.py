@@ -37,8 +37,9 @@ async def test_every_step_is_audited(kiosk: Kiosk, backend: Backend) -> None:
     await kiosk.ok("POST", "/session/action", {"action": "unlock"})
 
     records = await backend.audit_records()
-    # notice_failed needs an SMTP server that fails: tests/services/backend/delivery/ covers it.
-    assert {r.event for r in records} == set(AuditEvent) - {AuditEvent.NOTICE_FAILED}
+    # notice_failed needs an SMTP server that fails: tests/services/backend/delivery/ covers it;
+    # blocked needs a tripped throttle: test_throttles.py covers it.
+    assert {r.event for r in records} == set(AuditEvent) - {AuditEvent.NOTICE_FAILED, AuditEvent.BLOCKED}
     first = [r for r in records if r.reference == records[0].reference]
     assert all(r.kiosk_id == "lobby-1" and len(r.correlation_id) == 32 for r in first)
     assert [r.event for r in first][:3] == [AuditEvent.SESSION_OPENED, AuditEvent.CAPTCHA_FAILED, AuditEvent.IDENTIFIED]
