@@ -107,6 +107,11 @@ def error_message(code: str) -> str:
     return message() if message else _("Nothing was changed. Try again, or contact your helpdesk.")
 
 
+def blocked_reason() -> str:
+    """Why a blocked user cannot go on (followed by `blocked_until`, which says until when)."""
+    return _("For your security, this account is blocked for now.")
+
+
 def blocked_until(until: datetime, now: datetime | None = None) -> str:
     """When a throttle's block ends, in the kiosk's local time: the time alone if it is today."""
     local = until.astimezone()

@@ -39,9 +39,10 @@ class ErrorPage(Page):
         data = self.data(ErrorData)
         self.mark.setAccessibleName(_("Error"))
         set_title(self.title, texts.error_title(data.code))
-        message = texts.error_message(data.code)
         if data.blocked_until is not None:
-            message = f"{message} {texts.blocked_until(data.blocked_until)}"
+            message = f"{texts.blocked_reason()} {texts.blocked_until(data.blocked_until)}"
+        else:
+            message = texts.error_message(data.code)
         self.intro.setText(message)
         has_id = bool(data.correlation_id)
         self.reference_caption.setVisible(has_id)
