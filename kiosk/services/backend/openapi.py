@@ -1,4 +1,10 @@
-"""The OpenAPI 3.1 document of the `/v1` API, generated from the route table and the pydantic models."""
+"""The OpenAPI 3.1 document of the `/v1` API, generated from the route table and the pydantic models.
+
+Links (OpenAPI 3.1 `links`) say how the operations chain: the `token` of the session a
+`SessionOpened` answer carries is the bearer credential of every session operation, written as
+`Authorization: Bearer {$response.body#/token}`. Tools that follow links (schemathesis' stateful
+tests) can so walk open session -> CAPTCHA -> identify -> method -> code -> password.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 import kiosk
-from kiosk.services.api import ErrorBody
+from kiosk.services.api import ErrorBody, SessionOpened
 from kiosk.services.backend.errors import HTTP_STATUS
 from kiosk.services.backend.routes import RouteSpec
 
@@ -23,7 +29,26 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
-def _operation(spec: RouteSpec) -> dict[str, Any]:
+SESSION_TOKEN_LINK = "Bearer {$response.body#/token}"  # noqa: S105 - a link expression, not a secret
+"""The runtime expression that turns a `SessionOpened` answer into the `Authorization` header."""
+
+
+def _session_links(spec: RouteSpec, routes: tuple[RouteSpec, ...]) -> dict[str, Any]:
+    """The links of `spec`'s success answer: from a new session to every operation on a session."""
+    if spec.response is not SessionOpened:
+        return {}
+    return {
+        target.operation_id: {
+            "operationId": target.operation_id,
+            "parameters": {"header.Authorization": SESSION_TOKEN_LINK},
+            "description": f"{target.summary.rstrip('.')}, on the session just opened (its token as the bearer).",
+        }
+        for target in routes
+        if target.session
+    }
+
+
+def _operation(spec: RouteSpec, routes: tuple[RouteSpec, ...]) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": spec.operation_id, "summary": spec.summary}
     if spec.session:
         operation["security"] = [{"session": []}]
@@ -37,6 +62,8 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
             "description": spec.response.__doc__ or "",
             "content": _json(_ref(spec.response)),
         }
+        if links := _session_links(spec, routes):
+            responses[str(spec.status)]["links"] = links
     else:
         responses[str(spec.status)] = {"description": "A JSON document.", "content": _json({"type": "object"})}
     by_status: dict[int, list[str]] = {}
@@ -64,7 +91,7 @@ def build_document(routes: tuple[RouteSpec, ...]) -> dict[str, Any]:
     )
     paths: dict[str, dict[str, Any]] = {}
     for spec in routes:
-        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, routes)
     return {
         "openapi": "3.1.0",
         "info": {
