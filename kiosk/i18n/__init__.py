@@ -4,17 +4,26 @@ Every user-visible string goes through `_()` at display time (not import time), 
 language re-renders the current page in the new language. Catalogs are compiled gettext files
 under `translations/<locale>/LC_MESSAGES/messages.mo`; a missing catalog falls back to the source
 English text.
+
+The active language is process-wide (the UI's), but a task can override it for itself with
+`with language(tag):` (a context variable). The in-process backend builds each session's messages
+that way, in the user's language, and never changes the language the window shows.
 """
 
 from __future__ import annotations
 
+import functools
 import gettext as _gettext
 import locale as _system_locale
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.dates import format_datetime as _format_datetime
 from babel.dates import format_time as _format_time
 from babel.dates import format_timedelta
@@ -29,17 +38,31 @@ _state: dict[str, object] = {
     "translations": _gettext.NullTranslations(),
 }
 
+_override: ContextVar[tuple[Locale, _gettext.NullTranslations] | None] = ContextVar("kiosk_language", default=None)
+"""The language of the current task when it differs from the process-wide one (see `language`)."""
+
 
 def _locale() -> Locale:
+    override = _override.get()
+    if override is not None:
+        return override[0]
     locale = _state["locale"]
     assert isinstance(locale, Locale)
     return locale
 
 
 def _translations() -> _gettext.NullTranslations:
+    override = _override.get()
+    if override is not None:
+        return override[1]
     translations = _state["translations"]
     assert isinstance(translations, _gettext.NullTranslations)
     return translations
+
+
+def _load(locale: Locale, directory: Path) -> _gettext.NullTranslations:
+    """The catalog of `locale` (falling back to its language), or the source text when there is none."""
+    return Translations.load(str(directory), [str(locale), locale.language], DOMAIN)
 
 
 def parse_tag(tag: str) -> Locale:
@@ -54,8 +77,30 @@ def set_language(tag: str, directory: Path = TRANSLATIONS_DIR) -> Locale:
     """Make `tag` the active language; falls back along the tag (`pt_BR` → `pt`) to English."""
     locale = parse_tag(tag)
     _state["locale"] = locale
-    _state["translations"] = Translations.load(str(directory), [str(locale), locale.language], DOMAIN)
+    _state["translations"] = _load(locale, directory)
     return locale
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_load(locale: Locale, directory: Path) -> _gettext.NullTranslations:
+    # A backend enters a session's language on every request: read each catalog once per process.
+    return _load(locale, directory)
+
+
+@contextmanager
+def language(tag: str, directory: Path | None = None) -> Iterator[Locale]:
+    """Use `tag` for `_`, `ngettext`, `current_language` and formatting in this task (or thread) only.
+
+    The process-wide language (`set_language`, the window's) is untouched, also while the block runs:
+    other asyncio tasks keep seeing it, because each task has its own copy of the context.
+    `directory` defaults to `TRANSLATIONS_DIR` as it is when the block starts.
+    """
+    locale = parse_tag(tag)
+    token = _override.set((locale, _cached_load(locale, directory or TRANSLATIONS_DIR)))
+    try:
+        yield locale
+    finally:
+        _override.reset(token)
 
 
 def system_language() -> str:
@@ -71,6 +116,18 @@ def system_language() -> str:
 def current_language() -> str:
     """The active language as a BCP 47 tag, e.g. `en` or `pt-BR`."""
     return str(_locale()).replace("_", "-")
+
+
+def regional_language() -> str:
+    """The active language with a region, as voice services want it: `de` → `de-DE`, `pt-BR` stays."""
+    locale = _locale()
+    if locale.territory:
+        return f"{locale.language}-{locale.territory}"
+    likely_subtags = get_global("likely_subtags")
+    key = f"{locale.language}_{locale.script}" if locale.script else locale.language
+    likely = str(likely_subtags.get(key) or likely_subtags.get(locale.language, "")).split("_")
+    territory = likely[-1] if len(likely) > 1 and likely[-1].isupper() else ""
+    return f"{locale.language}-{territory}" if territory else locale.language
 
 
 def is_right_to_left() -> bool:

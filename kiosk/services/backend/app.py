@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from kiosk.i18n import language
 from kiosk.services.api import ErrorCode
 from kiosk.services.backend.audit import AuditEvent, correlation_id
 from kiosk.services.backend.errors import ApiError
@@ -87,15 +88,19 @@ def _endpoint(
         payload = _parse(spec.request, raw) if spec.request is not None else None
         if not spec.session:
             return await spec.handler(Call(rt, None, payload, document))
+        # The session's language for what the handler builds (codes, notices, a voice call's TwiML),
+        # for this request's task only: an in-process backend shares the process with the window, whose
+        # language (process-wide) it must never change.
         async with rt.sessions.locked(_bearer(request)) as state:
-            try:
-                return await spec.handler(Call(rt, state, payload, document))
-            except DirectoryUnavailable as outage:
-                # Down, slow, TLS or service account refused: the step is refused, nothing was changed;
-                # audited with the reason, told as 503.
-                outcome = f"{ErrorCode.DIRECTORY_UNAVAILABLE.value}:{outage.reason.value}"
-                await rt.record(state, AuditEvent.STEP_REFUSED, outcome=outcome)
-                raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE) from None
+            with language(state.locale):
+                try:
+                    return await spec.handler(Call(rt, state, payload, document))
+                except DirectoryUnavailable as outage:
+                    # Down, slow, TLS or service account refused: the step is refused, nothing was
+                    # changed; audited with the reason, told as 503.
+                    outcome = f"{ErrorCode.DIRECTORY_UNAVAILABLE.value}:{outage.reason.value}"
+                    await rt.record(state, AuditEvent.STEP_REFUSED, outcome=outcome)
+                    raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE) from None
 
     async def endpoint(request: Request) -> Response:
         cid = uuid.uuid4().hex
