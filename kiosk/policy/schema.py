@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -281,7 +282,7 @@ class SmtpSecurity(StrEnum):
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-"""Hosts an unencrypted SMTP connection (`security = "none"`) is allowed to."""
+"""Hosts an unencrypted connection (SMTP `security = "none"`, a gateway's http://) is allowed to."""
 
 
 class SmtpSettings(_Section):
@@ -321,20 +322,123 @@ class SmtpSettings(_Section):
         return self
 
 
+class GatewayKind(StrEnum):
+    """The HTTP gateway SMS codes and voice calls go through."""
+
+    NONE = "none"
+    WEBHOOK = "webhook"
+    TWILIO = "twilio"
+
+
+TWILIO_API_URL = "https://api.twilio.com"
+"""Where `kind = "twilio"` sends to when `url` is empty."""
+
+
+class GatewaySettings(_Section):
+    """The HTTP gateway for SMS codes and voice calls (`[delivery.gateway]`, with `delivery.kind = "smtp"`)."""
+
+    kind: GatewayKind = Field(
+        default=GatewayKind.NONE,
+        description="none (SMS and voice methods cannot be delivered), webhook (JSON POST to url) or "
+        "twilio (the Twilio REST API, or a service compatible with it).",
+    )
+    url: str = Field(
+        default="",
+        max_length=2048,
+        description="https:// address: the webhook itself, or the base of the Twilio-compatible API "
+        f"('' = {TWILIO_API_URL} for twilio); http:// only to a loopback host.",
+    )
+    account: str = Field(
+        default="",
+        max_length=64,
+        description="Twilio Account SID (required for twilio; '' for webhook); the auth token is in the OS "
+        "keyring (`kiosk secrets set gateway`), as is the webhook's bearer token.",
+    )
+    from_number: str = Field(
+        default="",
+        max_length=40,
+        description="Number (E.164, e.g. +15551234567) or sender ID that SMS and calls come from "
+        "(required for twilio; sent as 'from' to a webhook when set).",
+    )
+    timeout_seconds: float = Field(
+        default=15.0, gt=0, le=120, description="Seconds to wait for the gateway before a send fails."
+    )
+    ca_file: str = Field(
+        default="", description="PEM file of the CA that signed the gateway's certificate ('' = system CAs)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        # A field validator, so the error names delivery.gateway.url and its line.
+        url = value.strip()
+        if not url:
+            return value
+        example = "must be an address like https://sms.contoso.com/send"
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:  # an unclosed [IPv6 bracket, a port out of range
+            raise ValueError(example) from None
+        if parts.scheme.lower() not in ("https", "http") or not host:
+            raise ValueError(example)
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(
+                "may not hold a user or password: the token goes in the OS keyring (kiosk secrets set gateway)"
+            )
+        if parts.scheme.lower() == "http" and host not in LOOPBACK_HOSTS:
+            raise ValueError(
+                "http:// sends codes and the gateway token unencrypted: it is only allowed to a loopback "
+                f"host ({', '.join(sorted(LOOPBACK_HOSTS))}); use https://"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _settings_for_kind(self) -> GatewaySettings:
+        if self.kind is GatewayKind.WEBHOOK and not self.url.strip():
+            raise ValueError('kind = "webhook" needs url, the address codes are POSTed to')
+        if self.kind is GatewayKind.TWILIO:
+            missing = [name for name in ("account", "from_number") if not getattr(self, name).strip()]
+            if missing:
+                raise ValueError(
+                    f'kind = "twilio" needs {" and ".join(missing)} (the Account SID and the number messages come from)'
+                )
+        return self
+
+    @property
+    def base_url(self) -> str:
+        """The address to send to: `url`, or Twilio's own API for twilio when `url` is empty."""
+        url = self.url.strip()
+        if not url and self.kind is GatewayKind.TWILIO:
+            return TWILIO_API_URL
+        return url.rstrip("/") if self.kind is GatewayKind.TWILIO else url
+
+
 class DeliverySettings(_Section):
     """How the backend sends codes and notifications."""
 
     kind: DeliveryKind = Field(
         default=DeliveryKind.DEV_OUTBOX,
-        description="dev_outbox keeps messages for the demo inbox (demo only); smtp sends e-mail ([delivery.smtp]).",
+        description="dev_outbox keeps messages for the demo inbox (demo only); smtp sends e-mail ([delivery.smtp]) "
+        "and SMS/voice through [delivery.gateway].",
     )
     sender_address: str = Field(default="no-reply@contoso.example", max_length=254, description="From address.")
     smtp: SmtpSettings = Field(default=SmtpSettings(), description="The SMTP server, for kind = smtp.")
+    gateway: GatewaySettings = Field(
+        default=GatewaySettings(),
+        description="The HTTP gateway SMS codes and voice calls go through, for kind = smtp (e-mail stays on SMTP).",
+    )
 
     @model_validator(mode="after")
     def _smtp_host_for_smtp(self) -> DeliverySettings:
         if self.kind is DeliveryKind.SMTP and not self.smtp.host.strip():
             raise ValueError('delivery.kind = "smtp" needs delivery.smtp.host')
+        if self.kind is DeliveryKind.DEV_OUTBOX and self.gateway.kind is not GatewayKind.NONE:
+            raise ValueError(
+                'delivery.gateway is used with delivery.kind = "smtp" only; the dev outbox keeps every '
+                'message for the demo inbox (set delivery.gateway.kind = "none" or delivery.kind = "smtp")'
+            )
         return self
 
 
