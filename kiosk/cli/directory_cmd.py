@@ -19,9 +19,10 @@ def secrets_set(name: str, out: TextIO, err: TextIO) -> int:
     """Prompt (no echo) for the secret `name` twice and store it in the OS keyring."""
     from kiosk.services.backend.credentials import CredentialError, store_secret
 
-    value = getpass.getpass(f"{name} password (not shown): ")
+    kind = "token" if name == "gateway" else "password"
+    value = getpass.getpass(f"{name} {kind} (not shown): ")
     if not value:
-        print("kiosk: nothing stored: the password is empty", file=err)
+        print(f"kiosk: nothing stored: the {kind} is empty", file=err)
         return 1
     if getpass.getpass("again: ") != value:
         print("kiosk: nothing stored: the two entries differ", file=err)
@@ -31,7 +32,7 @@ def secrets_set(name: str, out: TextIO, err: TextIO) -> int:
     except CredentialError as error:
         print(f"kiosk: {error}", file=err)
         return 1
-    print(f"stored the {name} password in the OS keyring", file=out)
+    print(f"stored the {name} {kind} in the OS keyring", file=out)
     return 0
 
 

@@ -44,8 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     secrets_set = secrets_commands.add_parser("set", help="store a secret (prompted, not echoed)")
     secrets_set.add_argument(
         "name",
-        choices=["directory", "smtp"],
-        help="directory: the directory service account; smtp: the SMTP user (delivery.smtp.username)",
+        choices=["directory", "smtp", "gateway"],
+        help="directory: the directory service account; smtp: the SMTP user (delivery.smtp.username); "
+        "gateway: the SMS/voice gateway's token (webhook bearer token or Twilio auth token)",
     )
 
     directory = commands.add_parser("directory", help="work with the configured directory")

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk.policy.schema import DeliveryKind, DirectoryKind, Policy
+from kiosk.policy.schema import DeliveryKind, DirectoryKind, GatewayKind, Policy
 from kiosk.services.api import OutboxMessage
 from kiosk.services.backend.audit import AuditLog, AuditRecord
 from kiosk.services.backend.authenticator import Authenticator
@@ -146,22 +146,26 @@ class Backend:
 
 
 def _smtp_sender(policy: Policy) -> Sender:
-    """The SMTP sender, with the SMTP user's password from the OS keyring when a username is set.
+    """E-mail over SMTP, SMS and voice calls through the HTTP gateway when one is configured.
 
-    A missing password (or no usable keyring) stops the start-up with a `DeliveryError` that says
+    The SMTP user's password (when a username is set) and the gateway's token come from the OS
+    keyring. A missing one (or no usable keyring) stops the start-up with a `DeliveryError` that says
     which command stores it, instead of failing every code later.
     """
     from kiosk.services.backend import credentials
-    from kiosk.services.backend.sender import DeliveryError, DeliveryFailure
+    from kiosk.services.backend.sender import ChannelRouter, DeliveryError, DeliveryFailure
     from kiosk.services.backend.smtp_sender import SmtpSender  # aiosmtplib only when used
 
-    password = ""
-    if policy.delivery.smtp.username:
-        try:
-            password = credentials.smtp_password()
-        except credentials.CredentialError as error:
-            raise DeliveryError(DeliveryFailure.NO_CREDENTIAL, str(error)) from None
-    return SmtpSender(policy, password)
+    try:
+        password = credentials.smtp_password() if policy.delivery.smtp.username else ""
+        phone: Sender | None = None
+        if policy.delivery.gateway.kind is not GatewayKind.NONE:
+            from kiosk.services.backend.gateway import GATEWAY_SECRET, GatewaySender
+
+            phone = GatewaySender(policy.delivery.gateway, credentials.read_secret(GATEWAY_SECRET))
+    except credentials.CredentialError as error:
+        raise DeliveryError(DeliveryFailure.NO_CREDENTIAL, str(error)) from None
+    return ChannelRouter(email=SmtpSender(policy, password), phone=phone)
 
 
 class _ServedApp:

@@ -45,6 +45,29 @@ class Sender(Protocol):
         ...
 
 
+class ChannelRouter:
+    """A `Sender` that hands e-mail to one sender and SMS / voice calls to another (the gateway).
+
+    Without a phone sender (no `[delivery.gateway]`), an SMS or a call is refused as
+    `UNSUPPORTED_CHANNEL`, never dropped.
+    """
+
+    def __init__(self, email: Sender, phone: Sender | None = None) -> None:
+        self._email = email
+        self._phone = phone
+
+    async def send(self, channel: Method, to: str, subject: str, body: str) -> None:
+        """Deliver through the sender for `channel`."""
+        if channel is Method.EMAIL:
+            await self._email.send(channel, to, subject, body)
+        elif self._phone is not None:
+            await self._phone.send(channel, to, subject, body)
+        else:
+            raise DeliveryError(
+                DeliveryFailure.UNSUPPORTED_CHANNEL, f"no SMS/voice gateway is configured for {channel.value}"
+            )
+
+
 class DevOutbox:
     """A sender that keeps every message in the store for the demo inbox instead of sending it.
 
