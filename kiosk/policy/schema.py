@@ -53,6 +53,12 @@ class ResetSettings(_Section):
     groups: tuple[Annotated[str, Field(min_length=1, max_length=256)], ...] = Field(
         default=(), description="Groups whose members may use self-service when enabled_for = 'group'."
     )
+    early_refusals: bool = Field(
+        default=False,
+        description="true tells why an account may not reset right after the user ID (friendlier, but a "
+        "stranger learns which accounts exist and which can reset); false, the default, tells it only "
+        "after a first verification, so every user ID looks alike until then.",
+    )
 
     @model_validator(mode="after")
     def _groups_given_for_group_mode(self) -> ResetSettings:

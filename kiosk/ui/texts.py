@@ -161,17 +161,37 @@ def method_hint(method: Method) -> str:
 
 
 def code_sent(method: Method, target: str | None) -> str:
-    """The sentence above the code field saying where the code went."""
-    shown = target or ""
+    """The sentence above the code field saying where the code went.
+
+    Before a first gate the backend names no contact (so a stranger cannot tell accounts apart): the
+    sentence then says the code went to what the account has registered, if anything.
+    """
+    if method in (Method.APP_CODE, Method.APP_NOTIFICATION):
+        return _("Enter the code your authenticator app shows now.")
+    if not target:
+        match method:
+            case Method.EMAIL:
+                return _(
+                    "If your account has an e-mail address for verification, we e-mailed a code to it. "
+                    "Nothing after a few minutes? Try another method."
+                )
+            case Method.MOBILE_SMS:
+                return _(
+                    "If your account has a mobile number for verification, we texted a code to it. "
+                    "Nothing after a few minutes? Try another method."
+                )
+            case Method.MOBILE_CALL | Method.OFFICE_CALL:
+                return _(
+                    "If your account has this phone number for verification, we are calling it now. "
+                    "Answer and listen for the code."
+                )
     match method:
         case Method.EMAIL:
-            return _("We e-mailed a code to {target}.").format(target=shown)
+            return _("We e-mailed a code to {target}.").format(target=target)
         case Method.MOBILE_SMS:
-            return _("We texted a code to {target}.").format(target=shown)
+            return _("We texted a code to {target}.").format(target=target)
         case Method.MOBILE_CALL | Method.OFFICE_CALL:
-            return _("We are calling {target}. Answer and listen for the code.").format(target=shown)
-        case Method.APP_CODE | Method.APP_NOTIFICATION:
-            return _("Enter the code your authenticator app shows now.")
+            return _("We are calling {target}. Answer and listen for the code.").format(target=target)
     return _("Enter the code you received.")
 
 

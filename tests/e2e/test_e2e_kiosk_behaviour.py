@@ -98,7 +98,7 @@ async def test_back_from_the_code_page_returns_to_the_methods(kiosk: KioskDriver
     assert kiosk.window.back.isVisible()
     await kiosk.back()
     kiosk.assert_page(StepKind.CHOOSE_METHOD)
-    assert kiosk.offered_methods() == [Method.EMAIL]
+    assert Method.EMAIL in kiosk.offered_methods()
     await kiosk.choose(Method.EMAIL)
     await kiosk.enter_code(await kiosk.emailed_code(EMMA))
     kiosk.assert_page(StepKind.NEW_PASSWORD)

@@ -44,13 +44,14 @@ def live_keyring(server: LiveDirectory) -> Iterator[FakeMemoryKeyring]:
 
 
 @pytest.fixture
-def policy(server: LiveDirectory, live_keyring: FakeMemoryKeyring) -> Policy:
+def policy(server: LiveDirectory, live_keyring: FakeMemoryKeyring, request: pytest.FixtureRequest) -> Policy:
     """Overrides the e2e demo policy: the `kiosk` fixture's backend opens on the live directory.
 
     The kiosk's own password rules are light (8+ characters, one class, no history, no strength
-    minimum), so what a test sees refused is the directory's own refusal.
+    minimum), so what a test sees refused is the directory's own refusal. Parametrized indirectly
+    with True, it tells refusals at once (`reset.early_refusals`).
     """
-    return live_policy(server)
+    return live_policy(server, early_refusals=getattr(request, "param", False))
 
 
 async def audit_outcomes(kiosk: KioskDriver) -> list[tuple[AuditEvent, str]]:
@@ -83,10 +84,10 @@ async def test_alice_resets_by_emailed_code_and_only_the_new_password_binds(
     chosen = new_password()
     await kiosk.begin()
     await kiosk.identify(alice.mail)
-    assert kiosk.offered_methods() == [Method.EMAIL]
+    assert kiosk.offered_methods() == [Method.EMAIL, Method.MOBILE_SMS]  # the policy's, as for anyone
     await kiosk.choose(Method.EMAIL)
     kiosk.assert_page(StepKind.ENTER_CODE)
-    assert "•" in kiosk.page(EnterCodePage).intro.text()  # the address is masked
+    assert alice.mail not in kiosk.page(EnterCodePage).intro.text()
     await kiosk.enter_code(await kiosk.emailed_code(alice.mail))
     kiosk.assert_page(StepKind.NEW_PASSWORD)
     try:
@@ -195,10 +196,12 @@ async def test_the_directory_stopped_mid_flow_shows_the_error_page_and_retry_rec
         ("twin1", True, "ambiguous_user", "couldn't reset"),  # twin1's e-mail is also twin2's
     ],
 )
+@pytest.mark.parametrize("policy", [True], indirect=True)
 async def test_a_refused_user_sees_the_helpdesk_and_a_reference_the_audit_knows(
     server: LiveDirectory, kiosk: KioskDriver, login: str, by_mail: bool, audited: str, says: str
 ) -> None:
-    """Who the directory says may not reset here lands on the refusal page, with a reference in the audit."""
+    """With early refusals, who the directory says may not reset here lands on the refusal page at
+    once, with a reference in the audit."""
     user = server.users[login]
     await kiosk.begin()
     await kiosk.identify(user.mail if by_mail else login)
@@ -213,3 +216,37 @@ async def test_a_refused_user_sees_the_helpdesk_and_a_reference_the_audit_knows(
     assert not (await kiosk.client.dev_outbox()).messages
     kiosk.click(page.done)  # "Start over"
     await kiosk.wait_for(StepKind.START)
+
+
+@pytest.mark.parametrize(
+    ("login", "by_mail", "audited", "says"),
+    [
+        ("erin", False, "not_enabled", "not turned on"),
+        ("grace", False, "account_disabled", "disabled"),
+        ("frank", False, "too_few_methods", None),  # nothing registered: nothing to prove, nothing told
+        ("twin1", True, "ambiguous_user", None),  # one ID, two entries: treated as no account
+    ],
+)
+async def test_a_refusal_is_told_only_to_who_proves_the_account(
+    server: LiveDirectory, kiosk: KioskDriver, login: str, by_mail: bool, audited: str, says: str | None
+) -> None:
+    """By default a refused account looks like any other until its holder passes a gate; the helpdesk
+    finds the reason in the audit by the session's reference either way."""
+    user = server.users[login]
+    await kiosk.begin()
+    await kiosk.identify(user.mail if by_mail else login)
+    kiosk.assert_page(StepKind.CHOOSE_METHOD)
+    assert kiosk.offered_methods() == [Method.EMAIL, Method.MOBILE_SMS]
+    await kiosk.choose(Method.EMAIL)
+    kiosk.assert_page(StepKind.ENTER_CODE)
+    identified = [r for r in await kiosk.backend.audit_records() if r.event is AuditEvent.IDENTIFIED]
+    assert [r.outcome for r in identified] == [audited]
+    if says is None:
+        assert not (await kiosk.client.dev_outbox()).messages  # no code, to nobody
+        return
+    await kiosk.enter_code(await kiosk.emailed_code(user.mail))
+    kiosk.assert_page(StepKind.REFUSED)
+    page = kiosk.page(RefusedPage)
+    assert says in page.intro.text()
+    refusals = [r.outcome for r in await kiosk.audit_for(page.reference.text()) if r.event is AuditEvent.REFUSED]
+    assert refusals == [audited]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from kiosk_driver import NEW_PASSWORD, OLD_PASSWORD, KioskDriver, wrong_code
+from kiosk_driver import DEMO_POLICY, NEW_PASSWORD, OLD_PASSWORD, KioskDriver, wrong_code
 
 from kiosk.flows.steps import StepKind
-from kiosk.policy.schema import Method
+from kiosk.policy.loader import load_policy
+from kiosk.policy.schema import Method, Policy
 from kiosk.services.api import Action, ErrorCode
 from kiosk.services.backend.audit import AuditEvent
 from kiosk.services.client import ApiError
@@ -14,6 +15,13 @@ from kiosk.ui.pages.enter_code import EnterCodePage
 from kiosk.ui.pages.refused import RefusedPage
 
 EMMA = "emma.jansen@contoso.com"
+SURNAMES = {"nora": "smit", "owen": "peters", "dana": "kok"}
+
+
+def early_refusals_policy() -> Policy:
+    """The demo policy with `reset.early_refusals` on: refusals told right after the user ID."""
+    demo = load_policy(DEMO_POLICY)
+    return demo.model_copy(update={"reset": demo.reset.model_copy(update={"early_refusals": True})})
 CODE_LIFETIME_SECONDS = 5 * 60
 
 
@@ -27,10 +35,12 @@ CODE_LIFETIME_SECONDS = 5 * 60
         ("nobody-here", "unknown_user", "couldn't reset"),
     ],
 )
+@pytest.mark.parametrize("policy", [early_refusals_policy()])
 async def test_a_refused_user_sees_the_helpdesk_and_a_reference_the_audit_knows(
     kiosk: KioskDriver, user_id: str, reason: str, says: str
 ) -> None:
-    """A user who may not reset here is sent to the helpdesk with a reference code found in the audit."""
+    """With early refusals, a user who may not reset here is sent to the helpdesk at once, with a
+    reference code found in the audit."""
     await kiosk.begin()
     await kiosk.identify(user_id)
     kiosk.assert_page(StepKind.REFUSED)
@@ -44,6 +54,39 @@ async def test_a_refused_user_sees_the_helpdesk_and_a_reference_the_audit_knows(
     assert [r.outcome for r in refusals] == [reason]
     kiosk.click(page.done)  # "Start over"
     await kiosk.wait_for(StepKind.START)
+
+
+@pytest.mark.parametrize(
+    ("user_id", "reason", "says"),
+    [
+        ("nora", "not_enabled", "not turned on"),
+        ("owen", "writeback_disabled", "can't be changed from this kiosk"),
+        ("dana", "account_disabled", "disabled"),
+    ],
+)
+async def test_a_refusal_is_told_once_the_user_proves_the_account(
+    kiosk: KioskDriver, user_id: str, reason: str, says: str
+) -> None:
+    """By default the refusal comes after a first gate: before it, the account looks like any other."""
+    page = await reach_the_code_page(kiosk, user_id)
+    assert page.intro.text().startswith("If your account has an e-mail address")
+    await kiosk.enter_code(await kiosk.emailed_code(f"{user_id}.{SURNAMES[user_id]}@contoso.com"))
+    kiosk.assert_page(StepKind.REFUSED)
+    refused = kiosk.page(RefusedPage)
+    assert says in refused.intro.text()
+    refusals = [r for r in await kiosk.audit_for(refused.reference.text()) if r.event is AuditEvent.REFUSED]
+    assert [r.outcome for r in refusals] == [reason]
+
+
+@pytest.mark.parametrize("user_id", ["fay", "nobody-here"])
+async def test_an_id_that_cannot_verify_waits_on_a_code_that_never_comes(kiosk: KioskDriver, user_id: str) -> None:
+    """Nothing registered, or no such account: the same code page, no message, and no code passes."""
+    page = await reach_the_code_page(kiosk, user_id)
+    assert page.intro.text().startswith("If your account has an e-mail address")
+    assert not (await kiosk.client.dev_outbox()).messages
+    await kiosk.enter_code("12345678")
+    kiosk.assert_page(StepKind.ENTER_CODE)
+    assert kiosk.page(EnterCodePage).code.error.text() == "That code isn't right. You have 4 attempts left."
 
 
 async def reach_the_code_page(kiosk: KioskDriver, user_id: str = "emma") -> EnterCodePage:

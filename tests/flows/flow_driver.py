@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +24,7 @@ from kiosk.flows.engine import RecoveryFlow
 from kiosk.flows.steps import IdentifyAnswer, Step
 from kiosk.policy.schema import Policy
 from kiosk.services.backend import Backend, ManualClock
-from kiosk.services.client import BackendClient
+from kiosk.services.client import BackendClient, request_timeouts
 
 DEMO_POLICY = Path(__file__).resolve().parents[2] / "resources" / "demo-policy.toml"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -117,3 +119,19 @@ class Kiosk:
         """The current authenticator-app code of a demo user (what their phone shows)."""
         authenticator = await self.client.dev_authenticator()
         return next(code.code for code in authenticator.codes if code.user_id == login)
+
+
+@asynccontextmanager
+async def open_kiosk(policy: Policy) -> AsyncIterator[Kiosk]:
+    """A recovery flow talking to a freshly seeded real backend with `policy` and a manual clock."""
+    clock = ManualClock(START)
+    backend = await Backend.open(policy, clock=clock, kiosk_id="test-kiosk")
+    wire = Wire(httpx.ASGITransport(app=backend.asgi, raise_app_exceptions=False))
+    http = httpx.AsyncClient(transport=wire, base_url="http://embedded", timeout=request_timeouts(10.0))
+    client = BackendClient(http)
+    flow = RecoveryFlow(client, policy, kiosk_id="test-kiosk", locale=lambda: "en")
+    try:
+        yield Kiosk(flow=flow, client=client, backend=backend, clock=clock, wire=wire)
+    finally:
+        await client.aclose()
+        await backend.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from flow_driver import NEW_PASSWORD, QUINN_ANSWERS, Kiosk
+from flow_driver import NEW_PASSWORD, QUINN_ANSWERS, Kiosk, demo_policy, open_kiosk
 
 from kiosk.flows.steps import (
     AnswerQuestionsData,
@@ -24,6 +24,7 @@ from kiosk.flows.steps import (
     ResetOrUnlockAnswer,
     ResetOrUnlockData,
     StartData,
+    Step,
     StepKind,
 )
 from kiosk.policy.schema import Method
@@ -44,8 +45,9 @@ async def test_emma_resets_with_an_emailed_code(kiosk: Kiosk) -> None:
     assert step.kind is StepKind.CHOOSE_METHOD
     assert isinstance(step.data, ChooseMethodData)
     assert (step.data.gate.number, step.data.gate.required) == (1, 1)
-    assert [choice.method for choice in step.data.methods] == [Method.EMAIL]
-    assert "•" in (step.data.methods[0].masked_target or "")
+    # Before a first gate every user ID sees the policy's methods, without contact data.
+    assert Method.EMAIL in [choice.method for choice in step.data.methods]
+    assert all(choice.masked_target is None for choice in step.data.methods)
 
     step = await flow.submit(ChooseMethodAnswer(Method.EMAIL))
     assert step.kind is StepKind.ENTER_CODE
@@ -97,7 +99,7 @@ async def test_tara_passes_two_different_gates(kiosk: Kiosk) -> None:
     await kiosk.flow.submit(BeginAnswer())
     step = await kiosk.identify("tara")
     assert isinstance(step.data, ChooseMethodData)
-    assert (step.data.gate.number, step.data.gate.required) == (1, 2)
+    assert (step.data.gate.number, step.data.gate.required) == (1, 1)  # her second gate shows up after the first
     await kiosk.flow.submit(ChooseMethodAnswer(Method.EMAIL))
     step = await kiosk.flow.submit(CodeAnswer(await kiosk.emailed_code("tara.visser@contoso.com")))
     assert step.kind is StepKind.CHOOSE_METHOD
@@ -153,9 +155,33 @@ async def test_luke_resets_and_may_go_back_to_the_choice(kiosk: Kiosk) -> None:
         ("nobody-here", "unknown_user"),
     ],
 )
-async def test_refusals_send_the_user_to_the_helpdesk(kiosk: Kiosk, user_id: str, reason: str) -> None:
+async def test_early_refusals_send_the_user_to_the_helpdesk(user_id: str, reason: str) -> None:
+    async with open_kiosk(demo_policy(reset={"early_refusals": True})) as kiosk:
+        await kiosk.flow.submit(BeginAnswer())
+        step = await kiosk.identify(user_id)
+        _assert_refused(step, reason)
+
+
+@pytest.mark.parametrize(
+    ("user_id", "reason", "address"),
+    [
+        ("nora", "not_enabled", "nora.smit@contoso.com"),
+        ("owen", "writeback_disabled", "owen.peters@contoso.com"),
+        ("dana", "account_disabled", "dana.kok@contoso.com"),
+    ],
+)
+async def test_a_refusal_is_told_once_the_account_is_proved(
+    kiosk: Kiosk, user_id: str, reason: str, address: str
+) -> None:
     await kiosk.flow.submit(BeginAnswer())
     step = await kiosk.identify(user_id)
+    assert step.kind is StepKind.CHOOSE_METHOD  # like any other user ID
+    await kiosk.flow.submit(ChooseMethodAnswer(Method.EMAIL))
+    step = await kiosk.flow.submit(CodeAnswer(await kiosk.emailed_code(address)))
+    _assert_refused(step, reason)
+
+
+def _assert_refused(step: Step, reason: str) -> None:
     assert step.kind is StepKind.REFUSED
     assert isinstance(step.data, RefusedData)
     assert step.data.reason == reason
@@ -164,10 +190,26 @@ async def test_refusals_send_the_user_to_the_helpdesk(kiosk: Kiosk, user_id: str
     assert not step.can_go_back
 
 
+async def test_an_id_that_cannot_verify_gets_a_code_page_that_never_passes(kiosk: Kiosk) -> None:
+    for user_id in ("fay", "nobody-here"):
+        await kiosk.flow.submit(BeginAnswer())
+        await kiosk.identify(user_id)
+        step = await kiosk.flow.submit(ChooseMethodAnswer(Method.EMAIL))
+        assert step.kind is StepKind.ENTER_CODE
+        assert isinstance(step.data, EnterCodeData) and step.data.masked_target is None
+        step = await kiosk.flow.submit(CodeAnswer("12345678"))
+        assert step.kind is StepKind.ENTER_CODE and step.error_for("code") is not None
+        await kiosk.flow.cancel()
+    assert await kiosk.backend.outbox() == []
+
+
 async def test_the_methods_show_masked_contacts(kiosk: Kiosk) -> None:
     await kiosk.flow.submit(BeginAnswer())
     step = await kiosk.identify("tara")
+    await kiosk.flow.submit(ChooseMethodAnswer(Method.APP_CODE))
+    step = await kiosk.flow.submit(CodeAnswer(await kiosk.app_code("tara")))  # contacts show after a gate
     assert isinstance(step.data, ChooseMethodData)
+    assert any(choice.masked_target for choice in step.data.methods)
     for choice in step.data.methods:
         assert isinstance(choice, MethodChoice)
         assert "tara.visser" not in (choice.masked_target or "")

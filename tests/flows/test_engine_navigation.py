@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from flow_driver import NEW_PASSWORD, Kiosk
+from flow_driver import NEW_PASSWORD, Kiosk, demo_policy, open_kiosk
 
 from kiosk.flows.steps import (
     BeginAnswer,
@@ -54,10 +54,11 @@ async def test_back_from_a_challenge_offers_the_gate_methods_again(kiosk: Kiosk)
 
 async def test_back_is_a_no_op_where_the_page_has_none(kiosk: Kiosk) -> None:
     assert (await kiosk.flow.back()).kind is StepKind.START
-    await kiosk.flow.submit(BeginAnswer())
-    await kiosk.identify("nora")
-    refused = kiosk.flow.step
-    assert await kiosk.flow.back() is refused
+    async with open_kiosk(demo_policy(reset={"early_refusals": True})) as early:
+        await early.flow.submit(BeginAnswer())
+        refused = await early.identify("nora")
+        assert refused.kind is StepKind.REFUSED
+        assert await early.flow.back() is refused
 
 
 async def test_cancel_closes_the_session_and_forgets_everything(kiosk: Kiosk) -> None:
@@ -110,8 +111,10 @@ async def test_a_double_submit_does_not_interleave(kiosk: Kiosk) -> None:
 
 async def test_choose_method_page_keeps_the_gate_methods_after_a_wrong_pick(kiosk: Kiosk) -> None:
     await kiosk.flow.submit(BeginAnswer())
-    await kiosk.identify("emma")
-    step = await kiosk.flow.submit(ChooseMethodAnswer(Method.APP_CODE))  # not registered for emma
+    await kiosk.identify("tara")
+    await kiosk.flow.submit(ChooseMethodAnswer(Method.APP_CODE))
+    await kiosk.flow.submit(CodeAnswer(await kiosk.app_code("tara")))
+    step = await kiosk.flow.submit(ChooseMethodAnswer(Method.APP_CODE))  # already passed: not again
     assert step.kind is StepKind.CHOOSE_METHOD
     assert isinstance(step.data, ChooseMethodData)
     assert step.error_for("method") is not None

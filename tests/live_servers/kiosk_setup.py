@@ -21,11 +21,11 @@ from .common import LiveDirectory
 from .fake_keyring import FakeMemoryKeyring
 
 
-def live_policy(live: LiveDirectory, **settings: Any) -> Policy:
+def live_policy(live: LiveDirectory, *, early_refusals: bool = False, **settings: Any) -> Policy:
     """A policy on the live directory: group-enabled, e-mail + SMS, unlock without reset allowed.
 
     Delivery stays the dev outbox (the policy's default), so a test reads the e-mailed codes there.
-    `settings` override the directory connection settings.
+    `early_refusals` sets `reset.early_refusals`; `settings` override the directory connection settings.
     """
     kind = "openldap" if live.kind == "openldap" else "active_directory"
     connection = {
@@ -40,7 +40,7 @@ def live_policy(live: LiveDirectory, **settings: Any) -> Policy:
     }
     return Policy.model_validate(
         {
-            "reset": {"enabled_for": "group", "groups": [live.groups.enabled]},
+            "reset": {"enabled_for": "group", "groups": [live.groups.enabled], "early_refusals": early_refusals},
             "methods": {"enabled": [Method.EMAIL.value, Method.MOBILE_SMS.value], "required": 1},
             "on_premises": {"writeback": True, "allow_unlock_without_reset": True},
             "password": {"min_length": 8, "required_classes": 1, "history": 0, "min_strength": 0},

@@ -64,10 +64,16 @@ class CodeBook:
         self._lifetime = lifetime
         self._attempts = attempts
 
-    async def issue(self, session: str, method: Method, target: str) -> tuple[str, ActiveCode]:
-        """Create a code for `session` (superseding older ones); returns the plain code, to send, once."""
+    async def issue(
+        self, session: str, method: Method, target: str, *, genuine: bool = True
+    ) -> tuple[str, ActiveCode]:
+        """Create a code for `session` (superseding older ones); returns the plain code, to send, once.
+
+        A decoy code (`genuine=False`, see `decoys`) is made and hashed the same way, but what is
+        stored is the hash of a value no typed code can equal, so it can never be passed.
+        """
         code = new_code(self.length)
-        encoded = await hash_code(code)
+        encoded = await hash_code(code if genuine else f"{code}-decoy")
         expires_at = self._clock.now() + self._lifetime
 
         def write(db: sqlite3.Connection) -> None:

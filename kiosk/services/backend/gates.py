@@ -11,6 +11,7 @@ from kiosk.policy.schema import Method
 from kiosk.services.api import AnswersRequest, ChooseMethodRequest, ErrorCode, SessionView, Stage, VerifyCodeRequest
 from kiosk.services.backend.audit import AuditEvent
 from kiosk.services.backend.codes import CodeStatus
+from kiosk.services.backend.decoys import check_decoy_answers, decoy_pool
 from kiosk.services.backend.directory import DirectoryUser
 from kiosk.services.backend.eligibility import CODE_METHODS, target_of
 from kiosk.services.backend.errors import ApiError
@@ -20,12 +21,20 @@ from kiosk.services.backend.runtime import Runtime
 from kiosk.services.backend.sender import DeliveryError
 from kiosk.services.backend.sessions import SessionState
 from kiosk.services.backend.throttle import Blocked, Event
-from kiosk.services.backend.views import GATE_STAGES, attempts_left, available_methods, build_view
+from kiosk.services.backend.views import (
+    GATE_STAGES,
+    attempts_left,
+    available_methods,
+    build_view,
+    lookup,
+    shown_methods,
+)
 
 
-async def _user(rt: Runtime, state: SessionState) -> DirectoryUser:
-    user = await rt.directory.find_user(state.login)
-    if user is None:  # the account vanished from the directory mid-session
+async def _user(rt: Runtime, state: SessionState) -> DirectoryUser | None:
+    """The session's account (None for a typed ID that matched none, see `decoys`)."""
+    user = await lookup(rt, state)
+    if user is None and state.login:  # the account vanished from the directory mid-session
         raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE)
     return user
 
@@ -33,22 +42,26 @@ async def _user(rt: Runtime, state: SessionState) -> DirectoryUser:
 async def _take(rt: Runtime, state: SessionState, *events: Event) -> list[int]:
     """Count these events against the user (one transaction); 429 when blocked or over a limit."""
     try:
-        return await rt.throttle.take(state.login, *events)
+        return await rt.throttle.take(state.subject, *events)
     except Blocked as blocked:
         await rt.refuse_blocked(state, blocked)
 
 
 async def _settle(rt: Runtime, state: SessionState, proof: int, *, failed: bool) -> None:
     """Settle a reserved failed proof; the failure that reaches the limit answers 429."""
-    until = await rt.throttle.settle(state.login, proof, failed=failed)
+    until = await rt.throttle.settle(state.subject, proof, failed=failed)
     if until is not None:
         await rt.refuse_blocked(state, Blocked(Event.FAILED_PROOF.value, until))
 
 
-async def _send_code(rt: Runtime, state: SessionState, user: DirectoryUser, method: Method) -> None:
+async def _send_code(rt: Runtime, state: SessionState, user: DirectoryUser | None, method: Method) -> None:
     await _take(rt, state, Event.EMAIL if method is Method.EMAIL else Event.PHONE_ATTEMPT)
-    target = target_of(user, method)
-    code, _ = await rt.codes.issue(state.token_hash, method, target)
+    target = target_of(user, method) if user is not None and state.genuine else ""
+    code, _ = await rt.codes.issue(state.token_hash, method, target, genuine=state.genuine)
+    if not state.genuine:
+        # A decoy gate: the code is never sent (nobody to send it to). The audit says so, for the helpdesk.
+        await rt.record(state, AuditEvent.CODE_SENT, outcome=f"decoy:{method.value}")
+        return
     subject, body = code_message(rt.policy, method, code)
     try:
         await rt.sender.send(method, target, subject, body)
@@ -65,11 +78,12 @@ async def choose_method(rt: Runtime, state: SessionState, request: ChooseMethodR
     await rt.require_stage(state, *GATE_STAGES)
     user = await _user(rt, state)
     method = request.method
-    if method not in available_methods(rt, state, user):
+    if method not in shown_methods(rt, state, user):
         await rt.record(state, AuditEvent.STEP_REFUSED, outcome=ErrorCode.METHOD_NOT_AVAILABLE.value)
         raise ApiError(ErrorCode.METHOD_NOT_AVAILABLE)
     await rt.record(state, AuditEvent.METHOD_CHOSEN, outcome=method.value)
     state.method = method
+    state.genuine = method in available_methods(rt, state, user)
     if method in CODE_METHODS:
         await _send_code(rt, state, user, method)
         state.stage = Stage.VERIFY_CODE
@@ -77,7 +91,12 @@ async def choose_method(rt: Runtime, state: SessionState, request: ChooseMethodR
         state.stage = Stage.VERIFY_CODE
     else:
         if not state.asked:  # switching back keeps the same questions: re-picking would reveal more
-            state.asked = pick_questions(user, rt.policy.security_questions.number_to_reset)
+            registered = (
+                len(user.questions)
+                if state.genuine and user is not None
+                else len(await decoy_pool(rt.store, rt.policy, state.subject))
+            )
+            state.asked = pick_questions(registered, rt.policy.security_questions.number_to_reset)
         state.stage = Stage.ANSWER_QUESTIONS
     return await build_view(rt, state)
 
@@ -85,10 +104,15 @@ async def choose_method(rt: Runtime, state: SessionState, request: ChooseMethodR
 async def _pass_gate(rt: Runtime, state: SessionState, method: Method) -> SessionView:
     state.passed.append(method)
     state.method = None
+    state.genuine = False
     if method is Method.SECURITY_QUESTIONS:
         state.asked = {}
     await rt.record(state, AuditEvent.GATE_PASSED, outcome=method.value)
-    if len(state.passed) < state.gates_required:
+    if state.refusal is not None:
+        # The person has proved they hold the account: now they may learn why it cannot reset.
+        state.stage = Stage.REFUSED
+        await rt.record(state, AuditEvent.REFUSED, outcome=state.refusal.value)
+    elif len(state.passed) < state.gates_required:
         state.stage = Stage.CHOOSE_METHOD
     else:
         state.locked = await rt.directory.is_locked(state.login)
@@ -122,7 +146,10 @@ async def verify_code(rt: Runtime, state: SessionState, request: VerifyCodeReque
     if method is Method.APP_CODE:
         user = await _user(rt, state)
         _, proof = await _take(rt, state, Event.PHONE_ATTEMPT, Event.FAILED_PROOF)
-        if await rt.authenticator.verify(user.login, user.totp_secret, request.code):
+        # A decoy has no secret to check against: the code is simply wrong.
+        if state.genuine and user is not None and await rt.authenticator.verify(
+            user.login, user.totp_secret, request.code
+        ):
             await _settle(rt, state, proof, failed=False)
             return await _pass_gate(rt, state, method)
         left = await _count_failure(rt, state, method)
@@ -163,7 +190,11 @@ async def answer_questions(rt: Runtime, state: SessionState, request: AnswersReq
     await rt.require_stage(state, Stage.ANSWER_QUESTIONS)
     user = await _user(rt, state)
     _, proof = await _take(rt, state, Event.PHONE_ATTEMPT, Event.FAILED_PROOF)
-    if await answers_correct(user, state.asked, request.answers):
+    if state.genuine and user is not None:
+        correct = await answers_correct(user, state.asked, request.answers)
+    else:
+        correct = await check_decoy_answers(len(state.asked))
+    if correct:
         await _settle(rt, state, proof, failed=False)
         return await _pass_gate(rt, state, Method.SECURITY_QUESTIONS)
     left = await _count_failure(rt, state, Method.SECURITY_QUESTIONS)

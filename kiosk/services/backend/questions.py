@@ -16,9 +16,9 @@ def normalize_answer(answer: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", answer).casefold().split())
 
 
-def pick_questions(user: DirectoryUser, count: int) -> dict[str, int]:
-    """Choose `count` of the user's questions at random: opaque per-session id (`q1`…) → position."""
-    positions = secrets.SystemRandom().sample(range(len(user.questions)), min(count, len(user.questions)))
+def pick_questions(registered: int, count: int) -> dict[str, int]:
+    """Choose `count` of `registered` questions at random: opaque per-session id (`q1`…) → position."""
+    positions = secrets.SystemRandom().sample(range(registered), min(count, registered))
     return {f"q{index}": position for index, position in enumerate(positions, start=1)}
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from kiosk.services.api import (
     CaptchaAudio,
     CaptchaImage,
@@ -16,6 +14,7 @@ from kiosk.services.api import (
 )
 from kiosk.services.backend import captcha
 from kiosk.services.backend.audit import AuditEvent
+from kiosk.services.backend.decoys import subject_of
 from kiosk.services.backend.eligibility import assess
 from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.ldap_errors import AmbiguousUser
@@ -48,7 +47,12 @@ async def captcha_audio(rt: Runtime, state: SessionState) -> CaptchaAudio:
 
 
 async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -> SessionView:
-    """Check the CAPTCHA, find the user and decide eligibility: on to the gates, or refused."""
+    """Check the CAPTCHA, find the user and decide eligibility.
+
+    Unless `reset.early_refusals`, every user ID (unknown, disabled, ineligible, eligible) goes on
+    to the same method page by the same code path, and a refusal is told only after a first gate
+    (see `decoys`). With it, a refusal is told at once.
+    """
     await rt.require_stage(state, Stage.IDENTIFY)
     solved = captcha.solves(state.captcha, request.captcha)
     state.captcha = captcha.new_challenge()  # one try per challenge, right or wrong
@@ -57,40 +61,39 @@ async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -
         raise ApiError(ErrorCode.CAPTCHA_WRONG)
     try:
         user = await rt.directory.find_user(request.user_id)
+        ambiguous = False
     except AmbiguousUser:
-        # Two entries share the typed ID: never guess. The stranger sees 'unknown user' (no
-        # enumeration); the audit tells the helpdesk why.
-        state.stage = Stage.REFUSED
-        state.refusal = ErrorCode.UNKNOWN_USER
-        await rt.record(state, AuditEvent.REFUSED, outcome="ambiguous_user")
-        return await build_view(rt, state)
+        # Two entries share the typed ID: never guess; it is treated as no account. The audit
+        # tells the helpdesk why.
+        user, ambiguous = None, True
     verdict = assess(user, rt.policy)
     # Only a resolved account's login reaches the audit: what a stranger typed may be anything,
-    # even a password typed into the wrong field.
+    # even a password typed into the wrong field; an unknown ID is kept only as a hash.
     state.login = user.login if user else ""
-    await _throttle(rt, state, request.user_id)
-    if verdict.refusal is not None:
+    state.subject = state.login or await subject_of(rt.store, request.user_id)
+    await _throttle(rt, state)
+    state.refusal = verdict.refusal
+    outcome = "ambiguous_user" if ambiguous else (verdict.refusal.value if verdict.refusal else "ok")
+    if verdict.refusal is not None and rt.policy.reset.early_refusals:
         state.stage = Stage.REFUSED
-        state.refusal = verdict.refusal
-        await rt.record(state, AuditEvent.REFUSED, outcome=verdict.refusal.value)
+        await rt.record(state, AuditEvent.REFUSED, outcome=outcome)
     else:
         state.stage = Stage.CHOOSE_METHOD
-        state.gates_required = verdict.gates_required
-        await rt.record(state, AuditEvent.IDENTIFIED)
+        # An account that may not reset still has to pass one gate to learn why.
+        state.gates_required = verdict.gates_required or 1
+        await rt.record(state, AuditEvent.IDENTIFIED, outcome=outcome)
     return await build_view(rt, state)
 
 
-async def _throttle(rt: Runtime, state: SessionState, typed: str) -> None:
+async def _throttle(rt: Runtime, state: SessionState) -> None:
     """The per-kiosk / per-address cap on distinct accounts, then the user's own block (429 if either)."""
-    # An unknown ID counts too (sweeping guesses), as a hash: what a stranger typed is never stored.
-    subject = state.login or "?" + hashlib.sha256(typed.strip().casefold().encode()).hexdigest()
+    # An unknown ID counts too (sweeping guesses), as its hash, and can be blocked like an account.
     keys = [(Scope.KIOSK, state.kiosk_id)]
     if address := source_address.get():
         keys.append((Scope.ADDRESS, address))
     try:
-        await rt.throttle.identified(keys, subject)
-        if state.login:
-            await rt.throttle.check(state.login)
+        await rt.throttle.identified(keys, state.subject)
+        await rt.throttle.check(state.subject)
     except Blocked as blocked:
         await rt.refuse_blocked(state, blocked)
 

@@ -46,14 +46,20 @@ class SessionState(BaseModel):
     stage: Stage = Stage.IDENTIFY
     captcha: str = Field(default="", repr=False)
     login: str = ""
+    """The resolved account's login; '' when the typed ID matched no account."""
+    subject: str = ""
+    """Whom the per-user throttles count against: the login, or a hash of an ID that matched nothing."""
     gates_required: int = 0
     passed: list[Method] = Field(default_factory=list)
     exhausted: list[Method] = Field(default_factory=list)
     method: Method | None = None
+    genuine: bool = False
+    """The open gate can really be passed (else it is a decoy: see `decoys`)."""
     failures: dict[Method, int] = Field(default_factory=dict)
     asked: dict[str, int] = Field(default_factory=dict)
     locked: bool = False
     refusal: ErrorCode | None = None
+    """Why the account may not reset; shown at once with `reset.early_refusals`, else after a first gate."""
     outcome: Outcome | None = None
     ended: bool = False
 

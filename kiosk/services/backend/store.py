@@ -93,6 +93,10 @@ CREATE TABLE IF NOT EXISTS throttle_events (
     subject TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS throttle_events_by_key ON throttle_events(scope, key, event, at);
+CREATE TABLE IF NOT EXISTS backend_keys (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS throttle_blocks (
     scope TEXT NOT NULL,
     key TEXT NOT NULL,

@@ -22,12 +22,18 @@ async def _finish_reset(kiosk: Kiosk, view: SessionView) -> SessionView:
 async def test_email_happy_path(kiosk: Kiosk, backend: Backend) -> None:
     view = await kiosk.start("emma")
     assert view.stage is Stage.CHOOSE_METHOD and view.gates_required == 1
-    assert [(m.method, m.masked_target) for m in view.methods] == [(Method.EMAIL, "e•••••@contoso.com")]
+    # Before a first gate every account sees the policy's methods, no contact data (no enumeration).
+    assert [(m.method, m.masked_target) for m in view.methods] == [
+        (Method.EMAIL, None),
+        (Method.MOBILE_SMS, None),
+        (Method.SECURITY_QUESTIONS, None),
+        (Method.APP_CODE, None),
+    ]
     assert view.display_name is None  # not before the user proved who they are
     chosen = await kiosk.choose(Method.EMAIL)
     assert chosen.stage is Stage.VERIFY_CODE
     assert chosen.code is not None and chosen.code.code_length == 8 and chosen.code.attempts_left == 5
-    assert chosen.code.can_resend and chosen.code.masked_target == "e•••••@contoso.com"
+    assert chosen.code.can_resend and chosen.code.masked_target is None
     message = (await backend.outbox())[-1]
     assert message.to == "emma.jansen@contoso.com" and message.channel is Method.EMAIL
     view = await kiosk.code(await kiosk.sent_code())
@@ -74,9 +80,7 @@ async def test_authenticator_app_happy_path(kiosk: Kiosk) -> None:
 
 
 async def test_sms_happy_path(kiosk: Kiosk, backend: Backend) -> None:
-    view = await kiosk.start("tara")
-    options = {m.method: m.masked_target for m in view.methods}
-    assert options[Method.MOBILE_SMS] == "+31 •• ••• ••78"
+    await kiosk.start("tara")
     await kiosk.choose(Method.MOBILE_SMS)
     message = (await backend.outbox())[-1]
     assert message.channel is Method.MOBILE_SMS and message.to == "+31 6 2345 6778"
@@ -84,11 +88,20 @@ async def test_sms_happy_path(kiosk: Kiosk, backend: Backend) -> None:
     assert view.stage is Stage.CHOOSE_METHOD  # tara is in Finance: a second gate
 
 
+async def test_masked_contacts_are_shown_after_the_first_gate(kiosk: Kiosk) -> None:
+    await kiosk.start("tara")
+    view = await kiosk.pass_app("tara")
+    options = {m.method: m.masked_target for m in view.methods}
+    assert options == {Method.EMAIL: "t•••••@contoso.com", Method.MOBILE_SMS: "+31 •• ••• ••78"}
+    chosen = await kiosk.choose(Method.MOBILE_SMS)
+    assert chosen.code is not None and chosen.code.masked_target == "+31 •• ••• ••78"
+
+
 async def test_two_gates_need_two_different_methods(kiosk: Kiosk) -> None:
     view = await kiosk.start("tara")
-    assert view.gates_required == 2
+    assert view.gates_required == 1  # the policy's; tara learns of her second gate after the first
     view = await kiosk.pass_email()
-    assert view.stage is Stage.CHOOSE_METHOD and view.gates_passed == 1
+    assert view.stage is Stage.CHOOSE_METHOD and view.gates_passed == 1 and view.gates_required == 2
     assert Method.EMAIL not in {m.method for m in view.methods}
     await kiosk.error("POST", "/session/method", {"method": "email"}, 409, "method_not_available")
     await kiosk.error("POST", "/session/password", {"password": GOOD_PASSWORD}, 409, "step_not_allowed")
@@ -105,11 +118,17 @@ async def test_switching_method_within_a_gate(kiosk: Kiosk) -> None:
 
 
 async def test_administrator_needs_two_gates_and_gets_no_questions(kiosk: Kiosk, backend: Backend) -> None:
-    view = await kiosk.start("adele")
+    await kiosk.start("adele")
+    # Questions are offered like to everyone (no enumeration) but are a decoy for an administrator:
+    # even her registered answers cannot pass.
+    view = await kiosk.choose(Method.SECURITY_QUESTIONS)
+    assert view.stage is Stage.ANSWER_QUESTIONS and len(view.questions) == 3
+    hers = {q.predefined_id or "": ADELE_ANSWERS.get(q.predefined_id or "", "x") for q in view.questions}
+    assert (await kiosk.answer(view, hers)).status_code == 400
+    view = await kiosk.pass_email()
     assert view.gates_required == 2
-    assert {m.method for m in view.methods} == {Method.EMAIL, Method.APP_CODE}
+    assert {m.method for m in view.methods} == {Method.APP_CODE}
     await kiosk.error("POST", "/session/method", {"method": "security_questions"}, 409, "method_not_available")
-    await kiosk.pass_email()
     await _finish_reset(kiosk, await kiosk.pass_app("adele"))
     sent = [(m.to, m.subject) for m in await backend.outbox()]
     assert ("adele.vance@contoso.com", "Your Contoso password was changed") in sent

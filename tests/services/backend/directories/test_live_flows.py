@@ -84,8 +84,17 @@ async def test_directory_stopped_mid_flow_is_unavailable_audited_and_recovers(li
     assert view.stage is Stage.VERIFY_CODE
 
 
-async def test_ambiguous_user_id_is_refused_as_unknown_and_audited(live: Any, live_kiosk: Kiosk) -> None:
+async def test_ambiguous_user_id_is_refused_as_unknown_and_audited(live: Any, fake_keyring: FakeMemoryKeyring) -> None:
+    async with kiosk_for(live_policy(live, early_refusals=True)) as early:
+        view = await early.start(live.users["twin1"].mail)
+        assert view.stage is Stage.REFUSED
+        assert view.refusal is not None and view.refusal.code.value == "unknown_user"
+        assert ("refused", "ambiguous_user") in await _audit(early.backend)
+
+
+async def test_ambiguous_user_id_is_a_decoy_by_default(live: Any, live_kiosk: Kiosk) -> None:
     view = await live_kiosk.start(live.users["twin1"].mail)
-    assert view.stage is Stage.REFUSED
-    assert view.refusal is not None and view.refusal.code.value == "unknown_user"
-    assert ("refused", "ambiguous_user") in await _audit(live_kiosk.backend)
+    assert view.stage is Stage.CHOOSE_METHOD and view.refusal is None  # like any other user ID
+    assert ("identified", "ambiguous_user") in await _audit(live_kiosk.backend)
+    await live_kiosk.choose(Method.EMAIL)
+    assert await live_kiosk.backend.outbox() == []  # neither twin gets a code
