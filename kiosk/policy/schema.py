@@ -448,6 +448,35 @@ class DeliverySettings(_Section):
         return self
 
 
+class LimitSettings(_Section):
+    """Abuse limits (SPEC §4). The per-user ones may only be stricter than the anchor's, never looser."""
+
+    failed_proofs_per_day: int = Field(
+        default=5, ge=1, le=5, description="Failed identity proofs (wrong code, app code or answers) in 24 h "
+        "before the user is blocked (1 to 5)."
+    )
+    attempts_per_hour: int = Field(
+        default=5, ge=1, le=5, description="SMS/voice codes sent, app codes and answer sets checked per user "
+        "in 1 h; one more blocks (1 to 5)."
+    )
+    emails_per_10_minutes: int = Field(
+        default=10, ge=1, le=10, description="E-mailed codes per user in 10 min; one more blocks (1 to 10)."
+    )
+    resets_per_hour: int = Field(
+        default=5, ge=1, le=5, description="Resets or unlocks of one account in 1 h; one more blocks (1 to 5)."
+    )
+    block_hours: int = Field(
+        default=24, ge=24, le=168, description="How long a user stays blocked once a limit trips (24 to 168 h)."
+    )
+    kiosk_distinct_accounts: int = Field(
+        default=20, ge=1, le=10_000, description="Different accounts one kiosk (and one source address) may "
+        "identify within kiosk_window_minutes; raise it for a busy lobby kiosk."
+    )
+    kiosk_window_minutes: int = Field(
+        default=10, ge=1, le=1440, description="The window of kiosk_distinct_accounts, in minutes."
+    )
+
+
 class Policy(_Section):
     """The whole policy file."""
 
@@ -471,6 +500,9 @@ class Policy(_Section):
     directory: DirectorySettings = Field(default=DirectorySettings(), description="Where passwords live.")
     delivery: DeliverySettings = Field(
         default=DeliverySettings(), description="How codes and notifications are delivered."
+    )
+    limits: LimitSettings = Field(
+        default=LimitSettings(), description="Abuse limits: per user (stricter only) and per kiosk/address."
     )
 
     @property

@@ -25,7 +25,7 @@ from kiosk.services.backend.runtime import Runtime
 from kiosk.services.backend.sender import DevOutbox, Sender
 from kiosk.services.backend.sessions import SessionStore
 from kiosk.services.backend.store import Store
-from kiosk.services.backend.throttle import Throttle
+from kiosk.services.backend.throttle import Limits, Throttle
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -111,7 +111,7 @@ class Backend:
                 attempts=policy.methods.code_attempts,
             ),
             authenticator=Authenticator(store, clock),
-            throttle=Throttle(store, clock),
+            throttle=Throttle(store, clock, Limits.from_settings(policy.limits)),
             kiosk_id=kiosk_id or policy.backend.kiosk_id or socket.gethostname(),
             demo_users=embedded if policy.demo and ldap is None else None,
         )

@@ -12,7 +12,8 @@ Per user (the canonical login):
 a block lasts 24 h. A completed reset or unlock clears the user's counters (all but the resets, which
 count successes). Per kiosk (and per source address, when one is known): at most
 `KIOSK_DISTINCT_USERS` different accounts identified in `KIOSK_WINDOW`; the next new account is
-refused until the oldest of them leaves the window.
+refused until the oldest of them leaves the window. These are the defaults; the policy's `[limits]`
+may make the per-user ones stricter (never looser: the schema refuses it) and tune the kiosk cap.
 
 Every check-and-record is ONE `Store.call`, i.e. one transaction on the store's single thread, so
 parallel requests cannot both pass the last free attempt. A proof is reserved as a failure before
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from kiosk.policy.schema import LimitSettings
 from kiosk.services.backend.clock import Clock
 from kiosk.services.backend.store import Store
 
@@ -72,7 +74,32 @@ USER_LIMITS: dict[Event, Limit] = {
     Event.EMAIL: Limit(10, timedelta(minutes=10)),
     Event.RESET: Limit(5, timedelta(hours=1)),
 }
-"""Per-user limits; never looser than SPEC §4."""
+"""Per-user limits by default: SPEC §4's, the loosest the policy may set."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The limits one backend enforces (from the policy's `[limits]`)."""
+
+    user: dict[Event, Limit]
+    block_for: timedelta
+    kiosk_distinct_users: int
+    kiosk_window: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: LimitSettings) -> Limits:
+        """The limits of a policy's `[limits]` section."""
+        return cls(
+            user={
+                Event.FAILED_PROOF: Limit(settings.failed_proofs_per_day, timedelta(hours=24)),
+                Event.PHONE_ATTEMPT: Limit(settings.attempts_per_hour, timedelta(hours=1)),
+                Event.EMAIL: Limit(settings.emails_per_10_minutes, timedelta(minutes=10)),
+                Event.RESET: Limit(settings.resets_per_hour, timedelta(hours=1)),
+            },
+            block_for=timedelta(hours=settings.block_hours),
+            kiosk_distinct_users=settings.kiosk_distinct_accounts,
+            kiosk_window=timedelta(minutes=settings.kiosk_window_minutes),
+        )
 
 source_address: contextvars.ContextVar[str] = contextvars.ContextVar("source_address", default="")
 """The client address of the request being handled (set by the app; empty in-process)."""
@@ -121,9 +148,10 @@ def _block(db: sqlite3.Connection, scope: Scope, key: str, reason: str, until: f
 class Throttle:
     """The counters and blocks of users, kiosks and source addresses."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, limits: Limits | None = None) -> None:
         self._store = store
         self._clock = clock
+        self.limits = limits or Limits.from_settings(LimitSettings())
 
     async def blocked_until(self, login: str) -> datetime | None:
         """When the user's block ends, or None if not blocked."""
@@ -156,9 +184,9 @@ class Throttle:
             if row is not None:
                 return [], ("user_blocked", float(row["until"]))
             for event in events:
-                limit = USER_LIMITS[event]
+                limit = self.limits.user[event]
                 if _count(db, Scope.USER, login, event, stamp - limit.window.total_seconds()) >= limit.count:
-                    until = _ts(now + BLOCK_FOR)
+                    until = _ts(now + self.limits.block_for)
                     _block(db, Scope.USER, login, event.value, until)
                     return [], (event.value, until)
             ids = []
@@ -180,7 +208,7 @@ class Throttle:
         limit is now reached, the user is blocked and the end of the block returned."""
         now = self._clock.now()
         stamp = _ts(now)
-        limit = USER_LIMITS[Event.FAILED_PROOF]
+        limit = self.limits.user[Event.FAILED_PROOF]
 
         def work(db: sqlite3.Connection) -> float | None:
             if not failed:
@@ -189,7 +217,7 @@ class Throttle:
             since = stamp - limit.window.total_seconds()
             if _count(db, Scope.USER, login, Event.FAILED_PROOF, since) < limit.count:
                 return None
-            until = _ts(now + BLOCK_FOR)
+            until = _ts(now + self.limits.block_for)
             _block(db, Scope.USER, login, Event.FAILED_PROOF.value, until)
             return until
 
@@ -221,7 +249,9 @@ class Throttle:
         passes. Nothing is recorded when refused.
         """
         stamp = _ts(self._clock.now())
-        since = stamp - KIOSK_WINDOW.total_seconds()
+        window = self.limits.kiosk_window.total_seconds()
+        cap = self.limits.kiosk_distinct_users
+        since = stamp - window
 
         def work(db: sqlite3.Connection) -> tuple[str, float] | None:
             for scope, key in keys:
@@ -231,9 +261,9 @@ class Throttle:
                     (scope, key, Event.IDENTIFIED, since),
                 ).fetchall()
                 seen = {row["subject"] for row in rows}
-                if subject not in seen and len(seen) >= KIOSK_DISTINCT_USERS:
+                if subject not in seen and len(seen) >= cap:
                     # The oldest distinct account's first sighting leaves the window first.
-                    return f"{scope.value}_cap", float(rows[0]["first"]) + KIOSK_WINDOW.total_seconds()
+                    return f"{scope.value}_cap", float(rows[0]["first"]) + window
             db.executemany(
                 "INSERT INTO throttle_events (scope, key, event, at, subject) VALUES (?, ?, ?, ?, ?)",
                 [(scope, key, Event.IDENTIFIED, stamp, subject) for scope, key in keys],

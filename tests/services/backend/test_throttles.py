@@ -11,14 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from kiosk.policy.schema import Method
+from kiosk.policy.loader import check_policy_text
+from kiosk.policy.schema import LimitSettings, Method
 from kiosk.services.api import SessionView, Stage
 from kiosk.services.backend import Backend, ManualClock
 from kiosk.services.backend.audit import AuditEvent
-from kiosk.services.backend.throttle import BLOCK_FOR, KIOSK_DISTINCT_USERS, KIOSK_WINDOW, USER_LIMITS, Event
+from kiosk.services.backend.throttle import (
+    BLOCK_FOR,
+    KIOSK_DISTINCT_USERS,
+    KIOSK_WINDOW,
+    USER_LIMITS,
+    Event,
+    Limits,
+)
 
-from .conftest import GOOD_PASSWORD, START, Kiosk, demo_policy
+from .conftest import GOOD_PASSWORD, START, Kiosk, demo_policy, kiosk_for
 
 
 def _wrong(code: str) -> str:
@@ -266,3 +275,45 @@ async def test_one_source_address_cannot_sweep_from_many_kiosk_ids(backend: Back
     assert refused.status_code == 429 and refused.json()["code"] == "too_many_attempts"
     records = [r for r in await backend.audit_records() if r.event is AuditEvent.BLOCKED]
     assert records[-1].outcome.startswith("address_cap:")
+
+
+async def test_the_default_limits_are_the_specs() -> None:
+    defaults = Limits.from_settings(LimitSettings())
+    assert defaults == Limits(USER_LIMITS, BLOCK_FOR, KIOSK_DISTINCT_USERS, KIOSK_WINDOW)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("failed_proofs_per_day", 6),
+        ("attempts_per_hour", 6),
+        ("emails_per_10_minutes", 11),
+        ("resets_per_hour", 6),
+        ("block_hours", 23),
+        ("kiosk_distinct_accounts", 0),
+    ],
+)
+def test_a_policy_may_not_loosen_a_limit(key: str, value: int) -> None:
+    text = f"[limits]\n{key} = {value}\n"
+    [problem] = check_policy_text(text, "p.toml")
+    assert problem.line == 2 and problem.key == f"limits.{key}"
+
+
+async def test_a_stricter_policy_blocks_sooner_and_longer() -> None:
+    limits = LimitSettings(failed_proofs_per_day=2, block_hours=48)
+    clock = ManualClock(START)
+    async with kiosk_for(demo_policy(limits=limits), clock) as kiosk:
+        bodies = await _fail_proofs(kiosk, 2)
+        assert [body["code"] for body in bodies] == ["code_wrong", "too_many_attempts"]
+        assert datetime.fromisoformat(bodies[-1]["blocked_until"]) == clock.now() + timedelta(hours=48)
+
+
+async def test_a_busy_lobby_may_raise_the_kiosk_cap() -> None:
+    for cap, expected in ((3, 429), (50, 200)):
+        policy = demo_policy(limits=LimitSettings(kiosk_distinct_accounts=cap))
+        async with kiosk_for(policy) as kiosk:
+            for number in range(3):
+                first = await _identify_from(kiosk.http, kiosk.backend, "lobby-1", f"nobody{number}")
+                assert first.status_code == 200
+            response = await _identify_from(kiosk.http, kiosk.backend, "lobby-1", "emma")
+            assert response.status_code == expected
