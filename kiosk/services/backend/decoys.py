@@ -17,11 +17,13 @@ the throttles behave alike too. See the README's security section for the whole 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import random
 import secrets
 import sqlite3
+import weakref
 
 from kiosk.policy.schema import Method, Policy
 from kiosk.services.api import QuestionPrompt
@@ -50,9 +52,16 @@ def uniform_methods(policy: Policy) -> tuple[Method, ...]:
     return tuple(method for method in policy.methods.enabled if method is not Method.APP_NOTIFICATION)
 
 
+_keys: weakref.WeakKeyDictionary[Store, dict[str, bytes]] = weakref.WeakKeyDictionary()
+
+
 async def _key(store: Store, name: str) -> bytes:
     """One of this backend's secret keys, made on first use and kept in the store (shared by every
-    kiosk of a shared backend, so an ID gets the same decoy everywhere)."""
+    kiosk of a shared backend, so an ID gets the same decoy everywhere); read once, then from memory,
+    so a decoy costs no store round trip a real account does not."""
+    known = _keys.setdefault(store, {})
+    if name in known:
+        return known[name]
     fresh = secrets.token_bytes(32)
 
     def work(db: sqlite3.Connection) -> bytes:
@@ -60,7 +69,17 @@ async def _key(store: Store, name: str) -> bytes:
         row = db.execute("SELECT value FROM backend_keys WHERE name = ?", (name,)).fetchone()
         return bytes(row["value"])
 
-    return await store.call(work)
+    known[name] = await store.call(work)
+    return known[name]
+
+
+@functools.cache
+def _offered(predefined: tuple[str, ...], custom: tuple[str, ...]) -> tuple[QuestionPrompt, ...]:
+    """The policy's questions as prompts, built once (a decoy must not cost more than a real account)."""
+    return tuple(
+        [QuestionPrompt(id="", predefined_id=question) for question in dict.fromkeys(predefined)]
+        + [QuestionPrompt(id="", custom_text=text) for text in dict.fromkeys(custom)]
+    )
 
 
 async def decoy_pool(store: Store, policy: Policy, subject: str) -> tuple[QuestionPrompt, ...]:
@@ -70,8 +89,7 @@ async def decoy_pool(store: Store, policy: Policy, subject: str) -> tuple[Questi
     key = await _key(store, "decoy_questions")
     seed = hmac.new(key, subject.encode(), hashlib.sha256).digest()
     settings = policy.security_questions
-    offered = [QuestionPrompt(id="", predefined_id=question) for question in dict.fromkeys(settings.predefined)]
-    offered += [QuestionPrompt(id="", custom_text=text) for text in dict.fromkeys(settings.custom)]
+    offered = _offered(settings.predefined, settings.custom)
     count = min(settings.number_to_register, len(offered))
     return tuple(random.Random(seed).sample(offered, count))  # noqa: S311 - keyed, not for secrecy
 

@@ -11,12 +11,12 @@ from kiosk.policy.schema import Method
 from kiosk.services.api import AnswersRequest, ChooseMethodRequest, ErrorCode, SessionView, Stage, VerifyCodeRequest
 from kiosk.services.backend.audit import AuditEvent
 from kiosk.services.backend.codes import CodeStatus
-from kiosk.services.backend.decoys import check_decoy_answers, decoy_pool
+from kiosk.services.backend.decoys import check_decoy_answers, decoy_pool, decoy_prompts
 from kiosk.services.backend.directory import DirectoryUser
 from kiosk.services.backend.eligibility import CODE_METHODS, target_of
 from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.messages import code_message
-from kiosk.services.backend.questions import answers_correct, pick_questions
+from kiosk.services.backend.questions import answers_correct, pick_questions, prompts
 from kiosk.services.backend.runtime import Runtime
 from kiosk.services.backend.sender import DeliveryError
 from kiosk.services.backend.sessions import SessionState
@@ -97,6 +97,11 @@ async def choose_method(rt: Runtime, state: SessionState, request: ChooseMethodR
                 else len(await decoy_pool(rt.store, rt.policy, state.subject))
             )
             state.asked = pick_questions(registered, rt.policy.security_questions.number_to_reset)
+            state.shown_questions = list(
+                prompts(user, state.asked)
+                if state.genuine and user is not None
+                else decoy_prompts(await decoy_pool(rt.store, rt.policy, state.subject), state.asked)
+            )
         state.stage = Stage.ANSWER_QUESTIONS
     return await build_view(rt, state)
 
@@ -107,6 +112,7 @@ async def _pass_gate(rt: Runtime, state: SessionState, method: Method) -> Sessio
     state.genuine = False
     if method is Method.SECURITY_QUESTIONS:
         state.asked = {}
+        state.shown_questions = []
     await rt.record(state, AuditEvent.GATE_PASSED, outcome=method.value)
     if state.refusal is not None:
         # The person has proved they hold the account: now they may learn why it cannot reset.

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.policy.schema import Method
-from kiosk.services.api import ErrorCode, Outcome, Stage
+from kiosk.services.api import ErrorCode, Outcome, QuestionPrompt, Stage
 from kiosk.services.backend.audit import new_reference
 from kiosk.services.backend.clock import Clock
 from kiosk.services.backend.errors import ApiError
@@ -57,6 +57,8 @@ class SessionState(BaseModel):
     """The open gate can really be passed (else it is a decoy: see `decoys`)."""
     failures: dict[Method, int] = Field(default_factory=dict)
     asked: dict[str, int] = Field(default_factory=dict)
+    shown_questions: list[QuestionPrompt] = Field(default_factory=list)
+    """The asked questions as shown, kept at choosing so that showing them needs no directory lookup."""
     locked: bool = False
     refusal: ErrorCode | None = None
     """Why the account may not reset; shown at once with `reset.early_refusals`, else after a first gate."""

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from kiosk.policy.password import PasswordRules
 from kiosk.policy.schema import Method
-from kiosk.services.api import CodeChallenge, MethodOption, QuestionPrompt, Refusal, SessionView, Stage
+from kiosk.services.api import CodeChallenge, MethodOption, Refusal, SessionView, Stage
 from kiosk.services.backend import authenticator
-from kiosk.services.backend.decoys import decoy_pool, decoy_prompts, uniform_methods
+from kiosk.services.backend.decoys import uniform_methods
 from kiosk.services.backend.directory import DirectoryUser
 from kiosk.services.backend.eligibility import masked_target, offered_methods
-from kiosk.services.backend.questions import prompts
 from kiosk.services.backend.runtime import Runtime
 from kiosk.services.backend.sessions import SessionState
 
@@ -93,12 +92,6 @@ def _masked(rt: Runtime, state: SessionState, user: DirectoryUser | None, method
     return masked_target(user, method)
 
 
-async def _questions(rt: Runtime, state: SessionState, user: DirectoryUser | None) -> tuple[QuestionPrompt, ...]:
-    if state.genuine and user is not None:
-        return prompts(user, state.asked)
-    return decoy_prompts(await decoy_pool(rt.store, rt.policy, state.subject), state.asked)
-
-
 async def build_view(rt: Runtime, state: SessionState) -> SessionView:
     """The session as the kiosk may see it; contact data masked, the name only once verified.
 
@@ -120,8 +113,6 @@ async def build_view(rt: Runtime, state: SessionState) -> SessionView:
         user = await rt.directory.find_user(state.login) if state.login else None
         if user is None:
             return view
-    elif state.stage is Stage.ANSWER_QUESTIONS:
-        user = await lookup(rt, state)  # a real account's own questions (one lookup either way)
     else:
         user = None
     update: dict[str, object] = {}
@@ -133,7 +124,7 @@ async def build_view(rt: Runtime, state: SessionState) -> SessionView:
     if state.stage is Stage.VERIFY_CODE:
         update["code"] = await _code_challenge(rt, state, user)
     if state.stage is Stage.ANSWER_QUESTIONS:
-        update["questions"] = await _questions(rt, state, user)
+        update["questions"] = tuple(state.shown_questions)
     if user is None:
         return view.model_copy(update=update)
     if state.stage in VERIFIED_STAGES:
