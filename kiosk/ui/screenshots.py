@@ -99,22 +99,24 @@ def sample_steps(policy: Policy) -> dict[StepKind, Step]:
         StepKind.CHOOSE_METHOD: Step(
             StepKind.CHOOSE_METHOD,
             ChooseMethodData(
-                gate=GateProgress(number=1, required=2),
+                # The second gate: after a first one, contacts are shown masked (before it, every
+                # user ID sees the policy's methods without contacts).
+                gate=GateProgress(number=2, required=2),
                 methods=(
                     MethodChoice(Method.EMAIL, "a•••••@contoso.com"),
                     MethodChoice(Method.MOBILE_SMS, "+31 •• ••• ••78"),
-                    MethodChoice(Method.APP_CODE),
                     MethodChoice(Method.SECURITY_QUESTIONS),
                 ),
             ),
-            can_go_back=True,
+            can_go_back=False,  # a passed gate is not undone
         ),
         StepKind.ENTER_CODE: Step(
             StepKind.ENTER_CODE,
             EnterCodeData(
-                gate=GateProgress(number=1, required=2),
+                # A first gate: no contact is named, so a stranger cannot tell accounts apart.
+                gate=GateProgress(number=1, required=1),
                 method=Method.EMAIL,
-                masked_target="a•••••@contoso.com",
+                masked_target=None,
                 attempts_left=3,
                 code_length=8,
                 expires_at=SAMPLE_NOW + timedelta(minutes=4, seconds=10),
