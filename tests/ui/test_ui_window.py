@@ -151,7 +151,7 @@ async def test_choosing_a_method_by_click_and_by_keyboard(
     await wait_until(lambda: len(engine.calls) == 2)
     assert [argument for _name, argument in engine.calls] == [
         ChooseMethodAnswer(Method.MOBILE_SMS),
-        ChooseMethodAnswer(Method.APP_CODE),
+        ChooseMethodAnswer(Method.SECURITY_QUESTIONS),
     ]
 
 
@@ -207,7 +207,7 @@ async def test_busy_state_disables_input_and_ignores_double_submit(
 async def test_escape_goes_back_when_allowed_else_cancels(
     qtbot: QtBot, window: KioskWindow, engine: RecordingEngine, steps
 ) -> None:
-    window.render_step(steps[StepKind.CHOOSE_METHOD])  # can_go_back
+    window.render_step(steps[StepKind.ENTER_CODE])  # can_go_back
     qtbot.keyClick(window.current_page, Qt.Key.Key_Escape)
     await wait_until(lambda: not window.busy and bool(engine.calls))
     window.render_step(steps[StepKind.RESET_OR_UNLOCK])  # cannot go back
