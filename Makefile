@@ -6,13 +6,19 @@ STAMP := $(VENV)/.installed
 
 export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
 
-.PHONY: run test setup system-deps test-deps lint typecheck imports unit screenshots bench extract-messages clean
+.PHONY: run test setup system-deps test-deps lint typecheck imports unit screenshots bench extract-messages \
+	update-catalogs compile-catalogs check-catalogs init-catalog clean
+
+# Fonts for every script the kiosk ships or will ship, so no text renders as tofu boxes (also
+# offscreen, in screenshots): Noto core covers Latin, Cyrillic, Greek, Arabic, Hebrew, Thai,
+# Devanagari and the other Indic scripts; Noto CJK covers Chinese (Hans/Hant), Japanese and Korean.
+FONT_PACKAGES := fonts-noto-core fonts-noto-cjk
 
 # Qt's runtime libraries on Debian/Ubuntu: OpenGL/EGL, fonts, and what the xcb (X11) platform
 # plugin loads on a desktop (since Qt 6.5 it refuses to start without libxcb-cursor0).
 QT_SYSTEM_PACKAGES := libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core libxkbcommon0 \
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
-	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0
+	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 $(FONT_PACKAGES)
 
 # System libraries Qt needs (Debian/Ubuntu). Runs only where apt-get exists and we are root;
 # elsewhere it prints what to install.
@@ -51,7 +57,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-setup: system-deps $(STAMP)
+setup: system-deps $(STAMP) compile-catalogs
 
 run: setup
 	$(BIN)/kiosk --demo
@@ -68,7 +74,7 @@ imports: setup
 unit: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
-test: setup test-deps lint typecheck imports unit
+test: setup test-deps lint typecheck imports check-catalogs unit
 
 screenshots: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/kiosk screenshots --out screenshots
@@ -76,11 +82,30 @@ screenshots: setup
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/startup.py
 
-# gettext: refresh the message template from the sources (translations come in a later issue).
-extract-messages: setup
-	$(BIN)/pybabel -q extract -F babel.cfg -o translations/messages.pot \
+# gettext, the standard pybabel workflow (README, "Translations"): extract the template from the
+# sources, merge it into every catalog, compile the catalogs (.mo files are build output, made by
+# `make setup`), and check them (complete, no fuzzy entries, same placeholders, compiles).
+PYBABEL := $(BIN)/pybabel
+CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
+
+extract-messages: $(STAMP)
+	$(PYBABEL) -q extract -F babel.cfg -o translations/messages.pot \
 	  --project=account-recovery-kiosk --version=0.1.0 --copyright-holder=Contoso \
 	  --msgid-bugs-address=helpdesk@contoso.example .
+
+update-catalogs: $(STAMP)
+	$(PYBABEL) -q update -i translations/messages.pot -d translations -D messages --ignore-obsolete
+
+# A new language: make init-catalog LOCALE=pt_BR (then translate, update and check it).
+init-catalog: $(STAMP)
+	@test -n "$(LOCALE)" || { echo "usage: make init-catalog LOCALE=xx[_YY]"; exit 2; }
+	$(PYBABEL) -q init -i translations/messages.pot -d translations -D messages -l $(LOCALE)
+
+compile-catalogs: $(STAMP)
+	@if [ -n "$(CATALOGS)" ]; then $(PYBABEL) -q compile -d translations -D messages; fi
+
+check-catalogs: $(STAMP)
+	$(BIN)/python -m kiosk.i18n.catalogs translations
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache screenshots

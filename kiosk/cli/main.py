@@ -26,7 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--policy", metavar="FILE", help="the administrator's policy file (TOML)")
     parser.add_argument("--demo", action="store_true", help="run with the demo policy, demo users and demo inbox")
     parser.add_argument("--kiosk", action="store_true", help="full-screen kiosk mode (default: a window)")
-    parser.add_argument("--locale", metavar="TAG", help="language as a BCP 47 tag, e.g. en or es-US")
+    parser.add_argument(
+        "--locale",
+        metavar="TAG",
+        help="language as a BCP 47 tag, e.g. de or es-US (default: the policy's, else the OS locale)",
+    )
     parser.add_argument(
         "--self-test",
         action="store_true",
@@ -123,7 +127,10 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print("kiosk: no policy given: pass --policy FILE, or --demo to try the demo", file=sys.stderr)
         return 2
-    i18n.set_language(args.locale or policy.kiosk.default_language or i18n.system_language())
+    # --locale beats the policy's default language, which beats the OS locale; each is negotiated
+    # against the languages offered (the policy's, among the shipped catalogs), else English.
+    preferences = (args.locale, policy.kiosk.default_language, i18n.system_language())
+    i18n.set_language(i18n.choose_language(preferences, i18n.offered_languages(policy.kiosk.languages)))
 
     from kiosk.ui.app import run_app
 

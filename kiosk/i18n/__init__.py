@@ -16,7 +16,7 @@ import functools
 import gettext as _gettext
 import locale as _system_locale
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -60,9 +60,26 @@ def _translations() -> _gettext.NullTranslations:
     return translations
 
 
+def _fallbacks(locale: Locale) -> list[str]:
+    """Catalog names to try for `locale`, most specific first: `zh_Hant_TW`, `zh_Hant`, `zh_TW`, `zh`."""
+    names = [str(locale)]
+    if locale.script:
+        names.append(f"{locale.language}_{locale.script}")
+    if locale.territory:
+        names.append(f"{locale.language}_{locale.territory}")
+    names.append(locale.language)
+    return list(dict.fromkeys(names))
+
+
 def _load(locale: Locale, directory: Path) -> _gettext.NullTranslations:
-    """The catalog of `locale` (falling back to its language), or the source text when there is none."""
-    return Translations.load(str(directory), [str(locale), locale.language], DOMAIN)
+    """The catalog of `locale` (falling back along the tag to its language), or the source text when there is none.
+
+    A missing or unreadable compiled catalog is never an error: the kiosk then shows the English source.
+    """
+    try:
+        return Translations.load(str(directory), _fallbacks(locale), DOMAIN)
+    except OSError:
+        return _gettext.NullTranslations()
 
 
 def parse_tag(tag: str) -> Locale:
@@ -73,11 +90,14 @@ def parse_tag(tag: str) -> Locale:
         return Locale.parse(SOURCE_LANGUAGE)
 
 
-def set_language(tag: str, directory: Path = TRANSLATIONS_DIR) -> Locale:
-    """Make `tag` the active language; falls back along the tag (`pt_BR` → `pt`) to English."""
+def set_language(tag: str, directory: Path | None = None) -> Locale:
+    """Make `tag` the active language; falls back along the tag (`pt_BR` → `pt`) to English.
+
+    `directory` defaults to `TRANSLATIONS_DIR` as it is at the call.
+    """
     locale = parse_tag(tag)
     _state["locale"] = locale
-    _state["translations"] = _load(locale, directory)
+    _state["translations"] = _load(locale, directory or TRANSLATIONS_DIR)
     return locale
 
 
@@ -101,6 +121,95 @@ def language(tag: str, directory: Path | None = None) -> Iterator[Locale]:
         yield locale
     finally:
         _override.reset(token)
+
+
+def _parse_or_none(tag: str) -> Locale | None:
+    try:
+        return Locale.parse(tag.strip().replace("-", "_")) if tag.strip() else None
+    except (ValueError, UnknownLocaleError):
+        return None
+
+
+def _tag(locale: Locale) -> str:
+    return str(locale).replace("_", "-")
+
+
+def shipped_languages(directory: Path | None = None) -> tuple[str, ...]:
+    """The source language and every language with a catalog under `directory` (default `TRANSLATIONS_DIR`)."""
+    catalogs = (directory or TRANSLATIONS_DIR).glob(f"*/LC_MESSAGES/{DOMAIN}.[mp]o")
+    folders = {path.parent.parent.name for path in catalogs}
+    tags = sorted(_tag(locale) for folder in folders if (locale := _parse_or_none(folder)) is not None)
+    return tuple(dict.fromkeys([SOURCE_LANGUAGE, *tags]))
+
+
+def negotiate(tag: str, available: Iterable[str]) -> str | None:
+    """The tag of `available` that serves `tag` best, or None when none speaks its language.
+
+    Exact first, then along the tag (`pt-BR` → `pt`, `zh-TW` → `zh-Hant`, `de-AT` → `de`), then any
+    regional variant of the same language and script (`pt` → `pt-BR`). Scripts never mix: `zh-CN`
+    (Simplified) does not get `zh-Hant`.
+    """
+    wanted = _parse_or_none(tag)
+    if wanted is None:
+        return None
+    script = wanted.script or _likely_script(wanted.language)
+    candidates: dict[str, str] = {}
+    for offer in available:
+        locale = _parse_or_none(offer)
+        if locale is not None and locale.language == wanted.language:
+            candidates.setdefault(str(locale), offer)
+    order = [str(wanted), *_fallbacks(wanted)]
+    if script and not wanted.script:
+        order += [f"{wanted.language}_{script}_{wanted.territory}", f"{wanted.language}_{script}"]
+    for name in order:
+        if name in candidates:
+            return candidates[name]
+    for name, offer in candidates.items():
+        locale = Locale.parse(name)
+        if (locale.script or _likely_script(locale.language)) == script:
+            return offer
+    return None
+
+
+def _likely_script(language: str) -> str:
+    """The script a language is written in when the tag does not say (`zh` → `Hans`, `sr` → `Cyrl`)."""
+    likely = str(get_global("likely_subtags").get(language, "")).split("_")
+    return next((part for part in likely[1:] if len(part) == 4 and part.istitle()), "")
+
+
+def offered_languages(configured: Iterable[str] = (), directory: Path | None = None) -> tuple[str, ...]:
+    """The languages the picker offers: the policy's list (those a shipped catalog serves), else every shipped one.
+
+    A configured tag is kept as written (`es-US` stays `es-US` when `es` is shipped, so dates and
+    numbers follow the region); a tag no catalog serves is left out rather than shown in English.
+    """
+    shipped = shipped_languages(directory)
+    configured = [tag for tag in configured if tag.strip()]
+    if not configured:
+        return shipped
+    served = [_tag(locale) for tag in configured if negotiate(tag, shipped) and (locale := _parse_or_none(tag))]
+    return tuple(dict.fromkeys(served)) or (SOURCE_LANGUAGE,)
+
+
+def choose_language(preferences: Iterable[str | None], offered: Iterable[str]) -> str:
+    """The language to start in: the first preference an offered language serves, else English, else the first offer.
+
+    `preferences` go strongest first: `--locale`, the policy's `kiosk.default_language`, the OS locale.
+    The answer keeps the preference's region when the offer is a bare language (`es-US` with `es`
+    offered stays `es-US`, so dates and numbers follow the region); a script offer is kept as is.
+    """
+    offers = tuple(offered) or (SOURCE_LANGUAGE,)
+    for preference in preferences:
+        if not preference:
+            continue
+        match = negotiate(preference, offers)
+        wanted, offer = _parse_or_none(preference), _parse_or_none(match or "")
+        if match is None or wanted is None or offer is None:
+            continue
+        if offer.territory is None and offer.script is None and wanted.territory:
+            return f"{offer.language}-{wanted.territory}"  # the offered language in the preferred region
+        return match
+    return negotiate(SOURCE_LANGUAGE, offers) or offers[0]
 
 
 def system_language() -> str:
