@@ -208,6 +208,20 @@ class RecoveryFlow:
 
             return self._show(await self._attempt(resend, repeat=self._resync))
 
+    async def language_changed(self) -> None:
+        """The user switched language: the open session sends its codes and notices in the new one from now on.
+
+        The page on show does not change (the UI re-renders it). Best effort: when the backend cannot
+        be told, the session keeps its language and the flow goes on; the next call meets the problem.
+        """
+        async with self._lock:
+            if not self._client.has_session:
+                return  # the next session opens in the language of the moment
+            try:
+                await self._client.change_locale(self._locale())
+            except ClientError as error:
+                log.warning("could not change the session's language (%s)", type(error).__name__)
+
     def check_password(self, password: str) -> PasswordCheck:
         """The live checklist of a new password against the current page's rules and the user's names."""
         data = self._step.data

@@ -194,6 +194,12 @@ class OpenSessionRequest(_Body):
     locale: Annotated[Text, Field(max_length=35)] = "en"
 
 
+class SessionLocaleRequest(_Body):
+    """`POST /v1/session/locale`: the user switched language; codes and notices sent from now on use it."""
+
+    locale: Annotated[Text, Field(min_length=1, max_length=35)]
+
+
 class SessionOpened(_Body):
     """A new session: the opaque token (sent back as `Authorization: Bearer …`), its state and a CAPTCHA."""
 

@@ -8,6 +8,7 @@ from kiosk.services.api import (
     ErrorCode,
     IdentifyRequest,
     OpenSessionRequest,
+    SessionLocaleRequest,
     SessionOpened,
     SessionView,
     Stage,
@@ -102,3 +103,10 @@ async def close(rt: Runtime, state: SessionState) -> None:
     """End the session: its token and codes stop working at once."""
     await rt.record(state, AuditEvent.SESSION_CLOSED, outcome=state.stage.value)
     await rt.sessions.end(state)
+
+
+async def change_locale(rt: Runtime, state: SessionState, request: SessionLocaleRequest) -> None:
+    """The user switched language mid-session: codes and notices built from now on are in the new one."""
+    # Any stage: the picker is on every page. An unknown tag is kept as given and read as English
+    # (`kiosk.i18n.language`), exactly like the locale a session is opened with.
+    state.locale = request.locale

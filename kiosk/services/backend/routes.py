@@ -28,6 +28,7 @@ from kiosk.services.api import (
     NewPasswordRequest,
     OpenSessionRequest,
     Outbox,
+    SessionLocaleRequest,
     SessionOpened,
     SessionView,
     VerifyCodeRequest,
@@ -114,6 +115,10 @@ async def _close(call: Call) -> None:
     await recovery.close(call.rt, call.state)
 
 
+async def _locale(call: Call) -> None:
+    await recovery.change_locale(call.rt, call.state, call.body(SessionLocaleRequest))
+
+
 async def _captcha(call: Call) -> CaptchaImage:
     return await recovery.new_captcha(call.rt, call.state)
 
@@ -185,6 +190,10 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec("GET", f"{_P}/session", "get_session", "The session's state.", _view, response=SessionView, session=True),
     RouteSpec("DELETE", f"{_P}/session", "close_session", "End the session.", _close, status=204, session=True),
+    RouteSpec(
+        "POST", f"{_P}/session/locale", "change_locale", "Change the session's language (codes sent from now on).",
+        _locale, request=SessionLocaleRequest, status=204, session=True,
+    ),
     RouteSpec(
         "POST", f"{_P}/session/captcha", "new_captcha", "Replace the CAPTCHA.", _captcha,
         response=CaptchaImage, errors=_STEP, session=True,

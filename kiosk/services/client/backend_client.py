@@ -36,6 +36,7 @@ from kiosk.services.api import (
     NewPasswordRequest,
     OpenSessionRequest,
     Outbox,
+    SessionLocaleRequest,
     SessionOpened,
     SessionView,
     VerifyCodeRequest,
@@ -121,6 +122,12 @@ class BackendClient:
                 raise
         finally:
             self._token = None
+
+    async def change_locale(self, locale: str) -> None:
+        """`POST /v1/session/locale`: codes and notices the backend sends from now on are in `locale`."""
+        await self._send(
+            "POST", "/session/locale", body=_request_body(SessionLocaleRequest, locale=locale), session=True
+        )
 
     async def session(self) -> SessionView:
         """`GET /v1/session`: where the session is now."""
