@@ -17,6 +17,7 @@ from kiosk.i18n import _
 from kiosk.policy.schema import Policy
 from kiosk.ui.gc_guard import MainThreadGarbageCollector
 from kiosk.ui.protocols import KioskServices
+from kiosk.ui.qt_language import follow_language
 from kiosk.ui.theme import apply_theme
 from kiosk.ui.window import KioskWindow
 
@@ -33,6 +34,7 @@ def build_window(policy: Policy, *, demo: bool, kiosk_mode: bool) -> KioskWindow
     app = QApplication.instance()
     assert isinstance(app, QApplication), "create a QApplication first"
     apply_theme(app, policy.kiosk.branding.accent_color)
+    follow_language(app)  # before the widgets exist, so they are built in the language's direction
     window = KioskWindow(policy, demo=demo)
     if kiosk_mode:
         window.lock_down()

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.flows.steps import Answer, ErrorData, StartData, Step, StepKind
-from kiosk.i18n import _, is_right_to_left, set_language
+from kiosk.i18n import _, offered_languages, set_language
 from kiosk.policy.password import PasswordCheck
 from kiosk.policy.schema import Policy
 from kiosk.ui import texts
@@ -37,10 +38,20 @@ from kiosk.ui.header import Header
 from kiosk.ui.pages import PAGES, Page, PageContext, Request
 from kiosk.ui.pages.start import StartPage
 from kiosk.ui.protocols import FlowEngine, KioskServices
+from kiosk.ui.qt_language import follow_language, layout_direction
 
 log = logging.getLogger(__name__)
 
 CARD_MAX_WIDTH = 900
+
+
+@runtime_checkable
+class LanguageAwareEngine(Protocol):
+    """An engine that can tell its backend session about a language switch (the recovery flow can)."""
+
+    async def language_changed(self) -> None:
+        """The user switched language: codes and notices sent from now on use the new one."""
+        ...
 
 
 def utc_now() -> datetime:
@@ -66,13 +77,20 @@ class KioskWindow(QMainWindow):
         self.services: KioskServices | None = None
         self._connect: Callable[[], Awaitable[KioskServices]] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._language_tasks: set[asyncio.Task[None]] = set()
         self._step = Step(StepKind.START, StartData(organisation=policy.kiosk.branding.organisation))
         self._notice = ""
         self._locked_down = False
         self.audio = CaptchaAudioPlayer(self)
         self.audio.failed.connect(lambda: self._set_notice("audio_unavailable"))
 
-        self.header = Header(policy, demo=demo)
+        self.languages = offered_languages(policy.kiosk.languages)
+        """The languages the picker offers: the policy's `kiosk.languages` that a shipped catalog serves."""
+        # The header lists `kiosk.languages`: give it the negotiated list, not the raw policy one.
+        header_policy = policy.model_copy(
+            update={"kiosk": policy.kiosk.model_copy(update={"languages": self.languages})}
+        )
+        self.header = Header(header_policy, demo=demo)
         self.header.language_chosen.connect(self.set_language)
         self._context = PageContext(check_password=self._check_password, now=now)
         self.stack = QStackedWidget()
@@ -183,12 +201,13 @@ class KioskWindow(QMainWindow):
     def set_language(self, tag: str) -> None:
         """Switch language and re-render the current Step in it, keeping what was typed."""
         set_language(tag)
-        direction = Qt.LayoutDirection.RightToLeft if is_right_to_left() else Qt.LayoutDirection.LeftToRight
-        self.setLayoutDirection(direction)
+        follow_language()  # Qt's default locale, layout direction and stock strings
+        self.setLayoutDirection(layout_direction())
         self.header.retranslate()
         self.current_page.show_step(self._step, fresh=False)
         self._start_page.retranslate()
         self._retranslate_chrome()
+        self._tell_engine_language()
 
     def lock_down(self) -> None:
         """Kiosk mode: the window cannot be closed by the user (only by `release` + close)."""
@@ -200,8 +219,8 @@ class KioskWindow(QMainWindow):
 
     async def wait_idle(self) -> None:
         """Wait until no engine call is running (for tests and shutdown)."""
-        while self._task is not None:
-            await asyncio.wait({self._task})
+        while self._task is not None or self._language_tasks:
+            await asyncio.wait({self._task} if self._task is not None else set(self._language_tasks))
 
     # --- engine calls -------------------------------------------------------------------------
 
@@ -263,6 +282,27 @@ class KioskWindow(QMainWindow):
             self._finish(lambda: self.render_step(step))
 
         self._run(run())
+
+    def _tell_engine_language(self) -> None:
+        """Let the engine tell the backend session about the switch, in the background: the page
+        re-rendered already and stays usable (the engine orders this call among the others)."""
+        flow = self.services.flow if self.services is not None else None
+        if not isinstance(flow, LanguageAwareEngine):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop (rendering screenshots): there is no session to tell either
+
+        async def tell() -> None:
+            try:
+                await flow.language_changed()
+            except Exception:
+                log.exception("could not tell the engine about the language switch")
+
+        task = loop.create_task(tell())
+        self._language_tasks.add(task)
+        task.add_done_callback(self._language_tasks.discard)
 
     def _play_audio(self) -> None:
         services = self.services
@@ -362,6 +402,8 @@ class KioskWindow(QMainWindow):
             return
         if self._task is not None:
             self._task.cancel()
+        for task in self._language_tasks:
+            task.cancel()
         self.audio.stop()
         self.current_page.leave()
         super().closeEvent(event)
