@@ -81,6 +81,7 @@ screenshots: setup
 
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/startup.py
+	$(BIN)/python bench/enumeration.py
 
 # gettext, the standard pybabel workflow (README, "Translations"): extract the template from the
 # sources, merge it into every catalog, compile the catalogs (.mo files are build output, made by
