@@ -197,6 +197,14 @@ class HelpdeskSettings(_Section):
     email: str = Field(default="", max_length=254, description="Helpdesk e-mail address.")
 
 
+class KioskTheme(StrEnum):
+    """How the kiosk looks: the standard theme, the high-contrast one, or whichever the OS asks for."""
+
+    STANDARD = "standard"
+    HIGH_CONTRAST = "high_contrast"
+    SYSTEM = "system"
+
+
 class KioskSettings(_Section):
     """The kiosk application itself."""
 
@@ -208,6 +216,10 @@ class KioskSettings(_Section):
     default_language: str = Field(default="", max_length=35, description="Default language ('' = the OS locale).")
     branding: BrandingSettings = Field(default=BrandingSettings(), description="How the organisation is presented.")
     helpdesk: HelpdeskSettings = Field(default=HelpdeskSettings(), description="Where a refused user is sent.")
+    theme: KioskTheme = Field(
+        default=KioskTheme.SYSTEM,
+        description="standard, high_contrast, or system (high contrast when the OS asks for it).",
+    )
 
 
 class BackendMode(StrEnum):
