@@ -1,14 +1,97 @@
-"""Small reusable widgets of the pages: a labelled field with its error, a two-line choice button, labels."""
+"""Small reusable widgets of the pages: a labelled field with its error, a two-line choice button, labels.
+
+Two accessibility pieces live here because every page uses them: error labels announce themselves
+to screen readers (`AlertLabel`), and secret fields (`SecretLineEdit`: passwords, codes, answers)
+never hand their text to an assistive technology.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QAccessibleInterface
+from PySide6.QtWidgets import (
+    QAccessibleWidget,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+ALERT_STYLES = frozenset({"banner", "fieldError"})
+"""Label styles that show errors: such labels announce every new text (`AlertLabel`)."""
+
+
+def announce(widget: QObject, message: str) -> None:
+    """Have screen readers speak `message` now, interrupting (an error the user must hear)."""
+    event = QAccessibleAnnouncementEvent(widget, message)
+    event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive)
+    QAccessible.updateAccessibility(event)
+
+
+class AlertLabel(QLabel):
+    """A label whose new, non-empty texts are announced: a live region for errors."""
+
+    announced = Signal(str)
+
+    def setText(self, text: str, /) -> None:
+        """Show the text and, when it is new, announce it."""
+        changed = text != self.text()
+        super().setText(text)
+        if changed and text:
+            announce(self, text)
+            self.announced.emit(text)
+
+
+class SecretFieldAccessible(QAccessibleWidget):
+    """What assistive technologies see of a secret field: its name, role and state, never its text.
+
+    Qt's own line-edit interface returns the text of a Normal or PasswordEchoOnEdit field (and the
+    length of a Password one) as its value and through its text interface; this one has neither.
+    """
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget, QAccessible.Role.EditableText)
+
+    def text(self, t: QAccessible.Text) -> str:
+        """Name and description as usual; the value is always empty."""
+        if t == QAccessible.Text.Value:
+            return ""
+        return super().text(t)
+
+    def state(self) -> QAccessible.State:
+        """An editable, protected field."""
+        state = super().state()
+        state.editable = True
+        state.passwordEdit = True
+        return state
+
+
+def _secret_field_factory(key: str, target: QObject) -> QAccessibleInterface | None:
+    if isinstance(target, SecretLineEdit):
+        return SecretFieldAccessible(target)
+    return None
+
+
+_factory_installed = False
+
+
+class SecretLineEdit(QLineEdit):
+    """A line edit for a password, a code or an answer: its text never reaches assistive technology."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        global _factory_installed
+        if not _factory_installed:
+            QAccessible.installFactory(_secret_field_factory)
+            _factory_installed = True
+        super().__init__(parent)
 
 
 def label(object_name: str = "", *, wrap: bool = True, selectable: bool = False) -> QLabel:
-    """A QLabel styled by object name; wrapped by default."""
-    widget = QLabel()
+    """A QLabel styled by object name; wrapped by default; error styles announce their texts."""
+    widget = AlertLabel() if object_name in ALERT_STYLES else QLabel()
     if object_name:
         widget.setObjectName(object_name)
     widget.setWordWrap(wrap)
@@ -31,12 +114,15 @@ def button(object_name: str = "") -> QPushButton:
 
 
 class LabelledField(QWidget):
-    """A caption, a line edit and the error line under it; the caption is the edit's buddy."""
+    """A caption, a line edit and the error line under it; the caption is the edit's buddy.
 
-    def __init__(self, object_name: str = "", parent: QWidget | None = None) -> None:
+    A `secret` field (password, code, answer) never exposes its text to assistive technology.
+    """
+
+    def __init__(self, object_name: str = "", parent: QWidget | None = None, *, secret: bool = False) -> None:
         super().__init__(parent)
         self.caption = label("fieldLabel")
-        self.edit = QLineEdit()
+        self.edit = SecretLineEdit() if secret else QLineEdit()
         if object_name:
             self.edit.setObjectName(object_name)
         self.error = label("fieldError")
@@ -87,6 +173,31 @@ class ChoiceButton(QPushButton):
         self.arrow.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         row.addWidget(self.arrow)
         self.setMinimumHeight(84)
+        # QPushButton sizes itself by its own (empty) text: size by the two wrapped lines instead, so
+        # a large system font or a long translation makes the button taller rather than clipping.
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    def sizeHint(self) -> QSize:
+        """As large as the two lines need (at least the touch height)."""
+        layout = self.layout()
+        hint = layout.sizeHint() if layout is not None else super().sizeHint()
+        return hint.expandedTo(QSize(0, self.minimumHeight()))
+
+    def minimumSizeHint(self) -> QSize:
+        """The lines' minimum, never the empty text's."""
+        return self.sizeHint()
+
+    def hasHeightForWidth(self) -> bool:
+        """Wrapped lines: the height depends on the width."""
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        """The height the wrapped lines need at `width`."""
+        layout = self.layout()
+        needed = layout.totalHeightForWidth(width) if layout is not None else super().heightForWidth(width)
+        return max(self.minimumHeight(), needed)
 
     def set_texts(self, heading: str, hint: str) -> None:
         """Set both lines; the heading is also the accessible name."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from kiosk.flows.steps import AnswerQuestionsData, FieldError, QuestionsAnswer, Step, StepKind
@@ -22,6 +25,8 @@ class AnswerQuestionsPage(Page):
         self.rows: list[tuple[str, LabelledField]] = []
         self.scroll_area = QScrollArea()
         self.scroll_area.setWidgetResizable(True)
+        # Not a tab stop of its own: focusing an answer scrolls it into view.
+        self.scroll_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.holder = QWidget()
         self.column = QVBoxLayout(self.holder)
         self.column.setContentsMargins(0, 0, 8, 0)
@@ -42,11 +47,15 @@ class AnswerQuestionsPage(Page):
             old.deleteLater()
         self.rows = []
         for index, question in enumerate(self.data(AnswerQuestionsData).questions):
-            row = LabelledField()
+            row = LabelledField(secret=True)
             row.edit.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
             row.edit.setMaxLength(200)
             self.column.insertWidget(index, row)
             self.rows.append((question.id, row))
+        # New rows join the end of the focus chain (after Verify and Back): put them back in reading order.
+        chain = [row.edit for _id, row in self.rows] + [self.verify, self.other]
+        for first, second in pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     def retranslate(self) -> None:
         """Texts of the questions page."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from PySide6.QtWidgets import QWidget
 
 from kiosk.flows.steps import ChooseMethodAnswer, ChooseMethodData, FieldError, Step, StepKind
@@ -32,6 +34,8 @@ class ChooseMethodPage(Page):
             widget.clicked.connect(lambda _checked=False, method=choice.method: self._choose(method))
             self.body.addWidget(widget)
             self.choices.append((choice.method, widget))
+        for (_first, first), (_second, second) in pairwise(self.choices):
+            QWidget.setTabOrder(first, second)
 
     def retranslate(self) -> None:
         """Texts of the method page."""

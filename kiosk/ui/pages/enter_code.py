@@ -22,11 +22,11 @@ class EnterCodePage(Page):
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.code = LabelledField("code")
+        self.code = LabelledField("code", secret=True)
         self.code.edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"[0-9]*"), self.code.edit))
         self.code.edit.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+        # Family and spacing only: the size comes from the stylesheet, which scales with the system font.
         font = QFont("DejaVu Sans Mono")
-        font.setPixelSize(28)
         font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 6)
         self.code.edit.setFont(font)
         self.code.edit.setMaximumWidth(360)

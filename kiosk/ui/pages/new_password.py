@@ -51,8 +51,8 @@ class NewPasswordPage(Page):
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.password = LabelledField("password")
-        self.confirm = LabelledField("confirm")
+        self.password = LabelledField("password", secret=True)
+        self.confirm = LabelledField("confirm", secret=True)
         for field in (self.password, self.confirm):
             field.edit.setEchoMode(QLineEdit.EchoMode.Password)
             field.edit.setMaxLength(256)
