@@ -211,7 +211,8 @@ class KioskSettings(_Section):
     idle_timeout_seconds: int = Field(default=120, ge=30, le=3600, description="Idle seconds before a reset.")
     done_countdown_seconds: int = Field(default=15, ge=3, le=120, description="Seconds the done page stays.")
     languages: tuple[Annotated[str, Field(min_length=2, max_length=35)], ...] = Field(
-        default=("en",), min_length=1, description="Languages offered in the picker (BCP 47 tags)."
+        default=(),
+        description="Languages offered in the picker (BCP 47 tags); empty = every language the kiosk ships.",
     )
     default_language: str = Field(default="", max_length=35, description="Default language ('' = the OS locale).")
     branding: BrandingSettings = Field(default=BrandingSettings(), description="How the organisation is presented.")

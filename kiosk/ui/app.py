@@ -33,7 +33,7 @@ def build_window(policy: Policy, *, demo: bool, kiosk_mode: bool) -> KioskWindow
     """The themed kiosk window, shown full screen and locked in kiosk mode (needs a QApplication)."""
     app = QApplication.instance()
     assert isinstance(app, QApplication), "create a QApplication first"
-    apply_theme(app, policy.kiosk.branding.accent_color)
+    apply_theme(app, policy.kiosk.branding.accent_color, policy.kiosk.theme)
     follow_language(app)  # before the widgets exist, so they are built in the language's direction
     window = KioskWindow(policy, demo=demo)
     if kiosk_mode:

@@ -226,7 +226,7 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
     app = QApplication.instance()
     assert isinstance(app, QApplication), "render_all needs a QApplication"
     out_dir.mkdir(parents=True, exist_ok=True)
-    apply_theme(app, policy.kiosk.branding.accent_color)
+    apply_theme(app, policy.kiosk.branding.accent_color, policy.kiosk.theme)
     paths: list[Path] = []
     rules = PasswordRules.from_settings(policy.password)
     window = KioskWindow(policy, demo=policy.demo, now=lambda: SAMPLE_NOW)

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QMainWindow,
     QProgressBar,
+    QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -127,7 +129,16 @@ class KioskWindow(QMainWindow):
         inner = QVBoxLayout(card)
         inner.setContentsMargins(48, 36, 48, 28)
         inner.setSpacing(20)
-        inner.addWidget(self.stack, 1)
+        # Large system text on a small screen can make a page taller than the window: it scrolls
+        # inside the card (Back/Cancel stay in view) rather than being squashed.
+        scroller = QScrollArea()
+        scroller.setObjectName("pageScroller")
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroller.setWidget(self.stack)
+        inner.addWidget(scroller, 1)
         inner.addLayout(footer)
 
         canvas = QWidget()
@@ -195,6 +206,9 @@ class KioskWindow(QMainWindow):
         page.show_step(step, fresh=True)
         self.stack.setCurrentWidget(page)
         self._retranslate_chrome()
+        # Reading order: the page's controls, then Back and Cancel, then the header's language picker.
+        QWidget.setTabOrder(self.back, self.cancel)
+        QWidget.setTabOrder(self.cancel, self.header.languages)
         if not self.busy:
             page.focus_first()
 
@@ -385,7 +399,13 @@ class KioskWindow(QMainWindow):
         self.notice.setText(texts.notice(self._notice) if self._notice else "")
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Esc goes back when the page allows it, else cancels."""
+        """Esc goes back when the page allows it, else cancels; Enter on Back or Cancel presses it."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.focusWidget() in (self.back, self.cancel):
+            event.accept()
+            focused = self.focusWidget()
+            assert isinstance(focused, QPushButton)
+            focused.click()
+            return
         if event.key() == Qt.Key.Key_Escape:
             event.accept()
             if self._step.can_go_back:

@@ -45,7 +45,7 @@ def test_demo_policy_loads_with_every_documented_setting() -> None:
     assert password.banned_words == ("contoso", "password", "welcome")
     assert password.disallow_user_name is True
     assert (policy.kiosk.idle_timeout_seconds, policy.kiosk.done_countdown_seconds) == (120, 15)
-    assert policy.kiosk.languages == ("en",)
+    assert policy.kiosk.languages == ()  # every shipped language
     assert policy.kiosk.branding.organisation == "Contoso"
     assert policy.kiosk.branding.accent_color == "#0067b8"
     assert policy.kiosk.helpdesk.phone == "+1 555 0100"

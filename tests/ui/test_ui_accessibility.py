@@ -195,11 +195,6 @@ def test_tab_order_follows_the_reading_order_and_focus_starts_on_the_first_usefu
         assert page_chain == ordered, (kind, [w.accessibleName() for w in page_chain])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="window.py (not ours): the header's language picker sits between a page's last control and "
-    "Back/Cancel; fix: QWidget.setTabOrder([self.back, self.cancel, self.header.languages]) in render_step",
-)
 def test_back_and_cancel_follow_the_page_and_the_language_picker_comes_last(
     window: KioskWindow, policy: Policy, every_kind: dict[StepKind, Step]
 ) -> None:
@@ -255,19 +250,12 @@ def clipped_labels(window: KioskWindow) -> list[str]:
     return clipped
 
 
-SMALL_SCREEN = pytest.mark.xfail(
-    strict=True,
-    reason="window.py (not ours): at 1024×768 and 1.5× text the refused, identify and new-password pages are "
-    "taller than the window; the card's page stack needs a QScrollArea",
-)
-
-
 @pytest.mark.parametrize(
     ("theme", "size"),
     [
         (KioskTheme.STANDARD, (1280, 1024)),
         (KioskTheme.HIGH_CONTRAST, (1280, 1024)),
-        pytest.param(KioskTheme.STANDARD, (1024, 768), marks=SMALL_SCREEN),
+        pytest.param(KioskTheme.STANDARD, (1024, 768)),
     ],
 )
 def test_no_text_is_clipped_at_one_and_a_half_times_the_system_font(

@@ -13,6 +13,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractButton, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from kiosk.flows.steps import FieldError, Step, StepData, StepKind
+from kiosk.i18n import _
 from kiosk.policy.password import PasswordCheck
 from kiosk.ui import texts
 from kiosk.ui.controls import label
@@ -62,7 +63,6 @@ class Page(QWidget):
         self.intro = label("intro")
         self.banner = label("banner")
         self.banner.hide()
-        self.banner.setAccessibleName("error")
         self.body = QVBoxLayout()
         self.body.setSpacing(16)
         self.action_row = QHBoxLayout()
@@ -138,6 +138,7 @@ class Page(QWidget):
     def _show_errors(self) -> None:
         self.clear_field_errors()
         unplaced = [texts.field_error(error) for error in self.step.errors if not self.place_error(error)]
+        self.banner.setAccessibleName(_("Error"))  # here, not at build time: it follows the language
         self.banner.setText("\n".join(unplaced))
         self.banner.setVisible(bool(unplaced))
 
