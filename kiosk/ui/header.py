@@ -8,7 +8,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from kiosk.i18n import _, current_language, parse_tag
+from kiosk.i18n import _, current_language
+from kiosk.i18n.autonyms import autonym
 from kiosk.policy.schema import Policy
 from kiosk.ui.controls import label
 
@@ -17,9 +18,7 @@ HEADER_HEIGHT = 76
 
 def language_name(tag: str) -> str:
     """A language's name in that language (what a speaker looks for in a picker)."""
-    locale = parse_tag(tag)
-    name = locale.get_display_name(locale) or tag
-    return name[:1].upper() + name[1:]
+    return autonym(tag)
 
 
 class Header(QFrame):
@@ -61,8 +60,8 @@ class Header(QFrame):
         self.languages = QComboBox()
         offer_picker = len(policy.kiosk.languages) > 1
         for tag in policy.kiosk.languages:
-            # A language's own name needs babel to load that locale's data (~12 ms for the first);
-            # a picker that is never shown (one language) keeps the bare tag instead.
+            # Names come from a table (kiosk.i18n.autonyms): asking babel would load every
+            # locale's data at start-up.
             self.languages.addItem(language_name(tag) if offer_picker else tag, tag)
         self.languages.setMinimumWidth(170)
         self.languages.activated.connect(self._chosen)
