@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -61,6 +61,32 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+
+class PageStack(QStackedWidget):
+    """The pages, sized by the page on show: a plain QStackedWidget asks for room for its tallest page
+    built so far (size hints and height-for-width), which would make every page scroll once a tall
+    one has been shown."""
+
+    def sizeHint(self) -> QSize:
+        """The current page's size hint."""
+        page = self.currentWidget()
+        return page.sizeHint() if page is not None else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        """The current page's minimum size hint."""
+        page = self.currentWidget()
+        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
+
+    def hasHeightForWidth(self) -> bool:
+        """Whether the current page's height depends on its width (wrapped text)."""
+        page = self.currentWidget()
+        return page.hasHeightForWidth() if page is not None else super().hasHeightForWidth()
+
+    def heightForWidth(self, width: int) -> int:
+        """The current page's height at `width` (QStackedLayout would answer its tallest page's)."""
+        page = self.currentWidget()
+        return page.heightForWidth(width) if page is not None else super().heightForWidth(width)
+
 class KioskWindow(QMainWindow):
     """The wizard window. Build it, show it, then `attach` the services (or `await start(connect)`)."""
 
@@ -95,7 +121,7 @@ class KioskWindow(QMainWindow):
         self.header = Header(header_policy, demo=demo)
         self.header.language_chosen.connect(self.set_language)
         self._context = PageContext(check_password=self._check_password, now=now)
-        self.stack = QStackedWidget()
+        self.stack = PageStack()
         self.pages: dict[StepKind, Page] = {}
         """The pages built so far: only the start page at first, each other one on first use."""
         self._page(StepKind.START)
@@ -127,7 +153,7 @@ class KioskWindow(QMainWindow):
         card.setObjectName("card")
         card.setMaximumWidth(CARD_MAX_WIDTH)
         inner = QVBoxLayout(card)
-        inner.setContentsMargins(48, 36, 48, 28)
+        inner.setContentsMargins(48, 28, 48, 20)
         inner.setSpacing(20)
         # Large system text on a small screen can make a page taller than the window: it scrolls
         # inside the card (Back/Cancel stay in view) rather than being squashed.
@@ -205,6 +231,7 @@ class KioskWindow(QMainWindow):
         self._notice = ""
         page.show_step(step, fresh=True)
         self.stack.setCurrentWidget(page)
+        self.stack.updateGeometry()  # the scroller sizes the stack to this page, not the tallest one
         self._retranslate_chrome()
         # Reading order: the page's controls, then Back and Cancel, then the header's language picker.
         QWidget.setTabOrder(self.back, self.cancel)
