@@ -18,7 +18,7 @@ def steps(policy: Policy) -> dict[StepKind, Step]:
 
 
 def test_a_short_page_after_a_tall_one_does_not_scroll(window: KioskWindow, steps: dict[StepKind, Step]) -> None:
-    window.resize(1024, 768)
+    window.resize(1024, 640)
     scroller = window.findChild(QScrollArea, "pageScroller")
     assert scroller is not None
     window.render_step(steps[StepKind.NEW_PASSWORD])  # the tallest page
