@@ -221,6 +221,21 @@ class KioskSettings(_Section):
         default=KioskTheme.SYSTEM,
         description="standard, high_contrast, or system (high contrast when the OS asks for it).",
     )
+    lockdown: bool = Field(
+        default=False,
+        description="Kiosk mode: full screen, frameless, on top, no close or minimise (also `kiosk --kiosk`).",
+    )
+    idle_warning_seconds: int = Field(
+        default=30, ge=20, le=120, description="Seconds of visible countdown before an idle reset (20 to 120)."
+    )
+    on_screen_keyboard: bool = Field(
+        default=False, description="Show an on-screen keyboard/keypad for touch kiosks without a physical keyboard."
+    )
+    admin_exit: bool = Field(
+        default=True,
+        description="Allow an administrator to leave kiosk mode (a key chord plus the secret set with "
+        "`kiosk secrets set admin-exit`); false: no exit from the app at all.",
+    )
 
 
 class BackendMode(StrEnum):
@@ -461,6 +476,19 @@ class DeliverySettings(_Section):
         return self
 
 
+class CaptchaSettings(_Section):
+    """The human check before the user ID is looked up."""
+
+    audio: bool = Field(
+        default=True, description="Offer the CAPTCHA read aloud, in the user's language where a voice exists."
+    )
+    no_transcription_alternative: bool = Field(
+        default=False,
+        description="Also offer a check that needs no typing of distorted characters (WCAG 2.2 SC 3.3.8); the "
+        "abuse limits apply to it unchanged.",
+    )
+
+
 class LimitSettings(_Section):
     """Abuse limits (SPEC §4). The per-user ones may only be stricter than the anchor's, never looser."""
 
@@ -514,6 +542,7 @@ class Policy(_Section):
     delivery: DeliverySettings = Field(
         default=DeliverySettings(), description="How codes and notifications are delivered."
     )
+    captcha: CaptchaSettings = Field(default=CaptchaSettings(), description="The human check at the user ID.")
     limits: LimitSettings = Field(
         default=LimitSettings(), description="Abuse limits: per user (stricter only) and per kiosk/address."
     )
