@@ -19,7 +19,7 @@ def secrets_set(name: str, out: TextIO, err: TextIO) -> int:
     """Prompt (no echo) for the secret `name` twice and store it in the OS keyring."""
     from kiosk.services.backend.credentials import CredentialError, store_secret
 
-    kind = "token" if name == "gateway" else "password"
+    kind = {"gateway": "token", "admin-exit": "secret"}.get(name, "password")
     value = getpass.getpass(f"{name} {kind} (not shown): ")
     if not value:
         print(f"kiosk: nothing stored: the {kind} is empty", file=err)

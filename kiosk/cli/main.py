@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from kiosk.policy.schema import Policy
     from kiosk.ui.app import KioskServices
 
+ADMIN_EXIT_SECRET = "admin-exit"  # noqa: S105 - the name of a keyring entry, not a secret
+"""Keyring entry of the administrator-exit secret (`kiosk secrets set admin-exit`)."""
+
 RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
 DEMO_POLICY = RESOURCES / "demo-policy.toml"
 
@@ -48,9 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     secrets_set = secrets_commands.add_parser("set", help="store a secret (prompted, not echoed)")
     secrets_set.add_argument(
         "name",
-        choices=["directory", "smtp", "gateway"],
+        choices=["directory", "smtp", "gateway", ADMIN_EXIT_SECRET],
         help="directory: the directory service account; smtp: the SMTP user (delivery.smtp.username); "
-        "gateway: the SMS/voice gateway's token (webhook bearer token or Twilio auth token)",
+        "gateway: the SMS/voice gateway's token (webhook bearer token or Twilio auth token); "
+        "admin-exit: the secret that leaves kiosk mode (Ctrl+Alt+Shift+X)",
     )
 
     directory = commands.add_parser("directory", help="work with the configured directory")
@@ -117,6 +121,20 @@ async def connect_services(policy: Policy) -> KioskServices:
     return KioskServices(flow=flow, demo_feed=client if policy.demo else None, close=close_embedded)
 
 
+def read_admin_exit_secret() -> str:
+    """The administrator-exit secret from the OS keyring; '' when none is stored or there is no keyring.
+
+    Handed to the UI as a callable (the UI never imports the backend's keyring helper) and called
+    on each try, so the secret is not kept in memory while the kiosk runs.
+    """
+    from kiosk.services.backend.credentials import CredentialError, read_secret
+
+    try:
+        return read_secret(ADMIN_EXIT_SECRET)
+    except CredentialError:
+        return ""
+
+
 def _run(args: argparse.Namespace) -> int:
     from kiosk import i18n
 
@@ -144,6 +162,7 @@ def _run(args: argparse.Namespace) -> int:
         demo=policy.demo,
         argv=[sys.argv[0]],
         self_test=args.self_test,
+        admin_secret=read_admin_exit_secret if policy.kiosk.admin_exit else None,
     )
 
 

@@ -29,14 +29,17 @@ __all__ = ["KioskServices", "build_window", "open_demo_inbox", "run_app"]
 log = logging.getLogger(__name__)
 
 
-def build_window(policy: Policy, *, demo: bool, kiosk_mode: bool) -> KioskWindow:
-    """The themed kiosk window, shown full screen and locked in kiosk mode (needs a QApplication)."""
+def build_window(
+    policy: Policy, *, demo: bool, kiosk_mode: bool, admin_secret: Callable[[], str] | None = None
+) -> KioskWindow:
+    """The themed kiosk window, shown full screen and locked in kiosk mode (`--kiosk` or the policy's
+    `kiosk.lockdown`); `admin_secret` reads the administrator-exit secret (needs a QApplication)."""
     app = QApplication.instance()
     assert isinstance(app, QApplication), "create a QApplication first"
     apply_theme(app, policy.kiosk.branding.accent_color, policy.kiosk.theme)
     follow_language(app)  # before the widgets exist, so they are built in the language's direction
-    window = KioskWindow(policy, demo=demo)
-    if kiosk_mode:
+    window = KioskWindow(policy, demo=demo, admin_secret=admin_secret)
+    if kiosk_mode or policy.kiosk.lockdown:
         window.lock_down()
         window.showFullScreen()
     else:
@@ -102,10 +105,12 @@ def run_app(
     demo: bool,
     argv: list[str],
     self_test: bool = False,
+    admin_secret: Callable[[], str] | None = None,
 ) -> int:
     """Run the kiosk until its window closes (or SIGINT/SIGTERM); returns the process exit code.
 
     With `self_test`, stop as soon as the start page is usable and print `READY <ms>` (start-up benchmark).
+    In kiosk mode only the administrator exit (secret from `admin_secret`) or a signal ends it.
     """
     started = time.perf_counter()
     app = QApplication.instance() or QApplication(argv)
@@ -115,7 +120,7 @@ def run_app(
     collector = MainThreadGarbageCollector(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window = build_window(policy, demo=demo, kiosk_mode=kiosk_mode)
+    window = build_window(policy, demo=demo, kiosk_mode=kiosk_mode, admin_secret=admin_secret)
     closed = asyncio.Event()
     window.closed.connect(closed.set)
 

@@ -8,9 +8,16 @@ never hand their text to an assistive technology.
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QAccessibleInterface
+from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
+    QAccessibleInterface,
+    QClipboard,
+    QGuiApplication,
+)
 from PySide6.QtWidgets import (
     QAccessibleWidget,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -19,6 +26,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from kiosk.i18n import _
 
 ALERT_STYLES = frozenset({"banner", "fieldError"})
 """Label styles that show errors: such labels announce every new text (`AlertLabel`)."""
@@ -207,3 +216,53 @@ class ChoiceButton(QPushButton):
         self.arrow.setText("›" if self.layoutDirection() == Qt.LayoutDirection.LeftToRight else "‹")
         self.setAccessibleName(heading)
         self.setAccessibleDescription(hint)
+
+
+def wipe_line_edit(edit: QLineEdit) -> None:
+    """Empty a line edit AND its undo history, so Ctrl+Z cannot bring back what the last person typed.
+
+    `QLineEdit.clear()` is itself an undoable edit (undo returns the text); `setText()` resets the
+    history, so that is what wipes.
+    """
+    edit.setText("")
+    edit.setModified(False)
+
+
+def clear_clipboard() -> None:
+    """Empty the system clipboard and, where the platform has one (X11), the selection clipboard."""
+    clipboard = QGuiApplication.clipboard()
+    clipboard.clear(QClipboard.Mode.Clipboard)
+    if clipboard.supportsSelection():
+        clipboard.clear(QClipboard.Mode.Selection)
+
+
+class HelpdeskBox(QFrame):
+    """Whom to contact: the policy's helpdesk text, phone, web address and e-mail, each line selectable."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("helpdesk")
+        box = QVBoxLayout(self)
+        box.setContentsMargins(20, 14, 20, 14)
+        box.setSpacing(4)
+        self.heading = label("fieldLabel")
+        self.text = label(selectable=True)
+        self.phone = label(selectable=True)
+        self.url = label(selectable=True)
+        self.email = label(selectable=True)
+        for widget in (self.heading, self.text, self.phone, self.url, self.email):
+            box.addWidget(widget)
+
+    def show_contact(self, heading: str, text: str, lines: list[tuple[str, str]]) -> None:
+        """Show the heading, the free text and (caption, value) lines; empty values are hidden.
+
+        `lines` are (phone, web, e-mail) in that order; captions come translated from the caller.
+        """
+        self.heading.setText(heading)
+        self.text.setText(text)
+        self.text.setVisible(bool(text))
+        for widget, (caption, value) in zip((self.phone, self.url, self.email), lines, strict=True):
+            widget.setText(_("{caption}: {value}").format(caption=caption, value=value))
+            widget.setAccessibleName(caption)
+            widget.setVisible(bool(value))
+        self.setVisible(bool(text) or any(value for _caption, value in lines))

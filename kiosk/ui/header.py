@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImageReader, QPixmap
 from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from kiosk.i18n import _, current_language
@@ -14,6 +14,29 @@ from kiosk.policy.schema import Policy
 from kiosk.ui.controls import label
 
 HEADER_HEIGHT = 76
+LOGO_HEIGHT = 44
+
+
+def load_logo(path: str, height: int) -> QPixmap:
+    """The policy's logo (PNG, SVG or any format Qt reads) at `height` px; a null pixmap when the path
+    is empty, missing or not a readable image (the header then shows the name alone, never fails).
+
+    An SVG is rendered at the target size rather than scaled from its intrinsic one, so it stays sharp.
+    """
+    if not path or not Path(path).is_file():
+        return QPixmap()
+    reader = QImageReader(path)
+    if not reader.canRead():
+        return QPixmap()
+    size = reader.size()
+    if size.isValid() and size.height() > 0:
+        reader.setScaledSize(QSize(max(1, round(size.width() * height / size.height())), height))
+    image = reader.read()
+    if image.isNull():
+        return QPixmap()
+    if image.height() != height:
+        image = image.scaledToHeight(height, Qt.TransformationMode.SmoothTransformation)
+    return QPixmap.fromImage(image)
 
 
 def language_name(tag: str) -> str:
@@ -35,9 +58,11 @@ class Header(QFrame):
         row.setContentsMargins(32, 8, 32, 8)
         row.setSpacing(16)
         self.logo = QLabel(self)
-        pixmap = QPixmap(branding.logo) if branding.logo and Path(branding.logo).is_file() else QPixmap()
+        self.logo.setObjectName("logo")
+        pixmap = load_logo(branding.logo, LOGO_HEIGHT)
         if not pixmap.isNull():
-            self.logo.setPixmap(pixmap.scaledToHeight(44, Qt.TransformationMode.SmoothTransformation))
+            self.logo.setPixmap(pixmap)
+            self.logo.setAccessibleName(branding.organisation)
             row.addWidget(self.logo)
         else:
             self.logo.hide()

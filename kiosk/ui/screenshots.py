@@ -244,6 +244,11 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
                 page.confirm.edit.setText("Summer2025")
                 page.run_check()
             paths.append(_grab(window, out_dir / f"{kind.value}.png"))
+        window.render_step(sample_steps(policy)[StepKind.IDENTIFY])
+        window.idle_warning.show_seconds(23)
+        paths.append(_grab(window, out_dir / "idle_warning.png"))
+        window.idle_warning.dismiss()
+        paths.append(_render_keyboard(out_dir, policy, rules, language))
         inbox = DemoInboxWindow()
         inbox.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
         inbox.show()
@@ -259,6 +264,32 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
         window.deleteLater()
         set_language("en")
     return paths
+
+
+def _render_keyboard(out_dir: Path, policy: Policy, rules: PasswordRules, language: str) -> Path:
+    """The code page of a touch kiosk, with the on-screen keypad, and the password page with the keyboard."""
+    touch = policy.model_copy(update={"kiosk": policy.kiosk.model_copy(update={"on_screen_keyboard": True})})
+    window = KioskWindow(touch, demo=touch.demo, now=lambda: SAMPLE_NOW)
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    window.resize(*SIZE)
+    window.show()
+    try:
+        window.set_language(language)
+        step = sample_steps(touch)[StepKind.NEW_PASSWORD]
+        window.attach(KioskServices(
+            flow=ScreenshotFakeEngine(step, rules, ("adele.vance", "Adele Vance")), demo_feed=None,
+            close=_nothing_to_close,
+        ))
+        page = window.current_page
+        assert isinstance(page, NewPasswordPage) and window.keyboard is not None
+        page.password.edit.setText("Summer2025!")
+        page.password.edit.setFocus()
+        window.keyboard.attach(page.password.edit)  # offscreen windows get no focus-change events
+        return _grab(window, out_dir / "keyboard.png")
+    finally:
+        window.current_page.leave()
+        window.close()
+        window.deleteLater()
 
 
 def render_screenshots(out_dir: Path, policy: Policy, *, language: str = "en") -> list[Path]:

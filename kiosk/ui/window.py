@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
+    QLineEdit,
     QMainWindow,
     QProgressBar,
     QPushButton,
@@ -29,14 +31,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.flows.steps import Answer, ErrorData, StartData, Step, StepKind
+from kiosk.flows.steps import Answer, ErrorData, Helpdesk, StartData, Step, StepKind
 from kiosk.i18n import _, offered_languages, set_language
 from kiosk.policy.password import PasswordCheck
 from kiosk.policy.schema import Policy
 from kiosk.ui import texts
+from kiosk.ui.admin_exit import AdminExitGate, AdminExitPrompt
 from kiosk.ui.audio import CaptchaAudioPlayer
-from kiosk.ui.controls import button, label
+from kiosk.ui.controls import button, clear_clipboard, label, wipe_line_edit
 from kiosk.ui.header import Header
+from kiosk.ui.idle import IdleMonitor, IdleWarning
+from kiosk.ui.keyboard import OnScreenKeyboard
+from kiosk.ui.lockdown import KIOSK_WINDOW_FLAGS, KioskKeyFilter
 from kiosk.ui.pages import PAGES, Page, PageContext, Request
 from kiosk.ui.pages.start import StartPage
 from kiosk.ui.protocols import FlowEngine, KioskServices
@@ -98,8 +104,12 @@ class KioskWindow(QMainWindow):
         *,
         demo: bool = False,
         now: Callable[[], datetime] = utc_now,
+        admin_secret: Callable[[], str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
         parent: QWidget | None = None,
     ) -> None:
+        """`admin_secret` reads the administrator-exit secret (from the OS keyring, wired by the CLI);
+        `clock` is the monotonic clock of the idle timeout and the exit lock-out (tests move it)."""
         super().__init__(parent)
         self.policy = policy
         self.services: KioskServices | None = None
@@ -120,12 +130,30 @@ class KioskWindow(QMainWindow):
         )
         self.header = Header(header_policy, demo=demo)
         self.header.language_chosen.connect(self.set_language)
-        self._context = PageContext(check_password=self._check_password, now=now)
+        desk = policy.kiosk.helpdesk
+        self._context = PageContext(
+            check_password=self._check_password,
+            now=now,
+            helpdesk=Helpdesk(text=desk.text, phone=desk.phone, url=desk.url, email=desk.email),
+        )
+        self._reset_pending = False
+        self.idle = IdleMonitor(
+            policy.kiosk.idle_timeout_seconds, policy.kiosk.idle_warning_seconds, clock=clock, parent=self
+        )
+        self.admin_gate = AdminExitGate(admin_secret, clock=clock)
+        self.key_filter = KioskKeyFilter(self)
         self.stack = PageStack()
         self.pages: dict[StepKind, Page] = {}
         """The pages built so far: only the start page at first, each other one on first use."""
         self._page(StepKind.START)
         self._build_layout()
+        self.idle.warning.connect(self.idle_warning.show_seconds)
+        self.idle.resumed.connect(self.idle_warning.dismiss)
+        self.idle.expired.connect(self.reset_to_start)
+        self.idle_warning.more_time.connect(self.idle.poke)
+        self.admin_prompt.accepted.connect(self._admin_exit)
+        self.key_filter.close_requested.connect(self.reset_to_start)
+        self.key_filter.admin_requested.connect(self.open_admin_prompt)
         self.render_step(self._step)
         self._start_page.set_ready(False)
 
@@ -181,7 +209,13 @@ class KioskWindow(QMainWindow):
         column.setSpacing(0)
         column.addWidget(self.header)
         column.addWidget(canvas, 1)
+        self.keyboard: OnScreenKeyboard | None = None
+        if self.policy.kiosk.on_screen_keyboard:
+            self.keyboard = OnScreenKeyboard()
+            column.addWidget(self.keyboard)
         self.setCentralWidget(root)
+        self.idle_warning = IdleWarning(root)
+        self.admin_prompt = AdminExitPrompt(root, self.admin_gate)
         self.resize(1024, 768)
         self._show_busy(False)
 
@@ -224,10 +258,17 @@ class KioskWindow(QMainWindow):
     def render_step(self, step: Step) -> None:
         """Show a Step from the engine on its page (inputs reset)."""
         previous = self.current_page
+        previous_kind = self._step.kind
         self._step = step
         page = self.current_page
         if previous is not page:
             previous.leave()
+        if step.kind is StepKind.START:
+            self.idle.stop()  # nobody is using the kiosk: the start page never times out
+            if previous_kind is not StepKind.START:
+                self.wipe()
+        else:
+            self.idle.start()
         self._notice = ""
         page.show_step(step, fresh=True)
         self.stack.setCurrentWidget(page)
@@ -251,12 +292,56 @@ class KioskWindow(QMainWindow):
         self._tell_engine_language()
 
     def lock_down(self) -> None:
-        """Kiosk mode: the window cannot be closed by the user (only by `release` + close)."""
+        """Kiosk mode: frameless, on top, no close or minimise; closing or Alt+F4 restarts the wizard,
+        and only the administrator exit (when the policy allows one) closes the window."""
         self._locked_down = True
+        self.setWindowFlags(KIOSK_WINDOW_FLAGS)
+        self.key_filter.install()
+
+    @property
+    def locked_down(self) -> bool:
+        """True in kiosk mode (until `release`)."""
+        return self._locked_down
 
     def release(self) -> None:
         """Allow the window to close again (shutting down)."""
         self._locked_down = False
+        self.key_filter.remove()
+
+    def wipe(self) -> None:
+        """Forget everything the last person left: every field and its undo history, the clipboard,
+        the prompts on show."""
+        for page in self.pages.values():
+            page.leave()
+        for edit in self.findChildren(QLineEdit):
+            wipe_line_edit(edit)
+        clear_clipboard()
+        self.idle_warning.dismiss()
+        self.admin_prompt.close_prompt()
+
+    def reset_to_start(self) -> None:
+        """Idle timeout, Alt+F4 or a close in kiosk mode: wipe now, close the backend session (the
+        engine's cancel) and show the start page; a running engine call finishes first."""
+        self.idle.stop()
+        self.wipe()
+        if self.services is None:
+            return  # not connected: the error page's "Try again" stays, nothing to forget
+        if self.busy:
+            self._reset_pending = True
+            return
+        self._call_engine(lambda flow: flow.cancel())
+
+    def open_admin_prompt(self) -> None:
+        """The administrator chord: the secret prompt, when the policy allows an exit at all."""
+        if not self._locked_down or not self.policy.kiosk.admin_exit:
+            return
+        self.admin_prompt.open_prompt()
+
+    def _admin_exit(self) -> None:
+        # The app shuts down on `closed` and closes the backend (and its session) on the way out.
+        log.info("kiosk mode left by the administrator exit")
+        self.release()
+        self.close()
 
     async def wait_idle(self) -> None:
         """Wait until no engine call is running (for tests and shutdown)."""
@@ -390,6 +475,9 @@ class KioskWindow(QMainWindow):
         self._show_busy(False)
         then()
         self.current_page.focus_first()
+        if self._reset_pending:
+            self._reset_pending = False
+            self.reset_to_start()
 
     # --- chrome -------------------------------------------------------------------------------
 
@@ -442,16 +530,31 @@ class KioskWindow(QMainWindow):
             return
         super().keyPressEvent(event)
 
+    def changeEvent(self, event: QEvent) -> None:
+        """In kiosk mode a minimised window (a window-manager shortcut) comes straight back, full screen."""
+        super().changeEvent(event)
+        if (
+            self._locked_down
+            and event.type() == QEvent.Type.WindowStateChange
+            and self.windowState() & Qt.WindowState.WindowMinimized
+        ):
+            QTimer.singleShot(0, self, self.showFullScreen)
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Refuse to close in kiosk mode; otherwise stop any running call and wipe the page."""
+        """In kiosk mode a close (Alt+F4, the window manager) restarts the wizard instead; otherwise
+        stop any running call and wipe the page."""
         if self._locked_down:
             event.ignore()
+            self.reset_to_start()
             return
+        self.idle.stop()
+        self.key_filter.remove()
         if self._task is not None:
             self._task.cancel()
         for task in self._language_tasks:
             task.cancel()
         self.audio.stop()
         self.current_page.leave()
+        self.wipe()
         super().closeEvent(event)
         self.closed.emit()

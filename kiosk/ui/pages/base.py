@@ -10,13 +10,13 @@ from typing import ClassVar, TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QAbstractButton, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractButton, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from kiosk.flows.steps import FieldError, Step, StepData, StepKind
+from kiosk.flows.steps import FieldError, Helpdesk, Step, StepData, StepKind
 from kiosk.i18n import _
 from kiosk.policy.password import PasswordCheck
 from kiosk.ui import texts
-from kiosk.ui.controls import label
+from kiosk.ui.controls import HelpdeskBox, label, wipe_line_edit
 
 DataT = TypeVar("DataT", bound=StepData)
 
@@ -36,10 +36,11 @@ class Request(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PageContext:
-    """What pages may use besides their Step: the live password check and the clock."""
+    """What pages may use besides their Step: the live password check, the clock, the policy's helpdesk."""
 
     check_password: Callable[[str], PasswordCheck]
     now: Callable[[], datetime]
+    helpdesk: Helpdesk | None = None
 
 
 class Page(QWidget):
@@ -118,8 +119,11 @@ class Page(QWidget):
         """Wipe everything typed, so nothing is left behind for the next person (override)."""
 
     def leave(self) -> None:
-        """The page is no longer shown: stop timers and wipe inputs."""
+        """The page is no longer shown: stop timers and wipe inputs, undo history included."""
         self.clear_inputs()
+        # clear() is an undoable edit: Ctrl+Z in the next person's hands would bring the text back.
+        for edit in self.findChildren(QLineEdit):
+            wipe_line_edit(edit)
 
     def submit(self) -> None:
         """Enter pressed: click the focused choice, else the page's primary action (override `accept`)."""
@@ -172,3 +176,15 @@ def set_title(title: QLabel, text: str) -> None:
     """Set a heading and make it the accessible name too."""
     title.setText(text)
     title.setAccessibleName(text)
+
+
+def show_helpdesk(box: HelpdeskBox, helpdesk: Helpdesk | None) -> None:
+    """Fill a helpdesk box from the policy's contact, in the current language (hidden when there is none)."""
+    if helpdesk is None:
+        box.hide()
+        return
+    box.show_contact(
+        _("Your helpdesk"),
+        helpdesk.text,
+        [(_("Phone"), helpdesk.phone), (_("Web"), helpdesk.url), (_("E-mail"), helpdesk.email)],
+    )

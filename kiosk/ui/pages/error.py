@@ -1,4 +1,4 @@
-"""Something the user cannot fix in a field: what happened, a correlation id, Retry and Start over."""
+"""Something the user cannot fix in a field: what happened, a correlation id, the helpdesk, Retry and Start over."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QWidget
 from kiosk.flows.steps import ErrorData, StepKind
 from kiosk.i18n import _
 from kiosk.ui import texts
-from kiosk.ui.controls import button, label
-from kiosk.ui.pages.base import Page, PageContext, Request, add_row, set_title
+from kiosk.ui.controls import HelpdeskBox, button, label
+from kiosk.ui.pages.base import Page, PageContext, Request, add_row, set_title, show_helpdesk
 
 
 class ErrorPage(Page):
@@ -28,6 +28,8 @@ class ErrorPage(Page):
         self.reference = label("reference", selectable=True)
         self.body.addWidget(self.reference_caption)
         self.body.addWidget(self.reference)
+        self.helpdesk = HelpdeskBox()
+        self.body.addWidget(self.helpdesk)
         self.retry = button("primary")
         self.retry.clicked.connect(self.accept)
         self.start_over = button()
@@ -55,6 +57,7 @@ class ErrorPage(Page):
         self.retry.setVisible(data.retryable)
         self.start_over.setText(_("Start over"))
         self.start_over.setAccessibleName(_("Start over"))
+        show_helpdesk(self.helpdesk, self.context.helpdesk)
 
     def accept(self) -> None:
         """Retry when the error allows it, else start over."""

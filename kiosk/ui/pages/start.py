@@ -7,7 +7,7 @@ from typing import ClassVar
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
-from kiosk.flows.steps import BeginAnswer, StartData, StepKind
+from kiosk.flows.steps import BeginAnswer, Helpdesk, StartData, StepKind
 from kiosk.i18n import _
 from kiosk.ui.controls import button, label
 from kiosk.ui.pages.base import Page, PageContext, set_title
@@ -32,6 +32,10 @@ class StartPage(Page):
         self.body.addWidget(self.begin, 0, Qt.AlignmentFlag.AlignHCenter)
         self.body.addSpacing(12)
         self.body.addWidget(self.hint)
+        self.helpdesk = label("muted")
+        self.helpdesk.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.body.addSpacing(12)
+        self.body.addWidget(self.helpdesk)
         self._ready = True
         self.outer.setContentsMargins(0, 60, 0, 0)
 
@@ -52,6 +56,10 @@ class StartPage(Page):
         self.begin.setText(text)
         self.begin.setAccessibleName(text)
         self.hint.setText(_("You'll need your user ID and one of the ways you registered to prove it's you."))
+        contact = help_contact(self.context.helpdesk)
+        need_help = _("Need help? Contact your helpdesk: {contact}")
+        self.helpdesk.setText(need_help.format(contact=contact) if contact else "")
+        self.helpdesk.setVisible(bool(contact))
 
     def accept(self) -> None:
         """Begin the flow (only once the service is ready)."""
@@ -61,3 +69,10 @@ class StartPage(Page):
     def focus_first(self) -> None:
         """Focus the big button."""
         self.begin.setFocus()
+
+
+def help_contact(helpdesk: Helpdesk | None) -> str:
+    """The quickest way to reach the helpdesk, for one line: the phone, else the web address, else the e-mail."""
+    if helpdesk is None:
+        return ""
+    return helpdesk.phone or helpdesk.url or helpdesk.email
