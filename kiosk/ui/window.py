@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.flows.steps import Answer, ErrorData, Helpdesk, StartData, Step, StepKind
-from kiosk.i18n import _, offered_languages, set_language
+from kiosk.i18n import _, current_language, offered_languages, set_language
 from kiosk.policy.password import PasswordCheck
 from kiosk.policy.schema import Policy
 from kiosk.ui import texts
@@ -117,6 +117,8 @@ class KioskWindow(QMainWindow):
         self._task: asyncio.Task[None] | None = None
         self._language_tasks: set[asyncio.Task[None]] = set()
         self._step = Step(StepKind.START, StartData(organisation=policy.kiosk.branding.organisation))
+        self._home_language = current_language()
+        """The language the kiosk started in: every new person starts in it again."""
         self._notice = ""
         self._locked_down = False
         self.audio = CaptchaAudioPlayer(self)
@@ -267,6 +269,8 @@ class KioskWindow(QMainWindow):
             self.idle.stop()  # nobody is using the kiosk: the start page never times out
             if previous_kind is not StepKind.START:
                 self.wipe()
+                if current_language() != self._home_language:
+                    self.set_language(self._home_language)  # the next person starts in the kiosk's language
         else:
             self.idle.start()
         self._notice = ""

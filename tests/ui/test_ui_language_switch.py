@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 import kiosk.i18n
 from kiosk.flows.engine import RecoveryFlow
 from kiosk.flows.steps import BeginAnswer, ChooseMethodAnswer, IdentifyAnswer, StepKind
-from kiosk.i18n import SOURCE_LANGUAGE, set_language
+from kiosk.i18n import SOURCE_LANGUAGE, current_language, set_language
 from kiosk.i18n.catalogs import compile_catalogs
 from kiosk.policy.schema import Method, Policy
 from kiosk.services.backend import Backend, ManualClock
@@ -127,6 +127,12 @@ async def test_switching_language_on_the_code_page_keeps_the_typed_code(
         assert window.layoutDirection() == Qt.LayoutDirection.RightToLeft
         assert qapp.layoutDirection() == Qt.LayoutDirection.RightToLeft
         assert QLocale().language() == QLocale.Language.Arabic
+
+        # The person leaves (cancel → start page): the next one starts in the kiosk's language.
+        window.render_step(await live.flow.cancel())
+        assert window.step.kind is StepKind.START
+        assert current_language() == "en" and window.layoutDirection() == Qt.LayoutDirection.LeftToRight
+        assert window.header.languages.currentData() == "en"
     finally:
         await window.wait_idle()
         window.release()
