@@ -14,11 +14,16 @@ export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
 # Devanagari and the other Indic scripts; Noto CJK covers Chinese (Hans/Hant), Japanese and Korean.
 FONT_PACKAGES := fonts-noto-core fonts-noto-cjk
 
+# The CAPTCHA read aloud in the user's language (the backend runs espeak-ng; without a voice for the
+# language, or without espeak-ng, it falls back to the captcha package's English voice).
+SPEECH_PACKAGES := espeak-ng
+
 # Qt's runtime libraries on Debian/Ubuntu: OpenGL/EGL, fonts, and what the xcb (X11) platform
 # plugin loads on a desktop (since Qt 6.5 it refuses to start without libxcb-cursor0).
 QT_SYSTEM_PACKAGES := libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core libxkbcommon0 \
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
-	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 $(FONT_PACKAGES)
+	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 $(FONT_PACKAGES) \
+	$(SPEECH_PACKAGES)
 
 # System libraries Qt needs (Debian/Ubuntu). Runs only where apt-get exists and we are root;
 # elsewhere it prints what to install.
@@ -29,7 +34,7 @@ system-deps:
 	  if [ -n "$$missing" ]; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing; fi; \
-	else echo "(not root or no apt-get: make sure Qt's libraries libEGL, libGL, libxkbcommon, fontconfig are installed)"; fi
+	else echo "(not root or no apt-get: make sure Qt's libraries libEGL, libGL, libxkbcommon, fontconfig and espeak-ng are installed)"; fi
 
 # The real directory servers the live tests start (OpenLDAP slapd + ppolicy, Samba AD DC): only
 # `make test` needs them, never `make run`. Installs only what is missing, as root with apt-get.

@@ -35,6 +35,7 @@ from kiosk.flows.steps import (
     Answer,
     AnswerQuestionsData,
     BeginAnswer,
+    CaptchaKind,
     Choice,
     ChooseMethodAnswer,
     ChooseMethodData,
@@ -45,16 +46,19 @@ from kiosk.flows.steps import (
     IdentifyData,
     NewPasswordAnswer,
     NewPasswordData,
+    Picture,
+    PictureCheckData,
     QuestionsAnswer,
     ResetOrUnlockAnswer,
     Step,
     StepKind,
+    SwitchCaptchaAnswer,
 )
 from kiosk.flows.validation import answers_errors, code_errors, identify_errors, new_password_errors
 from kiosk.i18n import current_language
 from kiosk.policy.password import PasswordCheck, PasswordRules, check_password
 from kiosk.policy.schema import Policy
-from kiosk.services.api import Action, CaptchaImage, ErrorCode, SessionView, Stage
+from kiosk.services.api import Action, CaptchaImage, ErrorCode, PictureCheck, SessionView, Stage
 from kiosk.services.client import (
     ApiError,
     BackendClient,
@@ -92,6 +96,16 @@ def _decode_png(image: CaptchaImage) -> bytes:
         return base64.b64decode(image.png_base64, validate=True)
     except binascii.Error:
         raise ProtocolError("the CAPTCHA image is not valid base64") from None
+
+
+def _decode_pictures(check: PictureCheck) -> PictureCheckData:
+    try:
+        pictures = tuple(
+            Picture(id=choice.id, png=base64.b64decode(choice.png_base64, validate=True)) for choice in check.choices
+        )
+    except binascii.Error:
+        raise ProtocolError("a picture of the picture check is not valid base64") from None
+    return PictureCheckData(subject=check.subject.value, pictures=pictures)
 
 
 class RecoveryFlow:
@@ -172,21 +186,24 @@ class RecoveryFlow:
             return self._show(await self._attempt(operation, repeat=operation))
 
     async def refresh_captcha(self) -> Step:
-        """A new CAPTCHA picture on the identify page."""
+        """A new CAPTCHA on the identify page (new characters, or new pictures in a picture check)."""
         async with self._lock:
             data = self._step.data
             if not isinstance(data, IdentifyData):
                 return self._step
 
             async def refresh() -> Step:
-                return identify_step(await self._captcha_png(), data.user_id)
+                if data.picture_check is not None:
+                    return await self._pictures_step(data.user_id)
+                return self._identify_step(await self._captcha_png(), data.user_id)
 
             return self._show(await self._attempt(refresh, repeat=self._resync))
 
     async def captcha_audio(self) -> bytes:
         """The current CAPTCHA as WAV bytes; b"" if it cannot be had (then `step` shows why)."""
         async with self._lock:
-            if self._step.kind is not StepKind.IDENTIFY:
+            data = self._step.data
+            if not isinstance(data, IdentifyData) or not data.audio or data.picture_check is not None:
                 return b""
             try:
                 audio = await self._client.captcha_audio()
@@ -237,8 +254,10 @@ class RecoveryFlow:
             case BeginAnswer() if step.kind is StepKind.START:
                 return self._open_at_identify
             case IdentifyAnswer() if isinstance(step.data, IdentifyData):
-                captcha_png = step.data.captcha_png
-                return lambda: self._identify(answer, captcha_png)
+                data = step.data
+                return lambda: self._identify(answer, data)
+            case SwitchCaptchaAnswer() if isinstance(step.data, IdentifyData):
+                return lambda: self._switch_captcha(answer)
             case ChooseMethodAnswer() if isinstance(step.data, ChooseMethodData):
                 return lambda: self._choose_method(answer)
             case CodeAnswer() if isinstance(step.data, EnterCodeData):
@@ -258,14 +277,21 @@ class RecoveryFlow:
         # A new session: keep only what the user typed as their ID, so they need not type it again.
         self._context = ViewContext(self._policy, user_id=self._context.user_id)
         self._display_name = None
-        return identify_step(_decode_png(opened.captcha), self._context.user_id)
+        return self._identify_step(_decode_png(opened.captcha), self._context.user_id)
 
-    async def _identify(self, answer: IdentifyAnswer, captcha_png: bytes) -> Step:
+    async def _identify(self, answer: IdentifyAnswer, data: IdentifyData) -> Step:
         errors = identify_errors(answer)
         if errors:
-            return identify_step(captcha_png, answer.user_id, errors)
+            return replace(self._step, data=replace(data, user_id=answer.user_id), errors=errors)
         self._context = replace(self._context, user_id=answer.user_id.strip())
         return await self._step_for(await self._client.identify(self._context.user_id, answer.captcha.strip()))
+
+    async def _switch_captcha(self, answer: SwitchCaptchaAnswer) -> Step:
+        """Picture check instead of characters (when the policy offers it), or back; the typed ID stays."""
+        self._context = replace(self._context, user_id=answer.user_id.strip())
+        if answer.kind is CaptchaKind.PICTURES and self._policy.captcha.no_transcription_alternative:
+            return await self._pictures_step(self._context.user_id)
+        return self._identify_step(await self._captcha_png(), self._context.user_id)
 
     async def _choose_method(self, answer: ChooseMethodAnswer) -> Step:
         return await self._step_for(await self._client.choose_method(answer.method))
@@ -305,7 +331,7 @@ class RecoveryFlow:
         if view.methods:
             self._context = replace(self._context, methods=method_choices(view))
         if view.stage is Stage.IDENTIFY:
-            return identify_step(await self._captcha_png(), self._context.user_id)
+            return self._identify_step(await self._captcha_png(), self._context.user_id)
         try:
             return step_for_view(view, self._context)
         except ValueError as error:
@@ -313,6 +339,13 @@ class RecoveryFlow:
 
     async def _captcha_png(self) -> bytes:
         return _decode_png(await self._client.refresh_captcha())
+
+    def _identify_step(self, captcha_png: bytes, user_id: str, errors: tuple[FieldError, ...] = ()) -> Step:
+        return identify_step(captcha_png, user_id, errors, policy=self._policy)
+
+    async def _pictures_step(self, user_id: str, errors: tuple[FieldError, ...] = ()) -> Step:
+        check = _decode_pictures(await self._client.new_picture_check())
+        return identify_step(b"", user_id, errors, policy=self._policy, picture_check=check)
 
     async def _resync(self) -> Step:
         """Show the page of wherever the backend says the session is (a fresh one if there is none)."""
@@ -338,8 +371,12 @@ class RecoveryFlow:
         data = step.data
         code = error.code
         if code is ErrorCode.CAPTCHA_WRONG and isinstance(data, IdentifyData):
-            # The backend replaced the CAPTCHA after a wrong one; fetch its picture.
-            return identify_step(await self._captcha_png(), self._context.user_id, (FieldError("captcha", code.value),))
+            # The backend spent the CAPTCHA on the wrong answer; show a new one of the same kind.
+            if data.picture_check is not None:
+                return await self._pictures_step(self._context.user_id, (FieldError("captcha", "picture_wrong"),))
+            return self._identify_step(
+                await self._captcha_png(), self._context.user_id, (FieldError("captcha", code.value),)
+            )
         if code is ErrorCode.CODE_WRONG and isinstance(data, EnterCodeData):
             attempts = error.attempts_left if error.attempts_left is not None else max(data.attempts_left - 1, 0)
             return replace(

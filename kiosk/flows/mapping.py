@@ -18,6 +18,7 @@ from kiosk.flows.steps import (
     IdentifyData,
     MethodChoice,
     NewPasswordData,
+    PictureCheckData,
     Question,
     RefusedData,
     ResetOrUnlockData,
@@ -55,9 +56,23 @@ def start_step(policy: Policy) -> Step:
     return Step(StepKind.START, StartData(organisation=policy.kiosk.branding.organisation))
 
 
-def identify_step(captcha_png: bytes, user_id: str = "", errors: tuple[FieldError, ...] = ()) -> Step:
-    """The user ID + CAPTCHA page; Back leads to the start."""
-    return Step(StepKind.IDENTIFY, IdentifyData(captcha_png=captcha_png, user_id=user_id), errors, can_go_back=True)
+def identify_step(
+    captcha_png: bytes,
+    user_id: str = "",
+    errors: tuple[FieldError, ...] = (),
+    *,
+    policy: Policy | None = None,
+    picture_check: PictureCheckData | None = None,
+) -> Step:
+    """The user ID + CAPTCHA page (the policy says which alternatives it offers); Back leads to the start."""
+    data = IdentifyData(
+        captcha_png=captcha_png,
+        user_id=user_id,
+        audio=policy.captcha.audio if policy else True,
+        pictures_offered=policy.captcha.no_transcription_alternative if policy else False,
+        picture_check=picture_check,
+    )
+    return Step(StepKind.IDENTIFY, data, errors, can_go_back=True)
 
 
 def error_step(

@@ -57,11 +57,32 @@ class StartData:
 
 
 @dataclass(frozen=True, slots=True)
+class Picture:
+    """One picture of a picture check: its random id (what the answer sends) and the PNG."""
+
+    id: str
+    png: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PictureCheckData:
+    """The CAPTCHA that needs no typing: select the picture that shows `subject` (a `PictureSubject`)."""
+
+    subject: str
+    pictures: tuple[Picture, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class IdentifyData:
-    """User ID + CAPTCHA."""
+    """User ID + CAPTCHA: the characters in a picture, or (when `picture_check` is set) a picture to select."""
 
     captcha_png: bytes
     user_id: str = ""
+    audio: bool = True
+    """Offer the characters read out (policy `captcha.audio`)."""
+    pictures_offered: bool = False
+    """Offer the picture check instead of typing (policy `captcha.no_transcription_alternative`)."""
+    picture_check: PictureCheckData | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,10 +230,25 @@ class BeginAnswer:
 
 @dataclass(frozen=True, slots=True)
 class IdentifyAnswer:
-    """The typed user ID and CAPTCHA text."""
+    """The typed user ID and the CAPTCHA answer: the typed characters, or the selected picture's id."""
 
     user_id: str
     captcha: str
+
+
+class CaptchaKind(StrEnum):
+    """The two kinds of CAPTCHA of the identify page."""
+
+    CHARACTERS = "characters"
+    PICTURES = "pictures"
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchCaptchaAnswer:
+    """Identify page: "Use a picture check instead" (or back to typing characters), keeping the typed ID."""
+
+    kind: CaptchaKind
+    user_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +307,7 @@ class NewPasswordAnswer:
 Answer = (
     BeginAnswer
     | IdentifyAnswer
+    | SwitchCaptchaAnswer
     | ChooseMethodAnswer
     | CodeAnswer
     | QuestionsAnswer

@@ -54,6 +54,8 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal"
     # identify
     CAPTCHA_WRONG = "captcha_wrong"
+    CAPTCHA_DISABLED = "captcha_disabled"
+    """The policy turned this CAPTCHA alternative off (`captcha.audio`, `captcha.no_transcription_alternative`)."""
     # eligibility refusals (carried in `Refusal.code`)
     UNKNOWN_USER = "unknown_user"
     ACCOUNT_DISABLED = "account_disabled"
@@ -187,6 +189,34 @@ class CaptchaAudio(_Body):
     wav_base64: str
 
 
+class PictureSubject(StrEnum):
+    """What a picture of the picture check shows; the kiosk words the question ("… shows a house")."""
+
+    HOUSE = "house"
+    TREE = "tree"
+    CAR = "car"
+    KEY = "key"
+    STAR = "star"
+    CUP = "cup"
+
+
+class PictureChoice(_Body):
+    """One picture to choose from: a random id (the answer, if it is the right one) and the PNG (base64)."""
+
+    id: str
+    png_base64: str
+
+
+class PictureCheck(_Body):
+    """The CAPTCHA that needs no transcription: select the picture that shows `subject`.
+
+    Answered through `IdentifyRequest.captcha` with the chosen picture's id; one answer per check.
+    """
+
+    subject: PictureSubject
+    choices: tuple[PictureChoice, ...]
+
+
 class OpenSessionRequest(_Body):
     """`POST /v1/sessions`."""
 
@@ -212,7 +242,15 @@ class IdentifyRequest(_Body):
     """`POST /v1/session/identify`."""
 
     user_id: Annotated[Text, Field(min_length=1, max_length=MAX_USER_ID)]
-    captcha: Annotated[Text, Field(min_length=1, max_length=MAX_CAPTCHA)]
+    captcha: Annotated[
+        Text,
+        Field(
+            min_length=1,
+            max_length=MAX_CAPTCHA,
+            description="The answer to the session's current CAPTCHA: the characters typed, or the id of the "
+            "picture chosen in a picture check.",
+        ),
+    ]
 
 
 class ChooseMethodRequest(_Body):

@@ -2,6 +2,7 @@
 
 Steps carry stable codes (field errors, refusal reasons, error pages, password rules); this module is
 the one place that turns them into sentences. Unknown codes get a generic sentence, never the code.
+Values go into sentences through `fill` only, which isolates their text direction (see `isolate`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,34 @@ from kiosk.i18n import _, format_datetime, format_time, ngettext
 from kiosk.policy.password import PasswordRule, PasswordRules
 from kiosk.policy.questions import PREDEFINED_QUESTIONS
 from kiosk.policy.schema import Method
+
+# --- values in sentences ------------------------------------------------------------------------
+
+FIRST_STRONG_ISOLATE = "\u2068"
+POP_DIRECTIONAL_ISOLATE = "\u2069"
+
+
+def isolate(value: str) -> str:
+    """`value` wrapped in Unicode directional isolates (FSI … PDI, UAX #9).
+
+    An e-mail address, phone number, code, user ID or time inside a right-to-left sentence would
+    otherwise be reordered with its neighbours (the "@contoso.com" or the "+31" jumps to the wrong
+    end); isolated, it keeps its own order and cannot disturb the sentence around it. The marks are
+    invisible and harmless in left-to-right text.
+    """
+    return f"{FIRST_STRONG_ISOLATE}{value}{POP_DIRECTIONAL_ISOLATE}"
+
+
+def fill(template: str, **values: str | int) -> str:
+    """A translated template with its `{placeholders}` filled: text values isolated, numbers as they are.
+
+    Every value this module puts into a sentence goes through here. A bare number needs no isolate
+    (digits keep their order in either direction) and stays plain for screen readers and tests.
+    """
+    return template.format(
+        **{name: isolate(value) if isinstance(value, str) else value for name, value in values.items()}
+    )
+
 
 # --- field errors -------------------------------------------------------------------------------
 
@@ -32,6 +61,7 @@ _FIELD_ERRORS: dict[str, Callable[[], str]] = {
     "too_long": lambda: _("This is too long."),
     "bad_characters": lambda: _("This contains a character that can't be used here (such as a tab or line break)."),
     "unlock_not_allowed": lambda: _("Unlocking without a new password isn't allowed. Reset your password instead."),
+    "picture_wrong": lambda: _("That wasn't the picture asked for. Try the new pictures."),
 }
 
 
@@ -40,11 +70,14 @@ def field_error(error: FieldError) -> str:
     if error.code == "code_wrong":
         if error.attempts_left is None:
             return _("That code isn't right.")
-        return ngettext(
-            "That code isn't right. You have {count} attempt left.",
-            "That code isn't right. You have {count} attempts left.",
-            error.attempts_left,
-        ).format(count=error.attempts_left)
+        return fill(
+            ngettext(
+                "That code isn't right. You have {count} attempt left.",
+                "That code isn't right. You have {count} attempts left.",
+                error.attempts_left,
+            ),
+            count=error.attempts_left,
+        )
     message = _FIELD_ERRORS.get(error.code)
     return message() if message else _("This value was not accepted.")
 
@@ -117,7 +150,7 @@ def blocked_until(until: datetime, now: datetime | None = None) -> str:
     local = until.astimezone()
     today = (now or datetime.now(local.tzinfo)).astimezone().date()
     when = format_time(local) if local.date() == today else format_datetime(local)
-    return _("Try again after {time}.").format(time=when)
+    return fill(_("Try again after {time}."), time=when)
 
 
 # --- methods, gates, questions ------------------------------------------------------------------
@@ -128,13 +161,13 @@ def method_label(choice: MethodChoice) -> str:
     target = choice.masked_target or ""
     match choice.method:
         case Method.EMAIL:
-            return _("E-mail a code to {target}").format(target=target) if target else _("E-mail me a code")
+            return fill(_("E-mail a code to {target}"), target=target) if target else _("E-mail me a code")
         case Method.MOBILE_SMS:
-            return _("Text a code to {target}").format(target=target) if target else _("Text me a code")
+            return fill(_("Text a code to {target}"), target=target) if target else _("Text me a code")
         case Method.MOBILE_CALL:
-            return _("Call {target}").format(target=target) if target else _("Call my mobile phone")
+            return fill(_("Call {target}"), target=target) if target else _("Call my mobile phone")
         case Method.OFFICE_CALL:
-            return _("Call my office phone {target}").format(target=target) if target else _("Call my office phone")
+            return fill(_("Call my office phone {target}"), target=target) if target else _("Call my office phone")
         case Method.SECURITY_QUESTIONS:
             return _("Answer security questions")
         case Method.APP_CODE:
@@ -187,17 +220,17 @@ def code_sent(method: Method, target: str | None) -> str:
                 )
     match method:
         case Method.EMAIL:
-            return _("We e-mailed a code to {target}.").format(target=target)
+            return fill(_("We e-mailed a code to {target}."), target=target or "")
         case Method.MOBILE_SMS:
-            return _("We texted a code to {target}.").format(target=target)
+            return fill(_("We texted a code to {target}."), target=target or "")
         case Method.MOBILE_CALL | Method.OFFICE_CALL:
-            return _("We are calling {target}. Answer and listen for the code.").format(target=target)
+            return fill(_("We are calling {target}. Answer and listen for the code."), target=target or "")
     return _("Enter the code you received.")
 
 
 def gate_progress(gate: GateProgress) -> str:
     """"Verification 1 of 2", shown when more than one gate is required."""
-    return _("Verification {number} of {required}").format(number=gate.number, required=gate.required)
+    return fill(_("Verification {number} of {required}"), number=gate.number, required=gate.required)
 
 
 def question_text(question: Question) -> str:
@@ -207,6 +240,30 @@ def question_text(question: Question) -> str:
     return question.custom_text or _("Security question")
 
 
+# --- the picture check (the CAPTCHA without typing) ---------------------------------------------
+
+# One whole sentence per subject, not "… shows a {thing}": articles, gender and case differ by language.
+_PICTURE_QUESTIONS: dict[str, Callable[[], str]] = {
+    "house": lambda: _("Select the picture that shows a house."),
+    "tree": lambda: _("Select the picture that shows a tree."),
+    "car": lambda: _("Select the picture that shows a car."),
+    "key": lambda: _("Select the picture that shows a key."),
+    "star": lambda: _("Select the picture that shows a star."),
+    "cup": lambda: _("Select the picture that shows a cup."),
+}
+
+
+def picture_question(subject: str) -> str:
+    """What to look for in a picture check ("Select the picture that shows a house.")."""
+    question = _PICTURE_QUESTIONS.get(subject)
+    return question() if question else ""
+
+
+def picture_name(number: int) -> str:
+    """The accessible name of the n-th picture (1-based): its place only, never what it shows."""
+    return fill(_("Picture {number}"), number=number)
+
+
 # --- passwords ----------------------------------------------------------------------------------
 
 
@@ -214,19 +271,24 @@ def password_rule(rule: PasswordRule, rules: PasswordRules) -> str:
     """One line of the live password checklist."""
     match rule:
         case PasswordRule.MIN_LENGTH:
-            return ngettext(
-                "At least {count} character", "At least {count} characters", rules.min_length
-            ).format(count=rules.min_length)
+            return fill(
+                ngettext("At least {count} character", "At least {count} characters", rules.min_length),
+                count=rules.min_length,
+            )
         case PasswordRule.MAX_LENGTH:
-            return ngettext(
-                "At most {count} character", "At most {count} characters", rules.max_length
-            ).format(count=rules.max_length)
+            return fill(
+                ngettext("At most {count} character", "At most {count} characters", rules.max_length),
+                count=rules.max_length,
+            )
         case PasswordRule.CHARACTER_CLASSES:
-            return ngettext(
-                "At least {count} of: lower case, upper case, digit, symbol",
-                "At least {count} of: lower case, upper case, digits, symbols",
-                rules.required_classes,
-            ).format(count=rules.required_classes)
+            return fill(
+                ngettext(
+                    "At least {count} of: lower case, upper case, digit, symbol",
+                    "At least {count} of: lower case, upper case, digits, symbols",
+                    rules.required_classes,
+                ),
+                count=rules.required_classes,
+            )
         case PasswordRule.NOT_USER_NAME:
             return _("Doesn't contain your name or user name")
         case PasswordRule.NO_BANNED_WORDS:
@@ -234,9 +296,10 @@ def password_rule(rule: PasswordRule, rules: PasswordRules) -> str:
         case PasswordRule.STRENGTH:
             return _("Hard to guess")
         case PasswordRule.NOT_RECENT:
-            return ngettext(
-                "Not your last password", "Not one of your last {count} passwords", rules.history
-            ).format(count=rules.history)
+            return fill(
+                ngettext("Not your last password", "Not one of your last {count} passwords", rules.history),
+                count=rules.history,
+            )
         case PasswordRule.DIRECTORY_TOO_SHORT:
             return _("Long enough for the directory")
         case PasswordRule.DIRECTORY_COMPLEXITY:
@@ -254,17 +317,23 @@ def password_rejection(reason: str, rules: PasswordRules) -> str:
     """Why a password was rejected, from a rule code (or a generic sentence)."""
     match reason:
         case PasswordRule.MIN_LENGTH:
-            return ngettext(
-                "This password is too short: use at least {count} character.",
-                "This password is too short: use at least {count} characters.",
-                rules.min_length,
-            ).format(count=rules.min_length)
+            return fill(
+                ngettext(
+                    "This password is too short: use at least {count} character.",
+                    "This password is too short: use at least {count} characters.",
+                    rules.min_length,
+                ),
+                count=rules.min_length,
+            )
         case PasswordRule.MAX_LENGTH:
-            return ngettext(
-                "This password is too long: use at most {count} character.",
-                "This password is too long: use at most {count} characters.",
-                rules.max_length,
-            ).format(count=rules.max_length)
+            return fill(
+                ngettext(
+                    "This password is too long: use at most {count} character.",
+                    "This password is too long: use at most {count} characters.",
+                    rules.max_length,
+                ),
+                count=rules.max_length,
+            )
         case PasswordRule.CHARACTER_CLASSES:
             return _("Mix more kinds of characters: lower case, upper case, digits and symbols.")
         case PasswordRule.NOT_USER_NAME:
@@ -319,11 +388,14 @@ def done_message(outcome: DoneOutcome) -> str:
 
 def countdown(seconds: int) -> str:
     """The done page's countdown line."""
-    return ngettext(
-        "This kiosk returns to the start in {count} second.",
-        "This kiosk returns to the start in {count} seconds.",
-        seconds,
-    ).format(count=seconds)
+    return fill(
+        ngettext(
+            "This kiosk returns to the start in {count} second.",
+            "This kiosk returns to the start in {count} seconds.",
+            seconds,
+        ),
+        count=seconds,
+    )
 
 
 # --- notices ------------------------------------------------------------------------------------

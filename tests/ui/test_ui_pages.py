@@ -19,6 +19,7 @@ from kiosk.ui.pages.error import ErrorPage
 from kiosk.ui.pages.identify import IdentifyPage
 from kiosk.ui.pages.refused import RefusedPage
 from kiosk.ui.screenshots import SAMPLE_NOW, sample_steps
+from kiosk.ui.texts import isolate
 from kiosk.ui.window import KioskWindow
 
 
@@ -54,8 +55,8 @@ def test_choose_method_shows_masked_contacts_and_gate(qtbot: QtBot, context: Pag
     page.show_step(steps[StepKind.CHOOSE_METHOD], fresh=True)
     names = [button.accessibleName() for _method, button in page.choices]
     assert names == [
-        "E-mail a code to a•••••@contoso.com",
-        "Text a code to +31 •• ••• ••78",
+        f"E-mail a code to {isolate('a•••••@contoso.com')}",  # contacts isolated for right-to-left text
+        f"Text a code to {isolate('+31 •• ••• ••78')}",
         "Answer security questions",
     ]
     assert page.gate.text() == "Verification 2 of 2"
@@ -70,7 +71,7 @@ def test_enter_code_shows_target_attempts_left_and_expiry(qtbot: QtBot, context:
     assert page.intro.text().startswith("If your account has an e-mail address for verification")
     step = steps[StepKind.ENTER_CODE]
     page.show_step(replace(step, data=replace(step.data, masked_target="a•••••@contoso.com")), fresh=True)
-    assert page.intro.text() == "We e-mailed a code to a•••••@contoso.com."  # … a second gate does
+    assert page.intro.text() == f"We e-mailed a code to {isolate('a•••••@contoso.com')}."  # … a second gate does
     assert page.code.error.text() == "That code isn't right. You have 3 attempts left."
     assert page.expiry.text() == "The code expires in 4 minutes."
     assert not page.resend.isHidden() and not page.other.isHidden()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from kiosk.flows.steps import FieldError, MethodChoice
+from kiosk.i18n import SOURCE_LANGUAGE, set_language
 from kiosk.policy.password import PasswordRule, PasswordRules
 from kiosk.policy.schema import Method
 from kiosk.services.api import ErrorCode
@@ -17,7 +21,7 @@ RULES = PasswordRules(min_length=1, max_length=8, required_classes=1, history=1)
 @pytest.mark.parametrize("code", [
     "required", "captcha_wrong", "code_wrong", "code_expired", "code_burned", "no_active_code", "answers_wrong",
     "password_rejected", "password_mismatch", "password_rules", "method_not_available", "too_long",
-    "unlock_not_allowed",
+    "unlock_not_allowed", "picture_wrong",
 ])
 def test_field_error_codes_have_their_own_sentence(code: str) -> None:
     assert texts.field_error(FieldError("field", code)) not in (GENERIC_FIELD, code)
@@ -62,3 +66,56 @@ def test_blocked_until_says_the_time_today_and_the_date_otherwise() -> None:
     assert "2025" not in today
     tomorrow = texts.blocked_until(now + timedelta(hours=24), now)
     assert tomorrow.startswith("Try again after ") and "2025" in tomorrow
+
+
+# --- values in sentences: directional isolates (mixed-direction text) -----------------------------
+
+FSI, PDI = "\u2068", "\u2069"
+
+
+@pytest.fixture
+def arabic() -> Iterator[None]:
+    set_language("ar")
+    yield
+    set_language(SOURCE_LANGUAGE)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "value"),
+    [
+        (lambda: texts.method_label(MethodChoice(Method.EMAIL, "e•••••@contoso.com")), "e•••••@contoso.com"),
+        (lambda: texts.method_label(MethodChoice(Method.MOBILE_SMS, "+31 •• ••• ••78")), "+31 •• ••• ••78"),
+        (lambda: texts.method_label(MethodChoice(Method.OFFICE_CALL, "+1 425 555 0100")), "+1 425 555 0100"),
+        (lambda: texts.code_sent(Method.EMAIL, "e•••••@contoso.com"), "e•••••@contoso.com"),
+        (lambda: texts.code_sent(Method.MOBILE_CALL, "+31 •• ••• ••78"), "+31 •• ••• ••78"),
+    ],
+)
+def test_values_in_arabic_sentences_are_isolated_and_keep_their_order(
+    arabic: None, sentence: Callable[[], str], value: str
+) -> None:
+    text = sentence()
+    assert any("\u0600" <= character <= "\u06ff" for character in text), "the Arabic catalog is not in use"
+    # The value, characters in their own order, sits between FSI and PDI: the bidi algorithm lays
+    # it out as one left-to-right unit inside the right-to-left sentence.
+    assert f"{FSI}{value}{PDI}" in text
+    assert text.count(FSI) == text.count(PDI) == 1
+
+
+def test_times_are_isolated_in_arabic_too(arabic: None) -> None:
+    now = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+    text = texts.blocked_until(now + timedelta(hours=2), now)
+    inner = text[text.index(FSI) + 1 : text.index(PDI)]
+    assert inner and FSI not in inner and inner in text
+
+
+def test_isolate_wraps_text_and_fill_leaves_numbers_plain() -> None:
+    assert texts.isolate("user@contoso.com") == f"{FSI}user@contoso.com{PDI}"
+    assert texts.fill("{target} · {count}", target="a@b.c", count=3) == f"{FSI}a@b.c{PDI} · 3"
+
+
+def test_picture_check_texts_never_name_the_subject_in_a_picture_name() -> None:
+    for subject in ("house", "tree", "car", "key", "star", "cup"):
+        assert subject in texts.picture_question(subject)
+    names = [texts.picture_name(number) for number in range(1, 7)]
+    assert names == [f"Picture {number}" for number in range(1, 7)]
+    assert texts.picture_question("unicorn") == ""

@@ -1,7 +1,11 @@
 """CAPTCHA challenges: digit strings rendered as a PNG picture or a WAV recording, off the event loop.
 
-Digits only, because the audio voices of the `captcha` package speak digits; 0 and 1 are left out
-so nobody mistakes them for O and l in the picture.
+Digits only, so that every voice can read them out and nobody has to spell letters in a language
+they do not know; 0 and 1 are left out so nobody mistakes them for O and l in the picture.
+
+The recording is spoken by espeak-ng in the session's language (`speech`), digit by digit with a
+pause between digits, twice; without a voice for that language (or without espeak-ng) it falls back
+to the English voice of the `captcha` package.
 """
 
 from __future__ import annotations
@@ -9,9 +13,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hmac
+import logging
 import secrets
 
 from kiosk.services.api import CaptchaAudio, CaptchaImage
+from kiosk.services.backend import speech
+
+log = logging.getLogger(__name__)
 
 ALPHABET = "23456789"
 LENGTH = 6
@@ -36,10 +44,19 @@ def _png(text: str) -> str:
     return base64.b64encode(ImageCaptcha(width=240, height=80).generate(text).getvalue()).decode("ascii")
 
 
-def _wav(text: str) -> str:
+def _english_wav(text: str) -> bytes:
     from captcha.audio import AudioCaptcha
 
-    return base64.b64encode(bytes(AudioCaptcha().generate(text))).decode("ascii")
+    return bytes(AudioCaptcha().generate(text))
+
+
+def _wav(text: str, locale: str) -> str:
+    voice = speech.voice_for(locale)
+    wav = speech.speak_characters(text, voice) if voice else None
+    if wav is None:
+        # The reason (no voice, espeak-ng missing, failed or too slow) was logged by `speech`; never the text.
+        wav = _english_wav(text)
+    return base64.b64encode(wav).decode("ascii")
 
 
 async def render_image(text: str) -> CaptchaImage:
@@ -47,6 +64,6 @@ async def render_image(text: str) -> CaptchaImage:
     return CaptchaImage(png_base64=await asyncio.to_thread(_png, text))
 
 
-async def render_audio(text: str) -> CaptchaAudio:
-    """The challenge read out as a WAV recording."""
-    return CaptchaAudio(wav_base64=await asyncio.to_thread(_wav, text))
+async def render_audio(text: str, locale: str = "en") -> CaptchaAudio:
+    """The challenge read out as a WAV recording, in `locale` (a BCP 47 tag) where a voice exists."""
+    return CaptchaAudio(wav_base64=await asyncio.to_thread(_wav, text, locale))

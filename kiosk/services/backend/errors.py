@@ -15,6 +15,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.INTERNAL: 500,
     ErrorCode.CAPTCHA_WRONG: 400,
+    ErrorCode.CAPTCHA_DISABLED: 403,
     ErrorCode.METHOD_NOT_AVAILABLE: 409,
     ErrorCode.CODE_WRONG: 400,
     ErrorCode.CODE_EXPIRED: 400,

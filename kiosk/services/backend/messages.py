@@ -8,7 +8,7 @@ text; the SMTP sender adds the HTML alternative (escaped) from the same text.
 
 from __future__ import annotations
 
-from kiosk.i18n import _
+from kiosk.i18n import _, ngettext
 from kiosk.policy.schema import Method, Policy
 from kiosk.services.backend.directory import DirectoryUser
 
@@ -22,11 +22,15 @@ def code_message(policy: Policy, method: Method, code: str) -> tuple[str, str]:
         # TRANSLATORS: read out by a voice call; {code} is the code with spaces between the digits.
         body = _("This is {organisation}. Your verification code is: {code}. Again: {code}.")
         return _("Verification code (voice call)"), body.format(organisation=organisation, code=spoken)
+    # TRANSLATORS: {minutes} is a number; the sentence follows the code in an SMS or e-mail.
+    expiry = ngettext("It expires in {minutes} minute.", "It expires in {minutes} minutes.", minutes)
     if method is Method.MOBILE_SMS:
-        body = _("{organisation} verification code: {code}. It expires in {minutes} minutes.")
+        body = _("{organisation} verification code: {code}.") + " " + expiry
         return _("Verification code (SMS)"), body.format(organisation=organisation, code=code, minutes=minutes)
     body = (
-        _("Your {organisation} verification code is {code}. It expires in {minutes} minutes.")
+        _("Your {organisation} verification code is {code}.")
+        + " "
+        + expiry
         + "\n"
         + _("If you did not ask for it, tell your IT service desk.")
     )

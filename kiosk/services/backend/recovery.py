@@ -8,12 +8,13 @@ from kiosk.services.api import (
     ErrorCode,
     IdentifyRequest,
     OpenSessionRequest,
+    PictureCheck,
     SessionLocaleRequest,
     SessionOpened,
     SessionView,
     Stage,
 )
-from kiosk.services.backend import captcha
+from kiosk.services.backend import captcha, picture_check
 from kiosk.services.backend.audit import AuditEvent
 from kiosk.services.backend.decoys import subject_of
 from kiosk.services.backend.eligibility import assess
@@ -37,14 +38,37 @@ async def open_session(rt: Runtime, request: OpenSessionRequest) -> SessionOpene
 async def new_captcha(rt: Runtime, state: SessionState) -> CaptchaImage:
     """Replace the session's CAPTCHA (the old one stops working) and return its picture."""
     await rt.require_stage(state, Stage.IDENTIFY)
-    state.captcha = captcha.new_challenge()
+    _set_text_challenge(state)
     return await captcha.render_image(state.captcha)
 
 
-async def captcha_audio(rt: Runtime, state: SessionState) -> CaptchaAudio:
-    """The current CAPTCHA read out, for people who cannot see the picture."""
+async def new_picture_check(rt: Runtime, state: SessionState) -> PictureCheck:
+    """Replace the session's CAPTCHA with a picture check (the old one stops working); 403 when the
+    policy does not offer it (`captcha.no_transcription_alternative`)."""
+    if not rt.policy.captcha.no_transcription_alternative:
+        raise ApiError(ErrorCode.CAPTCHA_DISABLED)
     await rt.require_stage(state, Stage.IDENTIFY)
-    return await captcha.render_audio(state.captcha)
+    challenge = picture_check.new_challenge()
+    state.captcha, state.captcha_pictures = challenge.answer, True
+    return await picture_check.render(challenge)
+
+
+async def captcha_audio(rt: Runtime, state: SessionState) -> CaptchaAudio:
+    """The current CAPTCHA read out in the session's language, for people who cannot see the picture.
+
+    403 when the policy turned audio off (`captcha.audio`); 409 while a picture check is current (its
+    answer is an id that must never be read out).
+    """
+    if not rt.policy.captcha.audio:
+        raise ApiError(ErrorCode.CAPTCHA_DISABLED)
+    await rt.require_stage(state, Stage.IDENTIFY)
+    if state.captcha_pictures:
+        raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
+    return await captcha.render_audio(state.captcha, state.locale)
+
+
+def _set_text_challenge(state: SessionState) -> None:
+    state.captcha, state.captcha_pictures = captcha.new_challenge(), False
 
 
 async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -> SessionView:
@@ -55,8 +79,9 @@ async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -
     (see `decoys`). With it, a refusal is told at once.
     """
     await rt.require_stage(state, Stage.IDENTIFY)
+    # Either kind of CAPTCHA: the typed characters, or the chosen picture's id (`picture_check`).
     solved = captcha.solves(state.captcha, request.captcha)
-    state.captcha = captcha.new_challenge()  # one try per challenge, right or wrong
+    _set_text_challenge(state)  # one try per challenge, right or wrong
     if not solved:
         await rt.record(state, AuditEvent.CAPTCHA_FAILED, outcome=ErrorCode.CAPTCHA_WRONG.value)
         raise ApiError(ErrorCode.CAPTCHA_WRONG)

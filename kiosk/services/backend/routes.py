@@ -28,6 +28,7 @@ from kiosk.services.api import (
     NewPasswordRequest,
     OpenSessionRequest,
     Outbox,
+    PictureCheck,
     SessionLocaleRequest,
     SessionOpened,
     SessionView,
@@ -123,6 +124,10 @@ async def _captcha(call: Call) -> CaptchaImage:
     return await recovery.new_captcha(call.rt, call.state)
 
 
+async def _pictures(call: Call) -> PictureCheck:
+    return await recovery.new_picture_check(call.rt, call.state)
+
+
 async def _audio(call: Call) -> CaptchaAudio:
     return await recovery.captcha_audio(call.rt, call.state)
 
@@ -199,8 +204,14 @@ ROUTES: tuple[RouteSpec, ...] = (
         response=CaptchaImage, errors=_STEP, session=True,
     ),
     RouteSpec(
-        "GET", f"{_P}/session/captcha/audio", "captcha_audio", "The CAPTCHA read out.", _audio,
-        response=CaptchaAudio, errors=_STEP, session=True,
+        "POST", f"{_P}/session/captcha/pictures", "new_picture_check",
+        "Replace the CAPTCHA with a picture check (no typing; if the policy offers it).", _pictures,
+        response=PictureCheck, errors=(*_STEP, ErrorCode.CAPTCHA_DISABLED), session=True,
+    ),
+    RouteSpec(
+        "GET", f"{_P}/session/captcha/audio", "captcha_audio",
+        "The CAPTCHA read out in the session's language (if the policy offers it).", _audio,
+        response=CaptchaAudio, errors=(*_STEP, ErrorCode.CAPTCHA_DISABLED), session=True,
     ),
     RouteSpec(
         "POST", f"{_P}/session/identify", "identify", "Give the user ID and the CAPTCHA answer.", _identify,

@@ -45,6 +45,9 @@ class SessionState(BaseModel):
     expires_at: datetime
     stage: Stage = Stage.IDENTIFY
     captcha: str = Field(default="", repr=False)
+    """The answer to the current CAPTCHA: its characters, or the right picture's id in a picture check."""
+    captcha_pictures: bool = False
+    """The current CAPTCHA is a picture check (which must never be read out)."""
     login: str = ""
     """The resolved account's login; '' when the typed ID matched no account."""
     subject: str = ""

@@ -36,6 +36,7 @@ from kiosk.services.api import (
     NewPasswordRequest,
     OpenSessionRequest,
     Outbox,
+    PictureCheck,
     SessionLocaleRequest,
     SessionOpened,
     SessionView,
@@ -139,12 +140,16 @@ class BackendClient:
         """Replace the CAPTCHA with a new one."""
         return await self._call("POST", "/session/captcha", CaptchaImage)
 
+    async def new_picture_check(self) -> PictureCheck:
+        """Replace the CAPTCHA with a picture check (answered with the chosen picture's id)."""
+        return await self._call("POST", "/session/captcha/pictures", PictureCheck)
+
     async def captcha_audio(self) -> CaptchaAudio:
-        """The audio version of the current CAPTCHA."""
+        """The audio version of the current CAPTCHA, in the session's language where a voice exists."""
         return await self._call("GET", "/session/captcha/audio", CaptchaAudio)
 
     async def identify(self, user_id: str, captcha: str) -> SessionView:
-        """Send the typed user ID and CAPTCHA text."""
+        """Send the typed user ID and the CAPTCHA answer (its characters, or the chosen picture's id)."""
         return await self._call(
             "POST",
             "/session/identify",

@@ -61,9 +61,15 @@ DE_PO = """
 msgid ""
 msgstr ""
 "Content-Type: text/plain; charset=utf-8\\n"
+"Plural-Forms: nplurals=2; plural=(n != 1);\\n"
 
-msgid "{organisation} verification code: {code}. It expires in {minutes} minutes."
-msgstr "{organisation} Bestätigungscode: {code}. Er läuft in {minutes} Minuten ab."
+msgid "{organisation} verification code: {code}."
+msgstr "{organisation} Bestätigungscode: {code}."
+
+msgid "It expires in {minutes} minute."
+msgid_plural "It expires in {minutes} minutes."
+msgstr[0] "Er läuft in {minutes} Minute ab."
+msgstr[1] "Er läuft in {minutes} Minuten ab."
 
 msgid "This is {organisation}. Your verification code is: {code}. Again: {code}."
 msgstr "Hier ist {organisation}. Ihr Bestätigungscode lautet: {code}. Noch einmal: {code}."
