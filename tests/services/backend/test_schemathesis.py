@@ -259,6 +259,8 @@ def test_the_stateful_walk_follows_the_links_and_answers_as_documented() -> None
     # Bounded: Hypothesis does not count the scenarios it rejects against max_examples, so allow
     # some slack over scenarios × steps, but never an unbounded walk.
     assert len(STATEFUL_CALLS) <= 2 * STATEFUL_SCENARIOS * STATEFUL_STEPS
-    # The walk went past the 401 (links carried the token) and past identify (to the gates).
+    # The walk went past the 401 (links carried the token), through identify, and on to the gates
+    # with a live session (answered as documented, not 401). How far past that it gets depends on
+    # Hypothesis's choices (a fuzzer cannot pass a gate), so that is not asserted.
     assert ("open_session", 201) in reached and ("identify", 200) in reached
-    assert {operation for operation, status in reached if status == 200} >= {"identify", "choose_method"}
+    assert {status for operation, status in reached if operation == "choose_method"} - {401}
