@@ -213,7 +213,8 @@ class ChoiceButton(QPushButton):
         self.heading.setText(heading)
         self.hint.setText(hint)
         self.hint.setVisible(bool(hint))
-        self.arrow.setText("›" if self.layoutDirection() == Qt.LayoutDirection.LeftToRight else "‹")
+        # One glyph for both directions: "›" is bidi-mirrored, so right-to-left text shows it as "‹".
+        self.arrow.setText("›")
         self.setAccessibleName(heading)
         self.setAccessibleDescription(hint)
 

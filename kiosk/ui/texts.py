@@ -7,6 +7,7 @@ Values go into sentences through `fill` only, which isolates their text directio
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from kiosk.policy.schema import Method
 # --- values in sentences ------------------------------------------------------------------------
 
 FIRST_STRONG_ISOLATE = "\u2068"
+LEFT_TO_RIGHT_ISOLATE = "\u2066"
 POP_DIRECTIONAL_ISOLATE = "\u2069"
 
 
@@ -29,8 +31,14 @@ def isolate(value: str) -> str:
     otherwise be reordered with its neighbours (the "@contoso.com" or the "+31" jumps to the wrong
     end); isolated, it keeps its own order and cannot disturb the sentence around it. The marks are
     invisible and harmless in left-to-right text.
+
+    A value without any strong letter (a phone number, a code: digits, `+`, bullets) gets a
+    left-to-right isolate instead: "first strong" finds nothing in it, and Qt then falls back to the
+    paragraph's direction, which reverses the digit groups of "+31 •• ••• ••78" in Hebrew or Arabic.
     """
-    return f"{FIRST_STRONG_ISOLATE}{value}{POP_DIRECTIONAL_ISOLATE}"
+    strong = any(unicodedata.bidirectional(char) in ("L", "R", "AL") for char in value)
+    opening = FIRST_STRONG_ISOLATE if strong else LEFT_TO_RIGHT_ISOLATE
+    return f"{opening}{value}{POP_DIRECTIONAL_ISOLATE}"
 
 
 def fill(template: str, **values: str | int) -> str:

@@ -70,7 +70,7 @@ def test_blocked_until_says_the_time_today_and_the_date_otherwise() -> None:
 
 # --- values in sentences: directional isolates (mixed-direction text) -----------------------------
 
-FSI, PDI = "\u2068", "\u2069"
+FSI, LRI, PDI = "\u2068", "\u2066", "\u2069"
 
 
 @pytest.fixture
@@ -95,10 +95,12 @@ def test_values_in_arabic_sentences_are_isolated_and_keep_their_order(
 ) -> None:
     text = sentence()
     assert any("\u0600" <= character <= "\u06ff" for character in text), "the Arabic catalog is not in use"
-    # The value, characters in their own order, sits between FSI and PDI: the bidi algorithm lays
-    # it out as one left-to-right unit inside the right-to-left sentence.
-    assert f"{FSI}{value}{PDI}" in text
-    assert text.count(FSI) == text.count(PDI) == 1
+    # The value, characters in their own order, sits in an isolate: the bidi algorithm lays it out
+    # as one left-to-right unit inside the right-to-left sentence. With a letter in it "first strong"
+    # (FSI) finds its direction; a phone number has none, so it gets a left-to-right isolate (LRI).
+    opening = FSI if any(character.isalpha() for character in value) else LRI
+    assert f"{opening}{value}{PDI}" in text
+    assert text.count(opening) == text.count(PDI) == 1
 
 
 def test_times_are_isolated_in_arabic_too(arabic: None) -> None:
