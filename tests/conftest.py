@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from live_servers.common import LiveDirectory, LiveServerError
 from live_servers.common import unreachable_ldaps_url as closed_ldaps_url
+from live_servers.fake_keyring import FakeMemoryKeyring, installed
 from live_servers.openldap import start_openldap
 from live_servers.samba_ad import start_samba_ad
 
@@ -78,3 +79,10 @@ def live_directory(request: pytest.FixtureRequest) -> LiveDirectory:
 def unreachable_ldaps_url() -> str:
     """An ldaps:// URL on a closed loopback port: the directory unreachable at start-up."""
     return closed_ldaps_url()
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[FakeMemoryKeyring]:
+    """The FAKE in-memory keyring (the machine has no OS keyring daemon), installed for one test."""
+    with installed() as fake:
+        yield fake

@@ -33,7 +33,8 @@ from typing import Any
 import httpx
 import pytest
 from live_servers.fake_keyring import FakeMemoryKeyring
-from live_servers.smtp import SmtpServer, memory_keyring_installed, smtp_servers
+from live_servers.fake_keyring import installed as memory_keyring_installed
+from live_servers.smtp import SmtpServer, smtp_servers
 
 from kiosk.policy.schema import (
     DeliveryKind,

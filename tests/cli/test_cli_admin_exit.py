@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import keyring
 import pytest
 from live_servers.fake_keyring import FakeMemoryKeyring
@@ -15,15 +13,6 @@ from kiosk.services.backend.credentials import SERVICE
 
 SECRET = "Lobby-Exit-7731!"
 
-
-@pytest.fixture
-def memory_keyring() -> Iterator[FakeMemoryKeyring]:
-    """The FAKE keyring, installed for one test."""
-    previous = keyring.get_keyring()
-    fake = FakeMemoryKeyring()
-    keyring.set_keyring(fake)
-    yield fake
-    keyring.set_keyring(previous)
 
 
 def test_secrets_set_admin_exit_stores_what_the_kiosk_reads(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import keyring
 from keyring.backend import KeyringBackend
 
 
@@ -25,3 +29,19 @@ class FakeMemoryKeyring(KeyringBackend):
     def delete_password(self, service: str, username: str) -> None:
         """Forget a secret."""
         self.entries.pop((service, username), None)
+
+
+@contextmanager
+def installed(**entries: str) -> Iterator[FakeMemoryKeyring]:
+    """A FAKE keyring holding `entries` (name → secret, under the kiosk's service), installed while inside."""
+    from kiosk.services.backend.credentials import SERVICE
+
+    previous = keyring.get_keyring()
+    fake = FakeMemoryKeyring()
+    for name, secret in entries.items():
+        fake.set_password(SERVICE, name, secret)
+    keyring.set_keyring(fake)
+    try:
+        yield fake
+    finally:
+        keyring.set_keyring(previous)

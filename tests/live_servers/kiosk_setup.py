@@ -10,15 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import keyring
 import ldap3
-from keyring.backend import KeyringBackend
 
 from kiosk.policy.schema import Method, Policy
-from kiosk.services.backend.credentials import DIRECTORY_PASSWORD, SERVICE
+from kiosk.services.backend.credentials import DIRECTORY_PASSWORD
 
 from .common import LiveDirectory
-from .fake_keyring import FakeMemoryKeyring
+from .fake_keyring import FakeMemoryKeyring, installed
 
 
 def live_policy(live: LiveDirectory, *, early_refusals: bool = False, **settings: Any) -> Policy:
@@ -52,14 +50,8 @@ def live_policy(live: LiveDirectory, *, early_refusals: bool = False, **settings
 @contextmanager
 def fake_keyring_for(live: LiveDirectory) -> Iterator[FakeMemoryKeyring]:
     """Install the FAKE in-memory keyring, holding the live server's service password, for the block."""
-    previous: KeyringBackend = keyring.get_keyring()
-    fake = FakeMemoryKeyring()
-    fake.set_password(SERVICE, DIRECTORY_PASSWORD, live.service_password)
-    keyring.set_keyring(fake)
-    try:
+    with installed(**{DIRECTORY_PASSWORD: live.service_password}) as fake:
         yield fake
-    finally:
-        keyring.set_keyring(previous)
 
 
 def restore_password(live: LiveDirectory, login: str) -> None:

@@ -17,12 +17,10 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
-import keyring
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from live_servers.certificates import TlsFiles
-from live_servers.fake_keyring import FakeMemoryKeyring
 
 
 def free_port() -> int:
@@ -122,14 +120,3 @@ def smtp_servers() -> Iterator[Callable[..., SmtpServer]]:
         for controller in controllers:
             controller.stop()
 
-
-@contextmanager
-def memory_keyring_installed() -> Iterator[FakeMemoryKeyring]:
-    """The FAKE in-memory keyring, installed while inside."""
-    previous = keyring.get_keyring()
-    fake = FakeMemoryKeyring()
-    keyring.set_keyring(fake)
-    try:
-        yield fake
-    finally:
-        keyring.set_keyring(previous)

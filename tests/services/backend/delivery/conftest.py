@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 from live_servers.certificates import TlsFiles, make_tls_files
-from live_servers.fake_keyring import FakeMemoryKeyring
-from live_servers.smtp import SmtpServer, free_port, memory_keyring_installed, smtp_servers
+from live_servers.smtp import SmtpServer, free_port, smtp_servers
 
 __all__ = ["SMTP_PASSWORD", "SMTP_USER", "ServerFactory", "SmtpServer", "free_port"]
 
@@ -46,9 +45,3 @@ def smtp_server(smtp_server_factory: ServerFactory) -> SmtpServer:
     """A plain SMTP server on loopback, no TLS, no AUTH."""
     return smtp_server_factory()
 
-
-@pytest.fixture
-def memory_keyring() -> Iterator[FakeMemoryKeyring]:
-    """The FAKE in-memory keyring, installed for one test."""
-    with memory_keyring_installed() as fake:
-        yield fake

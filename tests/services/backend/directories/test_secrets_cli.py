@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import keyring
 import pytest
@@ -11,16 +10,6 @@ from live_servers.fake_keyring import FakeMemoryKeyring
 
 from kiosk.cli import directory_cmd
 from kiosk.services.backend.credentials import SERVICE, CredentialError, directory_password, enrollment_key
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[FakeMemoryKeyring]:
-    """The FAKE keyring, installed for one test."""
-    previous = keyring.get_keyring()
-    fake = FakeMemoryKeyring()
-    keyring.set_keyring(fake)
-    yield fake
-    keyring.set_keyring(previous)
 
 
 def test_secrets_set_stores_the_prompted_password(
