@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
@@ -41,12 +41,14 @@ from kiosk.ui.audio import CaptchaAudioPlayer
 from kiosk.ui.controls import button, clear_clipboard, label, wipe_line_edit
 from kiosk.ui.header import Header
 from kiosk.ui.idle import IdleMonitor, IdleWarning
-from kiosk.ui.keyboard import OnScreenKeyboard
 from kiosk.ui.lockdown import KIOSK_WINDOW_FLAGS, KioskKeyFilter
 from kiosk.ui.pages import PAGES, Page, PageContext, Request
 from kiosk.ui.pages.start import StartPage
 from kiosk.ui.protocols import FlowEngine, KioskServices
 from kiosk.ui.qt_language import follow_language, layout_direction
+
+if TYPE_CHECKING:
+    from kiosk.ui.keyboard import OnScreenKeyboard
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +215,8 @@ class KioskWindow(QMainWindow):
         column.addWidget(canvas, 1)
         self.keyboard: OnScreenKeyboard | None = None
         if self.policy.kiosk.on_screen_keyboard:
+            from kiosk.ui.keyboard import OnScreenKeyboard  # only touch kiosks pay for it at start-up
+
             self.keyboard = OnScreenKeyboard()
             column.addWidget(self.keyboard)
         self.setCentralWidget(root)
