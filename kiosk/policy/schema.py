@@ -191,7 +191,11 @@ class BrandingSettings(_Section):
 class HelpdeskSettings(_Section):
     """Where a refused user is sent."""
 
-    text: str = Field(default="Contact the IT service desk.", max_length=300, description="Text shown on refusal.")
+    text: str = Field(
+        default="",
+        max_length=300,
+        description="Text shown on refusal ('' = the built-in text, translated into every shipped language).",
+    )
     phone: str = Field(default="", max_length=40, description="Helpdesk phone number.")
     url: str = Field(default="", max_length=300, description="Helpdesk web address.")
     email: str = Field(default="", max_length=254, description="Helpdesk e-mail address.")

@@ -101,6 +101,11 @@ _REFUSALS: dict[str, Callable[[], str]] = {
 }
 
 
+def helpdesk_text(text: str) -> str:
+    """The policy's helpdesk text as written, or the built-in one in the current language when it is empty."""
+    return text or _("Contact the IT service desk.")
+
+
 def refusal_reason(code: str) -> str:
     """Why self-service was refused, in one sentence."""
     reason = _REFUSALS.get(code)

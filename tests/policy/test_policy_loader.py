@@ -49,7 +49,8 @@ def test_demo_policy_loads_with_every_documented_setting() -> None:
     assert policy.kiosk.branding.organisation == "Contoso"
     assert policy.kiosk.branding.accent_color == "#0067b8"
     assert policy.kiosk.helpdesk.phone == "+1 555 0100"
-    assert policy.kiosk.helpdesk.url and policy.kiosk.helpdesk.email and policy.kiosk.helpdesk.text
+    assert policy.kiosk.helpdesk.url and policy.kiosk.helpdesk.email
+    assert policy.kiosk.helpdesk.text == ""  # the built-in text, translated
     assert policy.backend.mode == "embedded"
     assert policy.directory.kind == "embedded"
     assert policy.directory.embedded.seed_demo_users is True

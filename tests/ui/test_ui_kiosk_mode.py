@@ -255,6 +255,28 @@ def test_the_error_and_start_pages_show_the_policy_helpdesk(qtbot: QtBot, engine
     assert page.helpdesk.email.isHidden()
 
 
+def test_the_default_helpdesk_text_is_translated_and_follows_the_language(
+    qtbot: QtBot, engine: RecordingEngine
+) -> None:
+    from kiosk import i18n
+
+    window = KioskWindow(Policy.model_validate({"kiosk": {"helpdesk": {"phone": "+1 555 0100"}}}), demo=True)
+    show_window(qtbot, window)
+    window.attach(KioskServices(flow=engine, demo_feed=None, close=_close_nothing))
+    window.render_step(Step(StepKind.ERROR, ErrorData(code="service_unavailable", retryable=True)))
+    page = window.current_page
+    assert isinstance(page, ErrorPage)
+    assert page.helpdesk.text.text() == "Contact the IT service desk."
+    try:
+        window.set_language("de")
+        german = page.helpdesk.text.text()
+        with i18n.language("de"):
+            assert german == i18n._("Contact the IT service desk.")
+        assert german != "Contact the IT service desk."
+    finally:
+        i18n.set_language("en")
+
+
 def test_build_window_locks_down_when_the_policy_says_so(qtbot: QtBot, qapp: QApplication) -> None:
     from kiosk.ui.app import build_window
 

@@ -185,6 +185,6 @@ def show_helpdesk(box: HelpdeskBox, helpdesk: Helpdesk | None) -> None:
         return
     box.show_contact(
         _("Your helpdesk"),
-        helpdesk.text,
+        texts.helpdesk_text(helpdesk.text),
         [(_("Phone"), helpdesk.phone), (_("Web"), helpdesk.url), (_("E-mail"), helpdesk.email)],
     )

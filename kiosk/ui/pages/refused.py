@@ -53,7 +53,7 @@ class RefusedPage(Page):
         self.intro.setText(texts.refusal_reason(data.reason))
         self.helpdesk_heading.setText(_("Your helpdesk"))
         desk = data.helpdesk
-        self.helpdesk_text.setText(desk.text)
+        self.helpdesk_text.setText(texts.helpdesk_text(desk.text))
         for widget, caption, value in (
             (self.helpdesk_phone, _("Phone"), desk.phone),
             (self.helpdesk_url, _("Web"), desk.url),
