@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk import locations
+
 if TYPE_CHECKING:
     from kiosk.policy.schema import Policy
     from kiosk.ui.app import KioskServices
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 ADMIN_EXIT_SECRET = "admin-exit"  # noqa: S105 - the name of a keyring entry, not a secret
 """Keyring entry of the administrator-exit secret (`kiosk secrets set admin-exit`)."""
 
-RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
+RESOURCES = locations.RESOURCES  # the checkout's resources/, or the frozen bundle's copy
 DEMO_POLICY = RESOURCES / "demo-policy.toml"
 
 

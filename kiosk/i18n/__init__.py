@@ -29,9 +29,11 @@ from babel.dates import format_time as _format_time
 from babel.dates import format_timedelta
 from babel.support import Translations
 
+from kiosk import locations
+
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
-TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "translations"
+TRANSLATIONS_DIR = locations.TRANSLATIONS  # the checkout's translations/, or the frozen bundle's copy
 
 _state: dict[str, object] = {
     "locale": Locale.parse(SOURCE_LANGUAGE),

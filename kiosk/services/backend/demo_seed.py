@@ -12,11 +12,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kiosk import locations
 from kiosk.services.backend.authenticator import new_secret
 from kiosk.services.backend.directory import DirectoryUser, EmbeddedDirectory, RegisteredQuestion
 
-DEMO_DIRECTORY = Path(__file__).resolve().parents[3] / "resources" / "demo" / "directory.toml"
-"""Where the demo directory lives in a source checkout (a bundle ships `resources/` alongside)."""
+DEMO_DIRECTORY = locations.RESOURCES / "demo" / "directory.toml"
+"""Where the demo directory lives: the checkout's `resources/`, or the frozen bundle's copy (kiosk.locations)."""
 
 
 class _Strict(BaseModel):
