@@ -3,7 +3,12 @@
 It types into the focused line edit by sending it ordinary key events, so validators, max length,
 password echo and Enter-to-submit behave exactly as with a hardware keyboard. Its keys never take
 the focus, it has no preview line (a password or code is never shown by the keyboard), and it keeps
-a left-to-right key order in right-to-left layouts (a QWERTY row is not mirrored).
+the physical key order in right-to-left layouts (a keyboard row is not mirrored).
+
+Languages written in another alphabet (Arabic, Hebrew, Greek, Cyrillic) get their national letter
+layout besides Latin, with a key that switches between the two: an answer to a security question
+is typed in the user's own script, while user IDs are mostly Latin. Languages that need an input
+method (Chinese, Japanese, Korean) or whose layouts compose characters (Thai, Hindi) get Latin only.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ class KeyKind(StrEnum):
     ENTER = "enter"
     SYMBOLS = "symbols"
     LETTERS = "letters"
+    SCRIPT = "script"
+    """Switches between the Latin letters and the language's own alphabet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,22 +70,63 @@ def _chars(text: str) -> list[KeySpec]:
     return [KeySpec(KeyKind.CHAR, char) for char in text]
 
 
-BOTTOM_ROW = [KeySpec(KeyKind.CHAR, "@"), KeySpec(KeyKind.SPACE, width=4), *_chars(".-_"),
-              KeySpec(KeyKind.ENTER, width=2)]
-LETTERS: list[list[KeySpec]] = [
-    _chars("1234567890"),
-    _chars("qwertyuiop"),
-    _chars("asdfghjkl"),
-    [KeySpec(KeyKind.SHIFT, width=2), *_chars("zxcvbnm"), KeySpec(KeyKind.BACKSPACE, width=2)],
-    [KeySpec(KeyKind.SYMBOLS, width=2), *BOTTOM_ROW],
-]
-SYMBOLS: list[list[KeySpec]] = [
-    _chars("1234567890"),
-    _chars("!#$%^&*()+"),
-    _chars("=[]{};:'\"?"),
-    [*_chars(",/\\|~`<>"), KeySpec(KeyKind.BACKSPACE, width=2)],
-    [KeySpec(KeyKind.LETTERS, width=2), *BOTTOM_ROW],
-]
+def _bottom_row(*, script_key: bool) -> list[KeySpec]:
+    """@, space, . - _ and Enter; with a script-switch key the space bar is one unit shorter."""
+    switch = [KeySpec(KeyKind.SCRIPT)] if script_key else []
+    return [*switch, KeySpec(KeyKind.CHAR, "@"), KeySpec(KeyKind.SPACE, width=3 if script_key else 4),
+            *_chars(".-_"), KeySpec(KeyKind.ENTER, width=2)]
+
+
+@dataclass(frozen=True, slots=True)
+class Alphabet:
+    """A national letter layout: rows of letters as on that country's standard keyboard (Shift beside the last)."""
+
+    label: str
+    """The switch key's label showing this alphabet (the Latin layout's switch key says "ABC")."""
+    rows: tuple[str, ...]
+
+
+ALPHABETS: dict[str, Alphabet] = {
+    # Arabic (101), Hebrew (SI-1452), Greek, Russian, Ukrainian, Kazakh (ЙЦУКЕН with its letters
+    # on the top row) and Bulgarian (phonetic): every letter of the alphabet, in the national
+    # layout's key order, without its punctuation keys. Arabic has no capitals, so the alef forms
+    # that Shift gives on a physical keyboard get keys of their own.
+    "ar": Alphabet("أبج", ("ضصثقفغعهخحجد", "شسيبلاتنمكطأ", "ذئءؤرىةوزظإآ")),
+    "he": Alphabet("אבג", ("קראטוןםפ", "שדגכעיחלךף", "זסבהנמצתץ")),
+    "el": Alphabet("ΑΒΓ", ("ςερτυθιοπ", "ασδφγηξκλ", "ζχψωβνμ")),
+    "ru": Alphabet("АБВ", ("йцукенгшщзхъ", "фывапролджэ", "ячсмитьбюё")),
+    "uk": Alphabet("АБВ", ("йцукенгшщзхї", "фівапролджє", "ячсмитьбюґ")),
+    "bg": Alphabet("АБВ", ("явертъуиопшщ", "асдфгхйклчю", "зьцжбнм")),
+    "kk": Alphabet("АБВ", ("әіңғүұқөһ", "йцукенгшщзхъ", "фывапролджэ", "ячсмитьбюё")),
+}
+"""Alphabets besides Latin, by language (the language part of the locale tag)."""
+
+
+def _letters(rows: tuple[str, ...], *, script_key: bool) -> list[list[KeySpec]]:
+    *upper, last = rows
+    return [
+        _chars("1234567890"),
+        *(_chars(row) for row in upper),
+        [KeySpec(KeyKind.SHIFT, width=2), *_chars(last), KeySpec(KeyKind.BACKSPACE, width=2)],
+        [KeySpec(KeyKind.SYMBOLS, width=2), *_bottom_row(script_key=script_key)],
+    ]
+
+
+LATIN_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+LETTERS: list[list[KeySpec]] = _letters(LATIN_ROWS, script_key=False)
+
+
+def _symbols(*, script_key: bool) -> list[list[KeySpec]]:
+    return [
+        _chars("1234567890"),
+        _chars("!#$%^&*()+"),
+        _chars("=[]{};:'\"?"),
+        [*_chars(",/\\|~`<>"), KeySpec(KeyKind.BACKSPACE, width=2)],
+        [KeySpec(KeyKind.LETTERS, width=2), *_bottom_row(script_key=script_key)],
+    ]
+
+
+SYMBOLS: list[list[KeySpec]] = _symbols(script_key=False)
 KEYPAD: list[list[KeySpec]] = [
     _chars("123"),
     _chars("456"),
@@ -121,9 +169,14 @@ class OnScreenKeyboard(QFrame):
         self.shifted = False
         self.keys: list[Key] = []
         self.pages = QStackedWidget()
+        self.alphabet: Alphabet | None = None
+        """The current language's own alphabet, when it is not written in Latin letters."""
+        self.keypad = self._page(KEYPAD, max_width=KEY_SIZE_PX * 3 * 2)
         self.letters = self._page(LETTERS)
         self.symbols = self._page(SYMBOLS)
-        self.keypad = self._page(KEYPAD, max_width=KEY_SIZE_PX * 3 * 2)
+        self.native: QWidget | None = None
+        """The page of `alphabet`'s letters (None for languages written in Latin letters)."""
+        self.pages.setCurrentWidget(self.letters)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(12, 8, 12, 10)
         outer.addWidget(self.pages)
@@ -145,6 +198,9 @@ class OnScreenKeyboard(QFrame):
                 self.pages.setCurrentWidget(self.symbols)
             case KeyKind.LETTERS:
                 self.pages.setCurrentWidget(self.letters)
+            case KeyKind.SCRIPT:
+                on_native = self.pages.currentWidget() is self.native
+                self.pages.setCurrentWidget(self.letters if on_native or self.native is None else self.native)
             case KeyKind.BACKSPACE:
                 self._send(Qt.Key.Key_Backspace, "")
             case KeyKind.SPACE:
@@ -168,6 +224,22 @@ class OnScreenKeyboard(QFrame):
         elif self.pages.currentWidget() is self.keypad:
             self.pages.setCurrentWidget(self.letters)
         self.show()
+
+    def set_language(self, tag: str) -> None:
+        """Offer the letters of `tag`'s alphabet besides Latin (or Latin alone), and name the keys in that language."""
+        alphabet = ALPHABETS.get(tag.replace("_", "-").split("-")[0].lower())
+        if alphabet != self.alphabet:
+            self.alphabet = alphabet
+            on_keypad = self.pages.currentWidget() is self.keypad
+            for page in (self.letters, self.symbols, self.native):
+                if page is not None:
+                    self._drop(page)
+            script_key = alphabet is not None
+            self.letters = self._page(_letters(LATIN_ROWS, script_key=script_key))
+            self.symbols = self._page(_symbols(script_key=script_key))
+            self.native = None if alphabet is None else self._page(_letters(alphabet.rows, script_key=True))
+            self.pages.setCurrentWidget(self.keypad if on_keypad else self.letters)
+        self.retranslate()
 
     def _send(self, key: Qt.Key, text: str, *, shift: bool = False) -> None:
         target = self.target
@@ -214,6 +286,11 @@ class OnScreenKeyboard(QFrame):
         self.pages.addWidget(page)
         return page
 
+    def _drop(self, page: QWidget) -> None:
+        self.keys = [key for key in self.keys if not page.isAncestorOf(key)]
+        self.pages.removeWidget(page)
+        page.deleteLater()
+
     def _set_shift(self, shifted: bool) -> None:
         self.shifted = shifted
         self.retranslate()
@@ -225,18 +302,24 @@ class OnScreenKeyboard(QFrame):
             KeyKind.BACKSPACE: (_("Backspace"), "⌫"),
             KeyKind.SPACE: (_("Space"), _("Space")),
             KeyKind.ENTER: (_("Enter"), "↵"),
-            KeyKind.SYMBOLS: (_("Symbols"), "?123"),
+            # An isolate keeps "?123" reading left to right inside a right-to-left language.
+            KeyKind.SYMBOLS: (_("Symbols"), "\u2066?123\u2069"),
             KeyKind.LETTERS: (_("Letters"), "ABC"),
         }
+        latin = (_("Latin letters"), "ABC")
+        own = latin if self.alphabet is None else (_("Letters of this language"), self.alphabet.label)
         self.setAccessibleName(_("On-screen keyboard"))
         for key in self.keys:
             spec = key.spec
             if spec.kind is KeyKind.CHAR:
                 char = spec.char.upper() if self.shifted else spec.char
-                key.setText(char.replace("&", "&&"))
+                # A left-to-right isolate: in a right-to-left language Qt would draw "(" as ")"
+                # (bidi mirroring), so the key would show one bracket and type the other.
+                key.setText("\u2066" + char.replace("&", "&&") + "\u2069")
                 key.setAccessibleName(char)
             else:
-                name, text = names[spec.kind]
+                on_native = self.native is not None and self.native.isAncestorOf(key)
+                name, text = (latin if on_native else own) if spec.kind is KeyKind.SCRIPT else names[spec.kind]
                 key.setText(text)
                 key.setAccessibleName(name)
             if spec.kind is KeyKind.SHIFT:

@@ -218,6 +218,7 @@ class KioskWindow(QMainWindow):
             from kiosk.ui.keyboard import OnScreenKeyboard  # only touch kiosks pay for it at start-up
 
             self.keyboard = OnScreenKeyboard()
+            self.keyboard.set_language(current_language())
             column.addWidget(self.keyboard)
         self.setCentralWidget(root)
         self.idle_warning = IdleWarning(root)
@@ -294,6 +295,8 @@ class KioskWindow(QMainWindow):
         follow_language()  # Qt's default locale, layout direction and stock strings
         self.setLayoutDirection(layout_direction())
         self.header.retranslate()
+        if self.keyboard is not None:
+            self.keyboard.set_language(tag)
         self.current_page.show_step(self._step, fresh=False)
         self._start_page.retranslate()
         self._retranslate_chrome()
