@@ -47,6 +47,23 @@ def _parser() -> argparse.ArgumentParser:
     policy_commands = policy.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
     check = policy_commands.add_parser("check", help="validate a policy file; exit 0 if valid, else 1")
     check.add_argument("file", metavar="FILE")
+    explain = policy_commands.add_parser(
+        "explain", help="tell whether a directory user could use self-service, and why; exit 0 yes, 3 refused"
+    )
+    explain.add_argument("--policy", dest="explain_policy", metavar="FILE", required=True)
+    explain.add_argument(
+        "--user", dest="explain_user", metavar="ID", required=True, help="a user ID as typed at the kiosk"
+    )
+    explain.add_argument("--json", dest="explain_json", action="store_true", help="print JSON for scripts")
+    diff = policy_commands.add_parser(
+        "diff", help="what changes from OLD to NEW, and which users lose self-service; exit 0 nobody, 3 some"
+    )
+    diff.add_argument("old", metavar="OLD")
+    diff.add_argument("new", metavar="NEW")
+    diff.add_argument(
+        "--directory-policy", dest="diff_directory", metavar="FILE", help="read users with this policy's directory"
+    )
+    diff.add_argument("--json", dest="diff_json", action="store_true", help="print JSON for scripts")
 
     secrets = commands.add_parser("secrets", help="store secrets in the OS keyring")
     secrets_commands = secrets.add_subparsers(dest="secrets_command", metavar="ACTION", required=True)
@@ -171,6 +188,14 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `kiosk` console script."""
     args = _parser().parse_args(argv)
+    if args.command == "policy" and args.policy_command == "explain":
+        from kiosk.cli.policy_sim_cmd import policy_explain
+
+        return policy_explain(args.explain_policy, args.explain_user, args.explain_json, sys.stdout, sys.stderr)
+    if args.command == "policy" and args.policy_command == "diff":
+        from kiosk.cli.policy_sim_cmd import policy_diff
+
+        return policy_diff(args.old, args.new, args.diff_directory, args.diff_json, sys.stdout, sys.stderr)
     if args.command == "policy":
         from kiosk.cli.policy_cmd import policy_check
 

@@ -144,6 +144,17 @@ def read_secret(name: str) -> str:
     return value
 
 
+def has_secret(name: str) -> bool:
+    """Whether a secret is stored as `name` (`kiosk diagnose`: the value itself never leaves this function)."""
+    return bool(_stored(name))
+
+
+def keyring_name() -> str:
+    """The name of the keyring backend in use (e.g. `SecretService Keyring`), for `kiosk diagnose`."""
+    backend = _keyring()
+    return str(getattr(backend, "name", "") or type(backend).__name__)
+
+
 def store_secret(name: str, value: str) -> None:
     """Store `value` as the secret `name` in the OS keyring (replacing an older one)."""
     import keyring.errors
@@ -163,6 +174,12 @@ def directory_password() -> str:
 def smtp_password() -> str:
     """The password of the SMTP user (`delivery.smtp.username`)."""
     return read_secret(SMTP_PASSWORD)
+
+
+def existing_enrollment_key() -> bytes | None:
+    """The Fernet key for registered app secrets if one is stored; never creates one (read-only tools)."""
+    stored = _stored(ENROLLMENT_KEY)
+    return stored.encode("ascii") if stored else None
 
 
 def enrollment_key() -> bytes:

@@ -26,8 +26,14 @@ TRANSIENT = frozenset({Unavailability.UNREACHABLE, Unavailability.TIMEOUT})
 """Start-up failures the backend rides out (the directory may come back); the others stop it."""
 
 
-async def open_ldap_directory(policy: Policy, store: Store, *, check: bool = True) -> LdapDirectory:
-    """The LDAP adapter the policy configures, its service password from the OS keyring."""
+async def open_ldap_directory(
+    policy: Policy, store: Store, *, check: bool = True, read_only: bool = False
+) -> LdapDirectory:
+    """The LDAP adapter the policy configures, its service password from the OS keyring.
+
+    `read_only` (the policy simulator): the enrollment key is read but never created; without one,
+    registered app secrets read as not registered, as they would for a backend with a new key.
+    """
     kind = policy.directory.kind
     settings = (
         policy.directory.active_directory if kind is DirectoryKind.ACTIVE_DIRECTORY else policy.directory.openldap
@@ -36,7 +42,12 @@ async def open_ldap_directory(policy: Policy, store: Store, *, check: bool = Tru
         raise ValueError("the policy's directory is not an LDAP directory")
     try:
         password = credentials.directory_password()
-        key = credentials.enrollment_key()
+        if read_only:
+            from cryptography.fernet import Fernet
+
+            key = credentials.existing_enrollment_key() or Fernet.generate_key()
+        else:
+            key = credentials.enrollment_key()
     except credentials.CredentialError as error:
         raise DirectoryUnavailable(Unavailability.NO_CREDENTIAL, str(error)) from None
     connector = LdapConnector(settings, password)

@@ -11,6 +11,7 @@ from kiosk.policy.schema import Method
 from kiosk.services.api import Action, ChooseActionRequest, ErrorCode, NewPasswordRequest, Outcome, SessionView, Stage
 from kiosk.services.backend.audit import AuditEvent
 from kiosk.services.backend.directory import DirectoryUser
+from kiosk.services.backend.eligibility import unlock_offered
 from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.ldap_errors import DirectoryUnavailable, PasswordRefused
 from kiosk.services.backend.messages import admin_reset_notice, password_changed_notice
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 async def choose_action(rt: Runtime, state: SessionState, request: ChooseActionRequest) -> SessionView:
     """A verified user with a locked account chooses: unlock only, or a new password."""
     stages = [Stage.CHOOSE_ACTION]
-    if state.locked and rt.policy.on_premises.allow_unlock_without_reset:
+    if unlock_offered(state.locked, rt.policy):
         # The user chose "reset", then went back from the new-password page: every gate is
         # passed, so unlock-only is still earned.
         stages.append(Stage.NEW_PASSWORD)

@@ -13,7 +13,7 @@ from kiosk.services.backend.audit import AuditEvent
 from kiosk.services.backend.codes import CodeStatus
 from kiosk.services.backend.decoys import check_decoy_answers, decoy_pool, decoy_prompts
 from kiosk.services.backend.directory import DirectoryUser
-from kiosk.services.backend.eligibility import CODE_METHODS, target_of
+from kiosk.services.backend.eligibility import CODE_METHODS, target_of, unlock_offered
 from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.messages import code_message
 from kiosk.services.backend.questions import answers_correct, pick_questions, prompts
@@ -122,7 +122,7 @@ async def _pass_gate(rt: Runtime, state: SessionState, method: Method) -> Sessio
         state.stage = Stage.CHOOSE_METHOD
     else:
         state.locked = await rt.directory.is_locked(state.login)
-        if state.locked and rt.policy.on_premises.allow_unlock_without_reset:
+        if unlock_offered(state.locked, rt.policy):
             state.stage = Stage.CHOOSE_ACTION
         else:
             state.stage = Stage.NEW_PASSWORD

@@ -17,6 +17,8 @@ from kiosk.services.backend.ldap_errors import AmbiguousUser, WrongCurrentPasswo
 
 MAX_USER_ID = 256
 MAX_GROUP_DEPTH = 8
+PAGE_SIZE = 500
+"""Entries a page of `all_users`' paged search (below Active Directory's default MaxPageSize of 1000)."""
 
 
 def escape_filter_value(value: str) -> str:
@@ -178,6 +180,38 @@ class LdapDirectory:
             return self._user(connection, entry)[0] if entry else None
 
         return await self._with_enrollment(await self.connector.run(find))
+
+    async def all_users(self) -> list[DirectoryUser]:
+        """Every entry the user filter matches under the user search base, sorted by login.
+
+        A paged search (RFC 2696, `PAGE_SIZE` entries a page), so a directory's size limit (Active
+        Directory's MaxPageSize is 1000) never cuts the list short. Each user is then read exactly as
+        `find_user` reads one (nested groups, enabled and locked state, registrations), which costs a
+        few searches per user: this is for administrators' tools, never for a kiosk request.
+        """
+
+        def read(connection: Any) -> list[DirectoryUser]:
+            import ldap3
+
+            # Collected first: the paged search's generator must finish before other searches run
+            # on the same connection (each search replaces `connection.response`).
+            entries = [
+                entry
+                for entry in connection.extend.standard.paged_search(
+                    self.user_search_base(),
+                    self.user_filter,
+                    search_scope=ldap3.SUBTREE,
+                    attributes=self._user_attributes(),
+                    paged_size=PAGE_SIZE,
+                    generator=True,
+                )
+                if entry.get("type") == "searchResEntry"
+            ]
+            return [self._user(connection, entry)[0] for entry in entries]
+
+        users = await self.connector.run(read)
+        enrolled = [await self._with_enrollment(user) for user in users]
+        return sorted((user for user in enrolled if user is not None), key=lambda user: user.login.casefold())
 
     async def user_dn(self, login: str) -> str:
         """The DN of the account `login` (read from the directory, never built)."""
