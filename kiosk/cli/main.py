@@ -91,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     shots.add_argument("--out", metavar="DIR", required=True, type=Path)
     shots.add_argument("--policy", dest="shots_policy", metavar="FILE")
     shots.add_argument("--locale", dest="shots_locale", metavar="TAG", default="en")
+
+    commands.add_parser(
+        "check-install",
+        help="check this installation carries every data file and native part (catalogs, CAPTCHA font, "
+        "argon2, zxcvbn, keyring modules); exit 0 if complete",
+    )
     return parser
 
 
@@ -213,6 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         serve(_load(args.serve_policy), args.host, args.port)
         return 0
+    if args.command == "check-install":
+        from kiosk.cli.install_check_cmd import check_install
+
+        return check_install(sys.stdout)
     if args.command == "screenshots":
         from kiosk.ui.screenshots import render_screenshots
 

@@ -44,7 +44,8 @@ def _png(text: str) -> str:
     return base64.b64encode(ImageCaptcha(width=240, height=80).generate(text).getvalue()).decode("ascii")
 
 
-def _english_wav(text: str) -> bytes:
+def english_wav(text: str) -> bytes:
+    """`text` read by the captcha package's own English voice (its WAV data files): the fallback voice."""
     from captcha.audio import AudioCaptcha
 
     return bytes(AudioCaptcha().generate(text))
@@ -55,7 +56,7 @@ def _wav(text: str, locale: str) -> str:
     wav = speech.speak_characters(text, voice) if voice else None
     if wav is None:
         # The reason (no voice, espeak-ng missing, failed or too slow) was logged by `speech`; never the text.
-        wav = _english_wav(text)
+        wav = english_wav(text)
     return base64.b64encode(wav).decode("ascii")
 
 
