@@ -289,7 +289,7 @@ async def _explain(policy: Policy, user_id: str, as_json: bool, out: TextIO) -> 
 def policy_explain(policy_path: str, user_id: str, as_json: bool, out: TextIO, err: TextIO) -> int:
     """Explain what the kiosk decides for one directory user under a policy, changing nothing."""
     problem = _check_user_id(user_id)
-    if problem is not None:
+    if problem is not None:  # told before the policy or the directory is read
         print(f"kiosk: {problem}", file=err)
         return EXIT_BAD_USER_ID
     try:
@@ -298,6 +298,15 @@ def policy_explain(policy_path: str, user_id: str, as_json: bool, out: TextIO, e
         if str(error):
             print(f"kiosk: {error}", file=err)
         return EXIT_ERROR
+    return explain_user(policy, user_id, as_json, out, err)
+
+
+def explain_user(policy: Policy, user_id: str, as_json: bool, out: TextIO, err: TextIO) -> int:
+    """`policy explain` with a loaded policy (also what the tests call with a live directory's policy)."""
+    problem = _check_user_id(user_id)
+    if problem is not None:
+        print(f"kiosk: {problem}", file=err)
+        return EXIT_BAD_USER_ID
     return _run(_explain(policy, user_id, as_json, out), err)
 
 
@@ -487,4 +496,11 @@ def policy_diff(
     if len(loaded) < (3 if directory_path else 2):
         return EXIT_ERROR
     old, new, directory = loaded[0], loaded[1], loaded[-1]
-    return _run(_diff(old, new, directory, directory_path or new_path, as_json, out), err)
+    return diff_policies(old, new, directory, directory_path or new_path, as_json, out, err)
+
+
+def diff_policies(
+    old: Policy, new: Policy, directory: Policy, directory_source: str, as_json: bool, out: TextIO, err: TextIO
+) -> int:
+    """`policy diff` with loaded policies; `directory_source` names the file the directory settings came from."""
+    return _run(_diff(old, new, directory, directory_source, as_json, out), err)
