@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
 
-.PHONY: run test setup system-deps test-deps lint typecheck imports unit screenshots bench extract-messages \
+.PHONY: run test setup system-deps test-deps lint typecheck imports unit screenshots bench admx extract-messages \
 	update-catalogs compile-catalogs check-catalogs init-catalog clean
 
 # Fonts for every script the kiosk ships or will ship, so no text renders as tofu boxes (also
@@ -70,8 +70,10 @@ run: setup
 lint: setup
 	$(BIN)/ruff check kiosk tests bench
 
+# The second run type-checks the registry reader's Windows-only branch as on Windows (winreg's stubs).
 typecheck: setup
 	$(BIN)/mypy
+	$(BIN)/mypy --platform win32 kiosk/policy/group_policy.py
 
 imports: setup
 	$(BIN)/lint-imports
@@ -87,6 +89,11 @@ screenshots: setup
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/startup.py
 	$(BIN)/python bench/enumeration.py
+
+# Group Policy templates generated from the policy schema (README, "Group Policy"): build output in
+# dist/admx (AccountRecoveryKiosk.admx + en-US/AccountRecoveryKiosk.adml), never edited by hand.
+admx: $(STAMP)
+	$(BIN)/kiosk policy admx --out dist/admx
 
 # gettext, the standard pybabel workflow (README, "Translations"): extract the template from the
 # sources, merge it into every catalog, compile the catalogs (.mo files are build output, made by

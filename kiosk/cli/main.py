@@ -64,6 +64,17 @@ def _parser() -> argparse.ArgumentParser:
         "--directory-policy", dest="diff_directory", metavar="FILE", help="read users with this policy's directory"
     )
     diff.add_argument("--json", dest="diff_json", action="store_true", help="print JSON for scripts")
+    show = policy_commands.add_parser(
+        "show", help="print what FILE sets; --effective: every setting with its source (default, file, Group Policy)"
+    )
+    show.add_argument("show_file", metavar="FILE", nargs="?")
+    show.add_argument("--effective", action="store_true", help="defaults < FILE < Group Policy, with each source")
+    show.add_argument("--json", dest="show_json", action="store_true", help="print JSON for scripts")
+    show.add_argument(
+        "--registry", metavar="FILE.reg", help="read Group Policy from a regedit export instead of the registry"
+    )
+    admx = policy_commands.add_parser("admx", help="write the Group Policy templates (ADMX + en-US ADML) into DIR")
+    admx.add_argument("--out", dest="admx_out", metavar="DIR", required=True)
 
     secrets = commands.add_parser("secrets", help="store secrets in the OS keyring")
     secrets_commands = secrets.add_subparsers(dest="secrets_command", metavar="ACTION", required=True)
@@ -81,6 +92,16 @@ def _parser() -> argparse.ArgumentParser:
     probe = directory_commands.add_parser("test", help="connect, bind, find USER_ID and show what the kiosk sees")
     probe.add_argument("--policy", dest="directory_policy", metavar="FILE", required=True)
     probe.add_argument("user_id", metavar="USER_ID")
+
+    diagnose = commands.add_parser(
+        "diagnose", help="check the backend, directory, SMTP, gateway, keyring and clock; exit 0 unless one fails"
+    )
+    diagnose.add_argument("--policy", dest="diagnose_policy", metavar="FILE", required=True)
+    diagnose.add_argument("--json", dest="diagnose_json", action="store_true", help="the report as JSON")
+
+    from kiosk.cli.audit_cmd import add_audit_parser  # stdlib only at import: `kiosk policy` stays fast
+
+    add_audit_parser(commands)
 
     serve = commands.add_parser("serve", help="run the backend as an HTTP server for many kiosks")
     serve.add_argument("--policy", dest="serve_policy", metavar="FILE", required=True)
@@ -102,10 +123,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load(path: str | Path) -> Policy:
     """Load a policy file or exit 1 with one line per problem."""
+    from kiosk.policy.group_policy import system_registry_reader
     from kiosk.policy.loader import PolicyError, format_problem, load_policy
 
     try:
-        return load_policy(Path(path))
+        # Group Policy (on Windows) wins over the file, for the kiosk and for every command that runs it.
+        return load_policy(Path(path), system_registry_reader())
     except PolicyError as error:
         for problem in error.problems:
             print(format_problem(str(path), problem), file=sys.stderr)
@@ -202,6 +225,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kiosk.cli.policy_sim_cmd import policy_diff
 
         return policy_diff(args.old, args.new, args.diff_directory, args.diff_json, sys.stdout, sys.stderr)
+    if args.command == "policy" and args.policy_command == "show":
+        from kiosk.cli.group_policy_cmd import policy_show
+
+        return policy_show(
+            args.show_file,
+            sys.stdout,
+            sys.stderr,
+            effective=args.effective,
+            as_json=args.show_json,
+            registry=args.registry,
+        )
+    if args.command == "policy" and args.policy_command == "admx":
+        from kiosk.cli.group_policy_cmd import policy_admx
+
+        return policy_admx(args.admx_out, sys.stdout, sys.stderr)
     if args.command == "policy":
         from kiosk.cli.policy_cmd import policy_check
 
@@ -214,6 +252,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kiosk.cli.directory_cmd import directory_test
 
         return directory_test(_load(args.directory_policy), args.user_id, sys.stdout, sys.stderr)
+    if args.command == "diagnose":
+        from kiosk.cli.diagnose_cmd import diagnose
+
+        return diagnose(args.diagnose_policy, sys.stdout, as_json=args.diagnose_json)
+    if args.command == "audit":
+        from kiosk.cli.audit_cmd import run_audit
+
+        return run_audit(args, _load, sys.stdout, sys.stderr)
     if args.command == "serve":
         from kiosk.services.backend import serve
 

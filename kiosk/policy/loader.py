@@ -5,6 +5,10 @@ larger than 1 MiB, not UTF-8). The TOML is parsed with `tomllib`, then validated
 the schema in `kiosk.policy.schema` (a string is never silently turned into a number or a
 boolean), and each schema error is rewritten into a `PolicyProblem` that names the dotted key, the
 line where it is written (`kiosk.policy.toml_lines`) and what the schema allows there.
+
+Group Policy (`kiosk.policy.group_policy`), when a registry reader is given, is merged over the
+file's raw data before validation (defaults < file < Group Policy), so its values pass the same
+validation and get the same messages; a problem in a Group Policy value names its registry path.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from kiosk.policy.group_policy import GroupPolicySettings, RegistryReader, read_group_policy
 from kiosk.policy.schema import Policy
 from kiosk.policy.toml_lines import KeyPath, key_lines
 
@@ -36,11 +41,24 @@ MAX_POLICY_BYTES = 1024 * 1024
 
 @dataclass(frozen=True)
 class PolicyProblem:
-    """One problem in a policy: the dotted key ('' for the whole file), its line if known, and how to fix it."""
+    """One problem in a policy: the dotted key ('' for the whole file), its line if known, and how to fix it.
+
+    `location` is set when the problem is not in the file but in Group Policy: the registry path.
+    """
 
     key: str
     line: int | None
     message: str
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A valid policy and where its settings came from: file lines by key, Group Policy registry paths by key."""
+
+    policy: Policy
+    file_lines: dict[KeyPath, int]
+    group_policy: dict[KeyPath, str]
 
 
 class PolicyError(Exception):
@@ -53,27 +71,41 @@ class PolicyError(Exception):
 
 
 def format_problem(source: str, problem: PolicyProblem) -> str:
-    """One problem as a compiler-style line: `<source>:<line>: <key>: <message>` (unknown parts left out)."""
+    """One problem as a compiler-style line: `<source>:<line>: <key>: <message>` (unknown parts left out).
+
+    A Group Policy problem starts with its registry path instead: `HKLM\\...\\methods\\required: ...`.
+    """
     where = source if problem.line is None else f"{source}:{problem.line}"
+    if problem.location is not None:
+        where = problem.location
     key = f"{problem.key}: " if problem.key else ""
     return f"{where}: {key}{problem.message}"
 
 
-def load_policy(path: Path) -> Policy:
-    """Read and validate the policy file at `path`; raise `PolicyError` naming every problem."""
-    text = _read_text(path)
-    policy, problems = _validate(text)
-    if policy is None:
-        raise PolicyError(problems, str(path))
-    return policy
+def load_policy(path: Path, group_policy: RegistryReader | None = None) -> Policy:
+    """Read and validate the policy file at `path`, with Group Policy over it if a reader is given.
+
+    Raise `PolicyError` naming every problem, in the file and in Group Policy.
+    """
+    return load_policy_sources(path, group_policy).policy
+
+
+def load_policy_sources(path: Path | None, group_policy: RegistryReader | None = None) -> LoadedPolicy:
+    """Like `load_policy` (no file: defaults and Group Policy only), also telling where each setting came from."""
+    text = "" if path is None else _read_text(path)
+    settings = None if group_policy is None else read_group_policy(group_policy)
+    loaded, problems = _validate(text, settings)
+    if loaded is None:
+        raise PolicyError(problems, "" if path is None else str(path))
+    return loaded
 
 
 def load_policy_text(text: str, source: str) -> Policy:
     """Validate policy TOML given as text; raise `PolicyError` (mentioning `source`) naming every problem."""
-    policy, problems = _validate(text)
-    if policy is None:
+    loaded, problems = _validate(text)
+    if loaded is None:
         raise PolicyError(problems, source)
-    return policy
+    return loaded.policy
 
 
 def check_policy_text(text: str, source: str) -> list[PolicyProblem]:
@@ -131,16 +163,20 @@ _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _TOML_AT_END = re.compile(r"\s*\(at end of document\)$")
 
 
-def _validate(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
-    """Parse and validate; either the policy or at least one problem."""
+def _validate(
+    text: str, group_policy: GroupPolicySettings | None = None
+) -> tuple[LoadedPolicy | None, list[PolicyProblem]]:
+    """Parse, merge Group Policy over the file, and validate; either the policy or at least one problem."""
     try:
-        return _validate_unguarded(text)
+        return _validate_unguarded(text, group_policy)
     except RecursionError:
         # tomllib (and everything after it) recurses per nesting level; `a = [[[[…` must not crash us.
         return None, [PolicyProblem("", None, "lists or tables are nested too deeply to be a policy")]
 
 
-def _validate_unguarded(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
+def _validate_unguarded(
+    text: str, group_policy: GroupPolicySettings | None
+) -> tuple[LoadedPolicy | None, list[PolicyProblem]]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_POLICY_BYTES:
         return None, [PolicyProblem("", None, f"is larger than {MAX_POLICY_BYTES} bytes (1 MiB), the most allowed")]
     try:
@@ -148,7 +184,13 @@ def _validate_unguarded(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
     except tomllib.TOMLDecodeError as error:
         return None, [_syntax_problem(str(error), text)]
     lines = key_lines(text)
-    problems = [_problem(path, message, lines) for path, message in _values_validation_would_miss(data)]
+    gp = group_policy or GroupPolicySettings({}, {}, ())
+    problems = [
+        PolicyProblem(_dotted(problem.path), None, problem.message, problem.location) for problem in gp.problems
+    ]
+    # Group Policy wins over the file: merged on the raw data, so the same validation applies to both.
+    data = gp.overlay(data)
+    problems += [_problem(path, message, lines, gp) for path, message in _values_validation_would_miss(data)]
     rejected = {problem.key for problem in problems}
     try:
         # Strict JSON-mode validation: TOML arrays become tuples and strings become enums, but a
@@ -156,14 +198,14 @@ def _validate_unguarded(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
         policy = Policy.model_validate_json(json.dumps(data, default=str), strict=True)
     except ValidationError as error:
         for detail in error.errors(include_url=False):
-            problem = _problem(_key_path(detail["loc"]), _message(detail), lines)
+            problem = _problem(_key_path(detail["loc"]), _message(detail), lines, gp)
             if problem.key not in rejected:
                 problems.append(problem)
         policy = None
-    if problems:
+    if problems or policy is None:
         problems.sort(key=lambda problem: (problem.line is None, problem.line or 0, problem.key))
         return None, problems
-    return policy, []
+    return LoadedPolicy(policy, lines, dict(gp.locations)), []
 
 
 def _syntax_problem(message: str, text: str) -> PolicyProblem:
@@ -195,13 +237,22 @@ def _expects_number_literal(path: KeyPath) -> bool:
     return typing.get_origin(annotation) is typing.Literal
 
 
-def _problem(path: KeyPath, message: str, lines: dict[KeyPath, int]) -> PolicyProblem:
-    line = None
+def _problem(path: KeyPath, message: str, lines: dict[KeyPath, int], gp: GroupPolicySettings) -> PolicyProblem:
+    """A problem at `path`, placed where the value came from: Group Policy's registry path, else the file's line."""
+    key = _dotted(path) or "policy"
     for depth in range(len(path), 0, -1):
+        if path[:depth] in gp.values:
+            return PolicyProblem(key, None, message, gp.locations[path[:depth]])
         if path[:depth] in lines:
-            line = lines[path[:depth]]
-            break
-    return PolicyProblem(_dotted(path) or "policy", line, message)
+            # A table the file wrote may be wrong only together with Group Policy's values in it: say so.
+            overridden = [_dotted(p) for p in gp.values if len(p) > len(path) and p[: len(path)] == path]
+            if overridden:
+                message += f" (Group Policy sets {', '.join(overridden)})"
+            return PolicyProblem(key, lines[path[:depth]], message)
+        if path[:depth] in gp.locations:
+            # A table only Group Policy wrote (a subkey), e.g. missing a required setting.
+            return PolicyProblem(key, None, message, gp.locations[path[:depth]])
+    return PolicyProblem(key, None, message)
 
 
 def _key_path(loc: tuple[int | str, ...]) -> KeyPath:
