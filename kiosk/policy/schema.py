@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kiosk.policy.audit_schema import AuditSettings
 from kiosk.policy.directory_schema import ActiveDirectorySettings, OpenLdapSettings
 from kiosk.policy.questions import PREDEFINED_QUESTION_IDS
 
@@ -549,6 +550,9 @@ class Policy(_Section):
     captcha: CaptchaSettings = Field(default=CaptchaSettings(), description="The human check at the user ID.")
     limits: LimitSettings = Field(
         default=LimitSettings(), description="Abuse limits: per user (stricter only) and per kiosk/address."
+    )
+    audit: AuditSettings = Field(
+        default=AuditSettings(), description="The audit trail: copies of its events sent to a syslog server."
     )
 
     @property

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.policy.schema import DeliveryKind, DirectoryKind, GatewayKind, Policy
 from kiosk.services.api import OutboxMessage
-from kiosk.services.backend.audit import AuditLog, AuditRecord
+from kiosk.services.backend.audit import AuditLog, AuditRecord, AuditSink
 from kiosk.services.backend.authenticator import Authenticator
 from kiosk.services.backend.clock import Clock, ManualClock, SystemClock
 from kiosk.services.backend.codes import CodeBook
@@ -61,6 +61,7 @@ class Backend:
         from kiosk.services.backend.app import build_app  # Starlette only once a backend is wanted
 
         clock = clock or SystemClock()
+        sink = _audit_sink(policy)  # first: a bad syslog CA file stops the start before anything is opened
         temporary: Path | None = None
         if database is None:
             configured = policy.directory.embedded.database
@@ -101,7 +102,7 @@ class Backend:
             directory=directory,
             sender=sender,
             outbox=outbox if policy.demo else None,
-            audit=AuditLog(store, clock),
+            audit=AuditLog(store, clock, sink),
             sessions=SessionStore(store, clock, timedelta(minutes=policy.backend.session_minutes)),
             codes=CodeBook(
                 store,
@@ -119,6 +120,7 @@ class Backend:
 
     async def close(self) -> None:
         """Close the directory's connections and the store; a temporary database is deleted."""
+        await self._rt.audit.close()
         if self._ldap is not None:
             await self._ldap.close()
         await self._rt.store.close()
@@ -143,6 +145,15 @@ class Backend:
     async def captcha_text_for_test(self, token: str) -> str:
         """Test hook ONLY: the answer to the session's current CAPTCHA (never exposed over HTTP)."""
         return (await self._rt.sessions.load(token)).captcha
+
+
+def _audit_sink(policy: Policy) -> AuditSink | None:
+    """The syslog forwarder when the policy names a server; None otherwise."""
+    if not policy.audit.syslog.enabled:
+        return None
+    from kiosk.services.backend.audit_syslog import SyslogForwarder  # ssl and sockets only when used
+
+    return SyslogForwarder(policy.audit.syslog)
 
 
 def _smtp_sender(policy: Policy) -> Sender:

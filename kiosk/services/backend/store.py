@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from kiosk.services.backend.audit_chain import migrate as migrate_audit_chain
+
 T = TypeVar("T")
 
 SCHEMA = """
@@ -74,8 +76,12 @@ CREATE TABLE IF NOT EXISTS audit (
     user_id TEXT NOT NULL,
     event TEXT NOT NULL,
     outcome TEXT NOT NULL,
-    correlation_id TEXT NOT NULL
+    correlation_id TEXT NOT NULL,
+    prev_hash TEXT NOT NULL DEFAULT '',
+    hash TEXT NOT NULL DEFAULT ''
 );
+CREATE INDEX IF NOT EXISTS audit_by_user ON audit(user_id);
+CREATE INDEX IF NOT EXISTS audit_by_reference ON audit(reference);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     channel TEXT NOT NULL,
@@ -127,8 +133,15 @@ class Store:
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute("PRAGMA journal_mode = WAL")
             # One transaction for the whole schema: in autocommit mode every CREATE would be its own
-            # commit, each synced to disk, on every start.
-            connection.executescript(f"BEGIN;\n{SCHEMA}COMMIT;\n")
+            # commit, each synced to disk, on every start. The audit chain's migration (older
+            # databases) runs in the same transaction, so it happens completely or not at all.
+            connection.executescript(f"BEGIN;\n{SCHEMA}")
+            try:
+                migrate_audit_chain(connection)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
             return connection
 
         loop = asyncio.get_running_loop()
