@@ -77,6 +77,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer)
 
+    def do_HEAD(self) -> None:
+        """`kiosk diagnose`'s harmless request to a webhook: recorded, answered with the status and no body."""
+        self._answer_read("HEAD")
+
+    def do_GET(self) -> None:
+        """`kiosk diagnose`'s read of a Twilio account: recorded, answered with the status and a small JSON body."""
+        self._answer_read("GET")
+
+    def _answer_read(self, method: str) -> None:
+        gateway = self.server.gateway
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        gateway.requests.append(RecordedRequest(method, self.path, headers, b""))
+        if gateway.status == HANG:
+            self.server.release.wait()
+            return
+        answer = json.dumps({"status": "active"}).encode()
+        self.send_response(gateway.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        if method == "GET":
+            self.wfile.write(answer)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the test reads `requests`, not stderr."""
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from kiosk.policy.directory_schema import ActiveDirectorySettings, OpenLdapSettings
-from kiosk.services.backend.ldap_errors import DirectoryUnavailable, Unavailability, unavailability_of
+from kiosk.services.backend.ldap_errors import DirectoryUnavailable, Unavailability, tls_failure, unavailability_of
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -73,27 +73,49 @@ class LdapConnector:
     def __repr__(self) -> str:
         return f"LdapConnector({self.settings.urls!r})"  # never the password
 
+    def connect(self, url: str, user: str | None = None, password: str | None = None) -> Any:
+        """An open, TLS-protected connection to one server, not bound yet (blocking).
+
+        The bind (as the service account, or as `user`) is the caller's next step; `kiosk diagnose`
+        looks at the TLS session in between.
+        """
+        import ldap3
+        import ldap3.core.exceptions as ldap_errors
+
+        connection = ldap3.Connection(
+            _server(url, self.settings),
+            user=user if user is not None else self.settings.bind_dn,
+            password=password if password is not None else self._password,
+            raise_exceptions=True,
+            # ldap3 packs this into SO_RCVTIMEO as whole seconds on POSIX: round up, never down.
+            receive_timeout=math.ceil(self.settings.operation_timeout_seconds),
+            auto_referrals=False,
+            return_empty_attributes=False,
+        )
+        try:
+            connection.open()
+            if not connection.server.ssl:
+                connection.start_tls()
+        except (ldap_errors.LDAPException, OSError) as error:
+            _quietly_close(connection)
+            reason = unavailability_of(error)
+            raise DirectoryUnavailable(reason, tls_failure(error) if reason is Unavailability.TLS else "") from None
+        return connection
+
     def open_connection(self, user: str | None = None, password: str | None = None) -> Any:
         """A new connection bound as the service account (or as `user`), over LDAPS or StartTLS (blocking)."""
-        import ldap3
         import ldap3.core.exceptions as ldap_errors
 
         last: DirectoryUnavailable | None = None
         for url in self.settings.urls:
-            connection = ldap3.Connection(
-                _server(url, self.settings),
-                user=user if user is not None else self.settings.bind_dn,
-                password=password if password is not None else self._password,
-                raise_exceptions=True,
-                # ldap3 packs this into SO_RCVTIMEO as whole seconds on POSIX: round up, never down.
-                receive_timeout=math.ceil(self.settings.operation_timeout_seconds),
-                auto_referrals=False,
-                return_empty_attributes=False,
-            )
             try:
-                connection.open()
-                if not connection.server.ssl:
-                    connection.start_tls()
+                connection = self.connect(url, user, password)
+            except DirectoryUnavailable as error:
+                if error.reason is Unavailability.TLS_REQUIRED:
+                    raise
+                last = error
+                continue
+            try:
                 connection.bind()
                 return connection
             except ldap_errors.LDAPInvalidCredentialsResult:

@@ -6,6 +6,7 @@ classified here and re-raised as our errors `from None`: nothing of theirs reach
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from kiosk.policy.password import PasswordRule
@@ -32,6 +33,7 @@ class DirectoryUnavailable(DirectoryError):
     def __init__(self, reason: Unavailability, detail: str = "") -> None:
         super().__init__(f"directory unavailable: {reason.value}{': ' + detail if detail else ''}")
         self.reason = reason
+        self.detail = detail
 
 
 class PasswordRefused(DirectoryError):
@@ -130,3 +132,13 @@ def unavailability_of(error: Exception) -> Unavailability:
     if isinstance(error, ldap_errors.LDAPStrongerAuthRequiredResult | ldap_errors.LDAPConfidentialityRequiredResult):
         return Unavailability.TLS_REQUIRED
     return Unavailability.UNREACHABLE
+
+
+_VERIFY_FAILURE = re.compile(r"certificate verify failed: ([^()\]\n]{1,200})", re.IGNORECASE)
+
+
+def tls_failure(error: Exception) -> str:
+    """What a failed TLS handshake says about the certificate ("unable to get local issuer certificate",
+    "Hostname mismatch, …"), else ''; only that phrase of the exception's text is kept."""
+    found = _VERIFY_FAILURE.search(str(error))
+    return f"certificate verify failed: {found.group(1).strip().rstrip('.')}" if found else ""

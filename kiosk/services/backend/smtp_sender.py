@@ -56,7 +56,8 @@ def build_message(sender: str, to: str, subject: str, body: str, organisation: s
     return message
 
 
-def _classify(error: BaseException) -> DeliveryFailure:
+def classify(error: BaseException) -> DeliveryFailure:
+    """The stable reason for an exception raised while talking to the SMTP server."""
     if isinstance(error, aiosmtplib.SMTPAuthenticationError):
         return DeliveryFailure.AUTH
     if isinstance(error, aiosmtplib.SMTPTimeoutError | TimeoutError):
@@ -114,7 +115,7 @@ class SmtpSender:
                 timeout=settings.timeout_seconds,
             )
         except Exception as error:  # noqa: BLE001 - every failure becomes one stable reason
-            reason = _classify(error)
+            reason = classify(error)
             log.warning(
                 "e-mail to %s:%d failed: %s (%s)", settings.host, settings.port, reason.value, type(error).__name__
             )
