@@ -23,5 +23,13 @@ def policy_check(path: str, out: TextIO, err: TextIO) -> int:
             "verified; for tests only, never in production",
             file=err,
         )
+    if policy.methods.required == 2:
+        # SPEC §5: raising methods.required strands users who registered one method; check sees one
+        # file only, so it points at the command that compares two against the directory.
+        print(
+            f"note: {path}: methods.required = 2: users with only one usable method cannot reset; "
+            "`kiosk policy diff OLD NEW` lists who would lose self-service",
+            file=err,
+        )
     print(f"OK: {path} is a valid policy", file=out)
     return 0

@@ -93,6 +93,8 @@ def _shown(user_id: str) -> str:
 
 def _run(work: Any, err: TextIO) -> int:
     """Run the async `work` and turn the directory's and the simulator's failures into exit 1."""
+    from ldap3.core.exceptions import LDAPException
+
     from kiosk.services.backend.inspection import InspectionError
     from kiosk.services.backend.ldap_errors import DirectoryError
 
@@ -101,6 +103,11 @@ def _run(work: Any, err: TextIO) -> int:
     except (InspectionError, DirectoryError, _Failed) as error:
         if str(error):
             print(f"kiosk: {error}", file=err)
+        return EXIT_ERROR
+    except LDAPException as error:
+        # e.g. the service account may not search there; ldap3's message can quote the request, so
+        # only its kind is told (as the adapters do, `ldap_errors`).
+        print(f"kiosk: the directory refused the search ({type(error).__name__})", file=err)
         return EXIT_ERROR
 
 

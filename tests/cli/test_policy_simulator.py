@@ -311,3 +311,32 @@ def test_diff_tells_every_bad_file(capsys: pytest.CaptureFixture[str], tmp_path:
     assert lines[1].startswith(f"{second}:2: reset.enabled_for: ")
     code, _, err = run(capsys, "policy", "diff", DEMO, str(tmp_path / "missing.toml"))
     assert code == 1 and err == f"{tmp_path / 'missing.toml'}: no such file; give the path of a policy .toml file\n"
+
+
+def test_policy_check_points_at_diff_when_two_gates_are_required(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    new = variant(tmp_path, "required-2.toml", REQUIRED_2)
+    code, out, err = run(capsys, "policy", "check", new)
+    assert (code, out) == (0, f"OK: {new} is a valid policy\n")  # still valid: a note, not a problem
+    assert err == (
+        f"note: {new}: methods.required = 2: users with only one usable method cannot reset; "
+        "`kiosk policy diff OLD NEW` lists who would lose self-service\n"
+    )
+    assert run(capsys, "policy", "check", DEMO) == (0, f"OK: {DEMO} is a valid policy\n", "")
+
+
+def test_a_directory_that_refuses_the_search_is_a_clear_exit_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ldap3.core.exceptions import LDAPInsufficientAccessRightsResult
+
+    from kiosk.services.backend.directory import EmbeddedDirectory
+
+    async def refused(self: EmbeddedDirectory) -> list[object]:
+        raise LDAPInsufficientAccessRightsResult("search of (uid=secret-looking-filter) refused")
+
+    monkeypatch.setattr(EmbeddedDirectory, "all_users", refused)
+    code, out, err = run(capsys, "policy", "diff", DEMO, DEMO)
+    assert (code, out) == (1, "")
+    assert err == "kiosk: the directory refused the search (LDAPInsufficientAccessRightsResult)\n"
