@@ -231,3 +231,21 @@ def test_the_policy_commands_stay_light() -> None:
         "sys.exit(any(m in sys.modules for m in ('PySide6', 'kiosk.services.backend', 'starlette')))"
     )
     assert subprocess.run([sys.executable, "-c", script], check=False).returncode == 0  # noqa: S603 (our interpreter)
+
+
+def test_the_readme_example_export_overrides_the_demo_policy(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    example = "resources/examples/group-policy.reg"
+    code, out, err = run(capsys, "resources/demo-policy.toml", "--effective", "--registry", example)
+    assert (code, err) == (0, "")
+    overridden = [key for key, line in lines_by_key(out).items() if "# group policy (" in line]
+    assert overridden == [
+        "methods.enabled",
+        "methods.required",
+        "kiosk.idle_timeout_seconds",
+        "kiosk.helpdesk.phone",
+        "kiosk.lockdown",
+    ]
+    assert lines_by_key(out)["methods.required"].startswith("methods.required = 2 ")
