@@ -333,7 +333,7 @@ async def probe_smtp(settings: SmtpSettings, password: str | None, clock: Clock)
         else:
             how = "STARTTLS, " if settings.security is SmtpSecurity.STARTTLS else "implicit TLS, "
             probe.results.append(
-                tls_result(step, client.get_transport_info("sslobject"), clock(), verified=True, lead=how)
+                tls_result(step, client.get_transport_info("ssl_object"), clock(), verified=True, lead=how)
             )
         step = f"SMTP login {where}"
         if not settings.username:
