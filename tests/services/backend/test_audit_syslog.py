@@ -24,9 +24,10 @@ from live_servers.certificates import TlsFiles, make_tls_files
 
 from kiosk.policy.audit_schema import AuditSettings, SyslogSettings
 from kiosk.policy.schema import Method
+from kiosk.services.backend import Backend
 from kiosk.services.backend.audit import AuditRecord
 from kiosk.services.backend.audit_chain import chain_hash
-from kiosk.services.backend.audit_syslog import SyslogForwarder
+from kiosk.services.backend.audit_syslog import SyslogForwarder, SyslogSetupError
 
 from .conftest import GOOD_PASSWORD, Kiosk, demo_policy, kiosk_for
 
@@ -319,3 +320,10 @@ async def test_a_tcp_server_that_restarts_gets_the_next_events() -> None:
         await listener.stop()
     assert [parse(message)[1]["id"] for message in messages] == [str(record.id) for record in records]
     assert listener.connections == 2
+
+
+async def test_an_unreadable_ca_file_stops_the_backend_at_start(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-ca.pem"
+    with pytest.raises(SyslogSetupError) as raised:
+        await Backend.open(syslog_policy(6514, "tls", ca_file=str(missing)))
+    assert str(raised.value).startswith(f"audit.syslog.ca_file: cannot use '{missing}' as the CA of the syslog server")
