@@ -216,7 +216,7 @@ class SyslogForwarder:
         for _attempt in range(2):
             try:
                 await asyncio.wait_for(self._send(message), self._settings.timeout_seconds)
-            except (OSError, TimeoutError, ssl.SSLError, EOFError) as failure:
+            except Exception as failure:  # noqa: BLE001 - any failure (also a host name IDNA refuses) is a lost message
                 error = failure
                 await self._disconnect()
                 continue

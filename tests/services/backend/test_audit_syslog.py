@@ -24,7 +24,7 @@ from live_servers.certificates import TlsFiles, make_tls_files
 
 from kiosk.policy.audit_schema import AuditSettings, SyslogSettings
 from kiosk.policy.schema import Method
-from kiosk.services.backend import Backend
+from kiosk.services.backend import Backend, audit_syslog
 from kiosk.services.backend.audit import AuditRecord
 from kiosk.services.backend.audit_chain import chain_hash
 from kiosk.services.backend.audit_syslog import SyslogForwarder, SyslogSetupError
@@ -327,3 +327,28 @@ async def test_an_unreadable_ca_file_stops_the_backend_at_start(tmp_path: Path) 
     with pytest.raises(SyslogSetupError) as raised:
         await Backend.open(syslog_policy(6514, "tls", ca_file=str(missing)))
     assert str(raised.value).startswith(f"audit.syslog.ca_file: cannot use '{missing}' as the CA of the syslog server")
+
+
+async def test_forwarding_resumes_when_the_server_comes_up(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(audit_syslog, "RETRY_SECONDS", 0.0)  # try again at the next event, not 5 s later
+    caplog.set_level(logging.WARNING)
+    listener = RestartingListener()
+    listener.port = closed_port()
+    async with kiosk_for(syslog_policy(listener.port, "tcp")) as kiosk:
+        await kiosk.open()  # session_opened: nobody listens yet
+        sink = forwarder(kiosk)
+        assert await sink.flush(30) and sink.stats.not_forwarded == 1
+        await listener.start()
+        try:
+            await kiosk.request("DELETE", "/session")  # session_closed: delivered
+            [message] = await listener.received.at_least(1)
+        finally:
+            await listener.stop()
+        assert parse(message)[1]["event"] == "session_closed" and sink.stats.sent == 1
+    logged = [r.getMessage() for r in caplog.records if r.name.endswith("audit_syslog")]
+    assert "ConnectionRefusedError" in logged[0]
+    assert (
+        logged[1] == f"audit syslog tcp://127.0.0.1:{listener.port}: reachable again (1 event(s) not forwarded so far)"
+    )
