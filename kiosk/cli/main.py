@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING
 from kiosk import locations
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from kiosk.policy.schema import Policy
+    from kiosk.services.diagnosis import DiagnosticReport
     from kiosk.ui.app import KioskServices
 
 ADMIN_EXIT_SECRET = "admin-exit"  # noqa: S105 - the name of a keyring entry, not a secret
@@ -183,6 +186,23 @@ def read_admin_exit_secret() -> str:
         return ""
 
 
+def kiosk_diagnostics(policy: Policy, source: str) -> Callable[[], Awaitable[DiagnosticReport]]:
+    """The checks of the kiosk's diagnostics page (`kiosk diagnose` for the running policy), for the UI.
+
+    They run on a worker thread with an event loop of their own: the window's loop (the UI thread)
+    only waits for the report, so no check, however slow, can freeze the kiosk.
+    """
+
+    async def diagnose() -> DiagnosticReport:
+        import asyncio
+
+        from kiosk.services.backend.diagnostics import run_diagnostics
+
+        return await asyncio.to_thread(asyncio.run, run_diagnostics(policy, source=source))
+
+    return diagnose
+
+
 def _run(args: argparse.Namespace) -> int:
     from kiosk import i18n
 
@@ -210,7 +230,9 @@ def _run(args: argparse.Namespace) -> int:
         demo=policy.demo,
         argv=[sys.argv[0]],
         self_test=args.self_test,
-        admin_secret=read_admin_exit_secret if policy.kiosk.admin_exit else None,
+        # Also without an exit (kiosk.admin_exit = false): the secret still opens the diagnostics page.
+        admin_secret=read_admin_exit_secret,
+        diagnose=kiosk_diagnostics(policy, str(args.policy or DEMO_POLICY)),
     )
 
 

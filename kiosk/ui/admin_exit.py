@@ -1,18 +1,22 @@
-"""The administrator exit from kiosk mode: a secret prompt behind a key chord, checked against the keyring.
+"""The administrator prompt behind a key chord: the secret, checked against the keyring, opens the exit
+from kiosk mode or the diagnostics page.
 
 The UI never reads the keyring itself (it may not import the backend): the composition root hands
 it a callable that returns the stored secret ('' when there is none, or no keyring). The secret is
-read on each try, compared in constant time, never kept, never logged; five wrong tries lock the
-prompt for five minutes.
+read on each try, on a worker thread (a keyring may be slow, or wait on D-Bus: never on the UI
+thread), compared in constant time, never kept, never logged; five wrong tries lock the prompt for
+five minutes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -30,10 +34,14 @@ EXIT_CHORD = QKeyCombination(
     Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.ShiftModifier,
     Qt.Key.Key_X,
 )
-"""Ctrl+Alt+Shift+X opens the administrator prompt (in kiosk mode, when the policy allows an exit)."""
+"""Ctrl+Alt+Shift+X opens the administrator prompt (the exit in kiosk mode, when the policy allows one; diagnostics)."""
 
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 300.0
+
+# A plain thread pool, not the qasync loop's default executor: qasync's worker threads log every
+# call's arguments and result at DEBUG level, and the result here is the secret.
+_KEYRING_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-keyring")
 
 
 class ExitVerdict(StrEnum):
@@ -43,6 +51,13 @@ class ExitVerdict(StrEnum):
     WRONG = "wrong"
     LOCKED = "locked"
     UNAVAILABLE = "unavailable"
+
+
+class AdminAction(StrEnum):
+    """What the administrator asked for with the secret."""
+
+    EXIT = "exit"
+    DIAGNOSTICS = "diagnostics"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,24 +78,42 @@ class AdminExitGate:
         self._failures = 0
         self._locked_until = 0.0
 
-    def check(self, typed: str) -> ExitResult:
-        """OPEN for the right secret; WRONG (with tries left), LOCKED or UNAVAILABLE otherwise."""
+    def locked(self) -> ExitResult | None:
+        """The LOCKED result while the lock-out lasts, else None."""
         now = self._clock()
         if now < self._locked_until:
             return ExitResult(ExitVerdict.LOCKED, 0, math.ceil(self._locked_until - now))
-        stored = self._read_secret() if self._read_secret is not None else ""
+        return None
+
+    async def check(self, typed: str) -> ExitResult:
+        """OPEN for the right secret; WRONG (with tries left), LOCKED or UNAVAILABLE otherwise.
+
+        The stored secret is read on a worker thread, so a slow keyring never freezes the window.
+        """
+        locked = self.locked()
+        if locked is not None:
+            return locked
+        read = self._read_secret
+        stored = await asyncio.get_running_loop().run_in_executor(_KEYRING_READER, read) if read is not None else ""
+        return self.judge(typed, stored)
+
+    def judge(self, typed: str, stored: str) -> ExitResult:
+        """Compare in constant time and count failures (the lock-out starts at the fifth)."""
+        locked = self.locked()
+        if locked is not None:
+            return locked
         if not stored:
-            log.warning("administrator exit: no secret is set up (kiosk secrets set admin-exit)")
+            log.warning("administrator prompt: no secret is set up (kiosk secrets set admin-exit)")
             return ExitResult(ExitVerdict.UNAVAILABLE)
         if hmac.compare_digest(typed.encode("utf-8"), stored.encode("utf-8")):
             self._failures = 0
-            log.info("administrator exit: accepted")
+            log.info("administrator prompt: secret accepted")
             return ExitResult(ExitVerdict.OPEN)
         self._failures += 1
-        log.warning("administrator exit: wrong secret (%d of %d)", self._failures, MAX_FAILURES)
+        log.warning("administrator prompt: wrong secret (%d of %d)", self._failures, MAX_FAILURES)
         if self._failures >= MAX_FAILURES:
             self._failures = 0
-            self._locked_until = now + LOCKOUT_SECONDS
+            self._locked_until = self._clock() + LOCKOUT_SECONDS
             return ExitResult(ExitVerdict.LOCKED, 0, math.ceil(LOCKOUT_SECONDS))
         return ExitResult(ExitVerdict.WRONG, MAX_FAILURES - self._failures)
 
@@ -92,13 +125,20 @@ def is_exit_chord(event: QKeyEvent) -> bool:
 
 
 class AdminExitPrompt(Overlay):
-    """A small prompt for the administrator secret: Exit leaves the kiosk, Cancel returns to it."""
+    """A small prompt for the administrator secret: Exit leaves the kiosk, Diagnostics opens the report,
+    Cancel returns to the kiosk. Enter does the first action offered (the exit, where there is one)."""
 
     accepted = Signal()
+    """The right secret with Exit kiosk."""
+    diagnostics_requested = Signal()
+    """The right secret with Diagnostics."""
 
     def __init__(self, parent: QWidget, gate: AdminExitGate) -> None:
         super().__init__(parent, "adminExit")
         self.gate = gate
+        self._checking: asyncio.Task[None] | None = None
+        self.can_exit = True
+        self.can_diagnose = False
         self.heading = label("title")
         self.caption = label("fieldLabel")
         self.secret = SecretLineEdit()
@@ -108,20 +148,35 @@ class AdminExitPrompt(Overlay):
         self.error = label("fieldError")
         self.error.hide()
         self.exit_button = button("primary")
-        self.exit_button.clicked.connect(self.submit)
+        self.exit_button.clicked.connect(lambda: self.submit(AdminAction.EXIT))
+        self.diagnostics_button = button()
+        self.diagnostics_button.clicked.connect(lambda: self.submit(AdminAction.DIAGNOSTICS))
         self.cancel_button = button()
         self.cancel_button.clicked.connect(self.close_prompt)
-        self.secret.returnPressed.connect(self.submit)
+        self.secret.returnPressed.connect(lambda: self.submit(None))
         self.column.addWidget(self.heading)
         self.column.addWidget(self.caption)
         self.column.addWidget(self.secret)
         self.column.addWidget(self.error)
         self.column.addWidget(self.exit_button)
+        self.column.addWidget(self.diagnostics_button)
         self.column.addWidget(self.cancel_button)
         self.retranslate()
 
-    def open_prompt(self) -> None:
-        """Show the prompt, empty, with the focus in the secret field."""
+    @property
+    def checking(self) -> bool:
+        """True while a typed secret is being checked."""
+        return self._checking is not None
+
+    def open_prompt(self, *, can_exit: bool = True, can_diagnose: bool = False) -> None:
+        """Show the prompt, empty, with the focus in the secret field, offering the actions allowed."""
+        self.can_exit, self.can_diagnose = can_exit, can_diagnose
+        self.exit_button.setVisible(can_exit)
+        self.diagnostics_button.setVisible(can_diagnose)
+        # The first action offered is the primary one (Enter does it).
+        self.diagnostics_button.setObjectName("" if can_exit else "primary")
+        self.diagnostics_button.style().unpolish(self.diagnostics_button)
+        self.diagnostics_button.style().polish(self.diagnostics_button)
         wipe_line_edit(self.secret)
         self.error.hide()
         self.retranslate()
@@ -129,20 +184,49 @@ class AdminExitPrompt(Overlay):
         self.secret.setFocus()
 
     def close_prompt(self) -> None:
-        """Hide the prompt and forget what was typed."""
+        """Hide the prompt and forget what was typed (a check under way is dropped)."""
+        if self._checking is not None:
+            self._checking.cancel()
+            self._checking = None
+            self._set_checking(False)
         wipe_line_edit(self.secret)
         self.error.hide()
         self.hide()
 
-    def submit(self) -> None:
-        """Check the secret (then wipe it): accept, or say why not."""
-        result = self.gate.check(self.secret.text())
-        wipe_line_edit(self.secret)
-        if result.verdict is ExitVerdict.OPEN:
-            self.hide()
-            self.accepted.emit()
+    def submit(self, action: AdminAction | None) -> None:
+        """Check the secret (the field is wiped at once) off the UI thread, then act or say why not."""
+        if self.checking:
             return
-        self._show_error(result)
+        if action is None:
+            action = AdminAction.EXIT if self.can_exit else AdminAction.DIAGNOSTICS
+        if (action is AdminAction.EXIT and not self.can_exit) or (
+            action is AdminAction.DIAGNOSTICS and not self.can_diagnose
+        ):
+            return
+        typed = self.secret.text()
+        wipe_line_edit(self.secret)
+        self._set_checking(True)
+        self._checking = asyncio.get_running_loop().create_task(self._check(typed, action))
+
+    async def _check(self, typed: str, action: AdminAction) -> None:
+        try:
+            result = await self.gate.check(typed)
+        finally:
+            self._checking = None
+            self._set_checking(False)
+        if result.verdict is not ExitVerdict.OPEN:
+            self._show_error(result)
+            self.secret.setFocus()
+            return
+        self.hide()
+        if action is AdminAction.EXIT:
+            self.accepted.emit()
+        else:
+            self.diagnostics_requested.emit()
+
+    def _set_checking(self, checking: bool) -> None:
+        for widget in (self.secret, self.exit_button, self.diagnostics_button):
+            widget.setEnabled(not checking)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Esc closes the prompt."""
@@ -154,12 +238,14 @@ class AdminExitPrompt(Overlay):
 
     def retranslate(self) -> None:
         """Texts of the prompt."""
-        self.heading.setText(_("Administrator exit"))
-        self.heading.setAccessibleName(_("Administrator exit"))
+        self.heading.setText(_("Administrator"))
+        self.heading.setAccessibleName(_("Administrator"))
         self.caption.setText(_("Administrator secret"))
         self.secret.setAccessibleName(_("Administrator secret"))
         self.exit_button.setText(_("Exit kiosk"))
         self.exit_button.setAccessibleName(_("Exit kiosk"))
+        self.diagnostics_button.setText(_("Diagnostics"))
+        self.diagnostics_button.setAccessibleName(_("Diagnostics"))
         self.cancel_button.setText(_("Cancel"))
         self.cancel_button.setAccessibleName(_("Cancel"))
 

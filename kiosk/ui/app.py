@@ -7,6 +7,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import qasync
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk.i18n import _
 from kiosk.policy.schema import Policy
+from kiosk.services.diagnosis import DiagnosticReport
 from kiosk.ui.gc_guard import MainThreadGarbageCollector
 from kiosk.ui.protocols import KioskServices
 from kiosk.ui.qt_language import follow_language
@@ -30,15 +32,21 @@ log = logging.getLogger(__name__)
 
 
 def build_window(
-    policy: Policy, *, demo: bool, kiosk_mode: bool, admin_secret: Callable[[], str] | None = None
+    policy: Policy,
+    *,
+    demo: bool,
+    kiosk_mode: bool,
+    admin_secret: Callable[[], str] | None = None,
+    diagnose: Callable[[], Awaitable[DiagnosticReport]] | None = None,
 ) -> KioskWindow:
     """The themed kiosk window, shown full screen and locked in kiosk mode (`--kiosk` or the policy's
-    `kiosk.lockdown`); `admin_secret` reads the administrator-exit secret (needs a QApplication)."""
+    `kiosk.lockdown`); `admin_secret` reads the administrator secret, `diagnose` runs the checks of the
+    diagnostics page (needs a QApplication)."""
     app = QApplication.instance()
     assert isinstance(app, QApplication), "create a QApplication first"
     apply_theme(app, policy.kiosk.branding.accent_color, policy.kiosk.theme)
     follow_language(app)  # before the widgets exist, so they are built in the language's direction
-    window = KioskWindow(policy, demo=demo, admin_secret=admin_secret)
+    window = KioskWindow(policy, demo=demo, admin_secret=admin_secret, diagnose=diagnose)
     if kiosk_mode or policy.kiosk.lockdown:
         window.lock_down()
         window.showFullScreen()
@@ -106,11 +114,13 @@ def run_app(
     argv: list[str],
     self_test: bool = False,
     admin_secret: Callable[[], str] | None = None,
+    diagnose: Callable[[], Awaitable[DiagnosticReport]] | None = None,
 ) -> int:
     """Run the kiosk until its window closes (or SIGINT/SIGTERM); returns the process exit code.
 
     With `self_test`, stop as soon as the start page is usable and print `READY <ms>` (start-up benchmark).
-    In kiosk mode only the administrator exit (secret from `admin_secret`) or a signal ends it.
+    In kiosk mode only the administrator exit (secret from `admin_secret`) or a signal ends it; the same
+    secret opens the diagnostics page, whose checks `diagnose` runs.
     """
     started = time.perf_counter()
     app = QApplication.instance() or QApplication(argv)
@@ -119,8 +129,13 @@ def run_app(
     app.setQuitOnLastWindowClosed(False)
     collector = MainThreadGarbageCollector(app)
     loop = qasync.QEventLoop(app)
+    # qasync's own default executor logs every call's arguments and result at DEBUG level, and the
+    # embedded backend hashes passwords, codes and answers there (asyncio.to_thread): a plain pool
+    # logs nothing.
+    workers = ThreadPoolExecutor(thread_name_prefix="kiosk-worker")
+    loop.set_default_executor(workers)
     asyncio.set_event_loop(loop)
-    window = build_window(policy, demo=demo, kiosk_mode=kiosk_mode, admin_secret=admin_secret)
+    window = build_window(policy, demo=demo, kiosk_mode=kiosk_mode, admin_secret=admin_secret, diagnose=diagnose)
     closed = asyncio.Event()
     window.closed.connect(closed.set)
 
@@ -144,5 +159,6 @@ def run_app(
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
         asyncio.set_event_loop(None)
+        workers.shutdown(wait=False)
         window.deleteLater()
         collector.stop()

@@ -28,7 +28,8 @@ def is_close_shortcut(event: QKeyEvent) -> bool:
 
 
 class KioskKeyFilter(QObject):
-    """An application-wide filter that swallows Alt+F4 and the administrator chord and reports them."""
+    """An application-wide filter that swallows Alt+F4 (in kiosk mode) and the administrator chord and
+    reports them."""
 
     close_requested = Signal()
     admin_requested = Signal()
@@ -36,11 +37,15 @@ class KioskKeyFilter(QObject):
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
         self._window = window
+        self.catch_close = True
+        """False in a plain window (the chord only, for the diagnostics page): Alt+F4 closes it as usual."""
 
-    def install(self) -> None:
-        """Watch every key event of the application."""
+    def install(self, *, catch_close: bool = True) -> None:
+        """Watch every key event of the application (installing twice only updates `catch_close`)."""
+        self.catch_close = catch_close
         app = QApplication.instance()
         if app is not None:
+            app.removeEventFilter(self)
             app.installEventFilter(self)
 
     def remove(self) -> None:
@@ -54,7 +59,7 @@ class KioskKeyFilter(QObject):
         kind = event.type()
         if kind not in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride) or not isinstance(event, QKeyEvent):
             return False
-        if is_close_shortcut(event):
+        if self.catch_close and is_close_shortcut(event):
             if kind == QEvent.Type.KeyPress and not event.isAutoRepeat():
                 self.close_requested.emit()
             event.accept()

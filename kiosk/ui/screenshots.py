@@ -38,7 +38,9 @@ from kiosk.i18n import set_language
 from kiosk.policy.password import PasswordCheck, PasswordRules, check_password
 from kiosk.policy.schema import Method, Policy
 from kiosk.services.api import Authenticator, AuthenticatorCode, Outbox, OutboxMessage
+from kiosk.services.diagnosis import CheckResult, CheckStatus, DiagnosticReport
 from kiosk.ui.demo_inbox import DemoInboxWindow
+from kiosk.ui.diagnostics_page import DiagnosticsPanel
 from kiosk.ui.pages.new_password import NewPasswordPage
 from kiosk.ui.protocols import KioskServices
 from kiosk.ui.theme import apply_theme
@@ -222,7 +224,8 @@ def _sample_inbox() -> tuple[Outbox, Authenticator]:
 
 
 def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[Path]:
-    """Render every StepKind to `<kind>.png` and the demo inbox to `demo_inbox.png`; returns the paths."""
+    """Render every StepKind to `<kind>.png`, the idle warning, the administrator prompt and diagnostics page,
+    the on-screen keyboard and the demo inbox; returns the paths."""
     app = QApplication.instance()
     assert isinstance(app, QApplication), "render_all needs a QApplication"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -248,6 +251,10 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
         window.idle_warning.show_seconds(23)
         paths.append(_grab(window, out_dir / "idle_warning.png"))
         window.idle_warning.dismiss()
+        window.admin_prompt.open_prompt(can_exit=True, can_diagnose=True)
+        paths.append(_grab(window, out_dir / "admin_prompt.png"))
+        window.admin_prompt.close_prompt()
+        paths.append(_render_diagnostics(window, out_dir))
         paths.append(_render_keyboard(out_dir, policy, rules, language))
         inbox = DemoInboxWindow()
         inbox.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
@@ -264,6 +271,53 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
         window.deleteLater()
         set_language("en")
     return paths
+
+
+def sample_report() -> DiagnosticReport:
+    """A diagnostics report as `kiosk diagnose` gives it for a typical deployment (one of each status)."""
+    checks = (
+        CheckResult("policy", CheckStatus.OK, r"C:\ProgramData\Contoso\Kiosk\policy.toml: valid"),
+        CheckResult("backend", CheckStatus.OK, r"embedded: store C:\ProgramData\Contoso\Kiosk\kiosk.sqlite3 opens, "
+                    "is intact and writable (812 KiB)"),
+        CheckResult("directory TLS dc1.contoso.com:636", CheckStatus.WARN, "ldaps://dc1.contoso.com: connected in "
+                    "14 ms; TLSv1.3, certificate verified (CN=dc1.contoso.com), valid until 2025-04-02 08:00 UTC "
+                    "(18 days left)", "renew the server's certificate (warned under 30 days)"),
+        CheckResult("directory bind dc1.contoso.com:636", CheckStatus.OK, "bound as the service account "
+                    "kiosk-service@contoso.com"),
+        CheckResult("directory base DN dc1.contoso.com:636", CheckStatus.OK, "found: DC=contoso,DC=com; "
+                    "OU=Staff,DC=contoso,DC=com"),
+        CheckResult("SMTP connection smtp.contoso.com:587", CheckStatus.OK, "greeting and EHLO in 31 ms: "
+                    "smtp.contoso.com ESMTP ready"),
+        CheckResult("SMTP TLS smtp.contoso.com:587", CheckStatus.OK, "STARTTLS, TLSv1.3, certificate verified "
+                    "(CN=smtp.contoso.com), valid until 2025-11-30 23:59 UTC (261 days left)"),
+        CheckResult("SMTP login smtp.contoso.com:587", CheckStatus.FAIL, "the login was refused",
+                    "store the right password with `kiosk secrets set smtp`"),
+        CheckResult("gateway", CheckStatus.SKIP, 'not configured (delivery.gateway.kind = "none"): no SMS or voice '
+                    "calls"),
+        CheckResult("keyring", CheckStatus.OK, "backend: Windows WinVaultKeyring"),
+        CheckResult("clock", CheckStatus.OK, "within a second of the directory's currentTime (ldaps://dc1.contoso.com)"),
+    )
+    return DiagnosticReport(checks=checks, started_at=SAMPLE_NOW, seconds=0.4)
+
+
+async def _no_diagnose() -> DiagnosticReport:
+    return sample_report()
+
+
+def _render_diagnostics(window: KioskWindow, out_dir: Path) -> Path:
+    """The administrator's diagnostics page showing the sample report."""
+    root = window.centralWidget()
+    assert root is not None
+    panel = DiagnosticsPanel(root, _no_diagnose)
+    try:
+        panel.retranslate()
+        panel.open()
+        panel.show_report(sample_report())
+        QApplication.processEvents()  # the rows' heights settle once their width is known
+        return _grab(window, out_dir / "diagnostics.png")
+    finally:
+        panel.close_panel()
+        panel.deleteLater()
 
 
 def _render_keyboard(out_dir: Path, policy: Policy, rules: PasswordRules, language: str) -> Path:

@@ -48,6 +48,7 @@ from kiosk.ui.protocols import FlowEngine, KioskServices
 from kiosk.ui.qt_language import follow_language, layout_direction
 
 if TYPE_CHECKING:
+    from kiosk.ui.diagnostics_page import Diagnose, DiagnosticsPanel
     from kiosk.ui.keyboard import OnScreenKeyboard
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,10 @@ class KioskWindow(QMainWindow):
         admin_secret: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         parent: QWidget | None = None,
+        diagnose: Diagnose | None = None,
     ) -> None:
         """`admin_secret` reads the administrator-exit secret (from the OS keyring, wired by the CLI);
+        `diagnose` runs the checks of the administrator's diagnostics page (also wired by the CLI);
         `clock` is the monotonic clock of the idle timeout and the exit lock-out (tests move it)."""
         super().__init__(parent)
         self.policy = policy
@@ -146,6 +149,9 @@ class KioskWindow(QMainWindow):
         )
         self.admin_gate = AdminExitGate(admin_secret, clock=clock)
         self.key_filter = KioskKeyFilter(self)
+        self._diagnose = diagnose
+        self.diagnostics: DiagnosticsPanel | None = None
+        """The diagnostics page, built the first time an administrator opens it."""
         self.stack = PageStack()
         self.pages: dict[StepKind, Page] = {}
         """The pages built so far: only the start page at first, each other one on first use."""
@@ -156,10 +162,14 @@ class KioskWindow(QMainWindow):
         self.idle.expired.connect(self.reset_to_start)
         self.idle_warning.more_time.connect(self.idle.poke)
         self.admin_prompt.accepted.connect(self._admin_exit)
+        self.admin_prompt.diagnostics_requested.connect(self.open_diagnostics)
         self.key_filter.close_requested.connect(self.reset_to_start)
         self.key_filter.admin_requested.connect(self.open_admin_prompt)
         self.render_step(self._step)
         self._start_page.set_ready(False)
+        if diagnose is not None:
+            # The chord also works in a plain window, for the diagnostics page (Alt+F4 stays alone).
+            self.key_filter.install(catch_close=False)
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -329,6 +339,8 @@ class KioskWindow(QMainWindow):
         clear_clipboard()
         self.idle_warning.dismiss()
         self.admin_prompt.close_prompt()
+        if self.diagnostics is not None:
+            self.diagnostics.close_panel()
 
     def reset_to_start(self) -> None:
         """Idle timeout, Alt+F4 or a close in kiosk mode: wipe now, close the backend session (the
@@ -343,10 +355,35 @@ class KioskWindow(QMainWindow):
         self._call_engine(lambda flow: flow.cancel())
 
     def open_admin_prompt(self) -> None:
-        """The administrator chord: the secret prompt, when the policy allows an exit at all."""
-        if not self._locked_down or not self.policy.kiosk.admin_exit:
+        """The administrator chord: the secret prompt, offering the exit (in kiosk mode, when the policy
+        allows one) and the diagnostics page (when the kiosk was given the checks)."""
+        can_exit = self._locked_down and self.policy.kiosk.admin_exit
+        can_diagnose = self._diagnose is not None
+        if not can_exit and not can_diagnose:
             return
-        self.admin_prompt.open_prompt()
+        if self.diagnostics is not None and self.diagnostics.isVisible():
+            return
+        self.admin_prompt.open_prompt(can_exit=can_exit, can_diagnose=can_diagnose)
+
+    def open_diagnostics(self) -> None:
+        """The diagnostics page (after the administrator secret), built on first use; the checks start."""
+        if self._diagnose is None:
+            return
+        if self.diagnostics is None:
+            from kiosk.ui.diagnostics_page import DiagnosticsPanel  # administrators only: not on the start-up path
+
+            root = self.centralWidget()
+            assert root is not None
+            self.diagnostics = DiagnosticsPanel(root, self._diagnose)
+            self.diagnostics.closed.connect(self._diagnostics_closed)
+        # Watched like any page: an administrator who walks away does not leave the report on show.
+        self.idle.start()
+        self.diagnostics.open_panel()
+
+    def _diagnostics_closed(self) -> None:
+        if self._step.kind is StepKind.START:
+            self.idle.stop()  # back to the start page, which never times out
+        self.current_page.focus_first()
 
     def _admin_exit(self) -> None:
         # The app shuts down on `closed` and closes the backend (and its session) on the way out.
@@ -560,6 +597,8 @@ class KioskWindow(QMainWindow):
             return
         self.idle.stop()
         self.key_filter.remove()
+        if self.diagnostics is not None:
+            self.diagnostics.close_panel()
         if self._task is not None:
             self._task.cancel()
         for task in self._language_tasks:

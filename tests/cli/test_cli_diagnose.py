@@ -112,3 +112,26 @@ def test_a_live_directory_diagnoses_ok_and_a_wrong_ca_fails(
     assert report_lines(failed)[f"directory TLS {where}"] == "FAIL"
     assert "fix: set ca_file to the PEM of the CA" in failed
     assert failed.rstrip().splitlines()[-1].startswith("FAILED: 1 failed,")
+
+
+async def test_the_kiosk_page_gets_the_same_checks_run_off_the_calling_thread(
+    memory_keyring: FakeMemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from kiosk.cli.main import kiosk_diagnostics
+    from kiosk.policy.schema import Policy
+    from kiosk.services.backend import diagnostics
+    from kiosk.services.diagnosis import DiagnosticReport
+
+    threads: list[threading.Thread] = []
+    real = diagnostics.run_diagnostics
+
+    async def recording(policy: Policy, *, source: str) -> DiagnosticReport:
+        threads.append(threading.current_thread())
+        return await real(policy, source=source)
+
+    monkeypatch.setattr(diagnostics, "run_diagnostics", recording)
+    report = await kiosk_diagnostics(Policy(), "resources/demo-policy.toml")()
+    assert threads and threads[0] is not threading.main_thread()
+    assert report.checks[0].detail == "resources/demo-policy.toml: valid" and report.ok

@@ -102,7 +102,7 @@ def press_chord(qtbot: QtBot, window: KioskWindow) -> None:
     qtbot.keyClick(target, Qt.Key.Key_X, modifiers)
 
 
-def test_the_administrator_exit_closes_with_the_right_secret(
+async def test_the_administrator_exit_closes_with_the_right_secret(
     qtbot: QtBot, qapp: QApplication, policy: Policy, engine: RecordingEngine
 ) -> None:
     qapp.setQuitOnLastWindowClosed(False)  # as the kiosk app does: the test's own loop must go on
@@ -121,16 +121,18 @@ def test_the_administrator_exit_closes_with_the_right_secret(
     assert window.focusWidget() is prompt.secret
     assert prompt.secret.accessibleName() == "Administrator secret"
     assert reads == []  # read only when a secret is tried
+    assert prompt.exit_button.isVisible() and not prompt.diagnostics_button.isVisible()  # no checks were given
     qtbot.keyClicks(prompt.secret, "wrong")
     qtbot.keyClick(prompt.secret, Qt.Key.Key_Return)
-    assert prompt.error.isVisible()
+    await wait_until(lambda: prompt.error.isVisible())
+    assert reads == [True]
     assert prompt.error.text() == "That is not the administrator secret. 4 tries left."
     assert prompt.secret.text() == "" and not prompt.secret.isUndoAvailable()
     assert window.isVisible()
     qtbot.keyClicks(prompt.secret, SECRET)
     try:
         qtbot.mouseClick(prompt.exit_button, Qt.MouseButton.LeftButton)
-        assert closed == [True]
+        await wait_until(lambda: closed == [True])
         assert not window.locked_down and not window.isVisible()
     finally:
         qapp.setQuitOnLastWindowClosed(True)
@@ -153,43 +155,58 @@ def test_no_exit_at_all_when_the_policy_disables_it(qtbot: QtBot, engine: Record
     assert not window.admin_prompt.isVisible()
 
 
-def test_no_stored_secret_is_said_plainly(qtbot: QtBot, policy: Policy, engine: RecordingEngine) -> None:
+async def test_no_stored_secret_is_said_plainly(qtbot: QtBot, policy: Policy, engine: RecordingEngine) -> None:
     window = kiosk_window(qtbot, policy, engine, admin_secret=lambda: "")
     press_chord(qtbot, window)
     qtbot.keyClicks(window.admin_prompt.secret, "anything")
     qtbot.keyClick(window.admin_prompt.secret, Qt.Key.Key_Return)
+    await wait_until(lambda: window.admin_prompt.error.isVisible())
     assert "kiosk secrets set admin-exit" in window.admin_prompt.error.text()
     assert window.isVisible()
 
 
-def test_five_wrong_secrets_lock_the_exit_for_five_minutes() -> None:
+async def test_five_wrong_secrets_lock_the_exit_for_five_minutes() -> None:
     clock = FakeClock()
     gate = AdminExitGate(lambda: SECRET, clock=clock)
-    verdicts = [gate.check("guess").verdict for _ in range(MAX_FAILURES)]
+    verdicts = [(await gate.check("guess")).verdict for _ in range(MAX_FAILURES)]
     assert verdicts == [ExitVerdict.WRONG] * (MAX_FAILURES - 1) + [ExitVerdict.LOCKED]
-    locked = gate.check(SECRET)  # even the right one, while locked
+    locked = await gate.check(SECRET)  # even the right one, while locked
     assert locked.verdict is ExitVerdict.LOCKED and locked.locked_seconds == LOCKOUT_SECONDS
     clock.now += LOCKOUT_SECONDS
-    assert gate.check(SECRET).verdict is ExitVerdict.OPEN
-    assert gate.check("nope").tries_left == MAX_FAILURES - 1
+    assert (await gate.check(SECRET)).verdict is ExitVerdict.OPEN
+    assert (await gate.check("nope")).tries_left == MAX_FAILURES - 1
 
 
-def test_non_ascii_secrets_compare_in_constant_time_too() -> None:
+async def test_non_ascii_secrets_compare_in_constant_time_too() -> None:
     gate = AdminExitGate(lambda: "Ключ-ä-2025")
-    assert gate.check("Ключ-ä-2025").verdict is ExitVerdict.OPEN
-    assert gate.check("Ключ-a-2025").verdict is ExitVerdict.WRONG
+    assert (await gate.check("Ключ-ä-2025")).verdict is ExitVerdict.OPEN
+    assert (await gate.check("Ключ-a-2025")).verdict is ExitVerdict.WRONG
 
 
-def test_the_lock_out_message_counts_minutes(qtbot: QtBot, policy: Policy, engine: RecordingEngine) -> None:
+async def test_the_secret_is_read_off_the_ui_thread() -> None:
+    import threading
+
+    readers: list[threading.Thread] = []
+
+    def read_secret() -> str:
+        readers.append(threading.current_thread())
+        return SECRET
+
+    assert (await AdminExitGate(read_secret).check(SECRET)).verdict is ExitVerdict.OPEN
+    assert readers and readers[0] is not threading.main_thread()
+
+
+async def test_the_lock_out_message_counts_minutes(qtbot: QtBot, policy: Policy, engine: RecordingEngine) -> None:
     window = kiosk_window(qtbot, policy, engine, admin_secret=lambda: SECRET, clock=FakeClock())
     press_chord(qtbot, window)
     for _ in range(MAX_FAILURES):
         qtbot.keyClicks(window.admin_prompt.secret, "guess")
         qtbot.keyClick(window.admin_prompt.secret, Qt.Key.Key_Return)
+        await wait_until(lambda: not window.admin_prompt.checking)
     assert window.admin_prompt.error.text() == "Too many wrong tries. Try again in 5 minutes."
 
 
-def test_the_secret_is_never_logged(
+async def test_the_secret_is_never_logged(
     qtbot: QtBot, qapp: QApplication, policy: Policy, engine: RecordingEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("DEBUG")
@@ -200,9 +217,10 @@ def test_the_secret_is_never_logged(
         for typed in ("Kiosk-Exit-wrong", SECRET):
             qtbot.keyClicks(window.admin_prompt.secret, typed)
             qtbot.keyClick(window.admin_prompt.secret, Qt.Key.Key_Return)
+            await wait_until(lambda: not window.admin_prompt.checking)
     finally:
         qapp.setQuitOnLastWindowClosed(True)
-    assert "administrator exit" in caplog.text
+    assert "administrator prompt" in caplog.text
     assert "Kiosk-Exit" not in caplog.text
 
 
