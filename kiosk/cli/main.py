@@ -70,14 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     show = policy_commands.add_parser(
         "show", help="print what FILE sets; --effective: every setting with its source (default, file, Group Policy)"
     )
-    show.add_argument("show_file", metavar="FILE", nargs="?")
+    show.add_argument("show_file", metavar="FILE", nargs="?", help="a policy file (optional with --effective)")
     show.add_argument("--effective", action="store_true", help="defaults < FILE < Group Policy, with each source")
     show.add_argument("--json", dest="show_json", action="store_true", help="print JSON for scripts")
     show.add_argument(
         "--registry", metavar="FILE.reg", help="read Group Policy from a regedit export instead of the registry"
     )
     admx = policy_commands.add_parser("admx", help="write the Group Policy templates (ADMX + en-US ADML) into DIR")
-    admx.add_argument("--out", dest="admx_out", metavar="DIR", required=True)
+    admx.add_argument("--out", dest="admx_out", metavar="DIR", required=True, help="folder to write into (created)")
 
     secrets = commands.add_parser("secrets", help="store secrets in the OS keyring")
     secrets_commands = secrets.add_subparsers(dest="secrets_command", metavar="ACTION", required=True)

@@ -88,6 +88,7 @@ class _Builder:
     # ------------------------------------------------------------------ ADMX
 
     def admx(self) -> bytes:
+        """The ADMX file: namespaces, categories, and one policy per setting."""
         root = ET.Element("policyDefinitions", {"xmlns": NAMESPACE, "revision": REVISION, "schemaVersion": "1.0"})
         namespaces = ET.SubElement(root, "policyNamespaces")
         ET.SubElement(namespaces, "target", {"prefix": "kiosk", "namespace": TARGET_NAMESPACE})
@@ -203,6 +204,7 @@ class _Builder:
     # ------------------------------------------------------------------ ADML
 
     def adml(self) -> bytes:
+        """The en-US ADML file: every string and presentation the ADMX refers to (call after `admx`)."""
         root = ET.Element(
             "policyDefinitionResources", {"xmlns": NAMESPACE, "revision": REVISION, "schemaVersion": "1.0"}
         )

@@ -393,18 +393,24 @@ def _from_registry(leaf: PolicyLeaf, value: RegistryValue) -> Any:
     if value.type != expected:
         return _Refused(f"must be a {expected.name} ({_what(leaf)}); got {describe_value(value)}")
     data = value.data
+    # Zero-length data reads back as None (winreg); the empty text or list is what it means.
+    if data is None and expected is not RegType.REG_DWORD:
+        data = "" if expected is RegType.REG_SZ else ()
+    if not isinstance(data, _PYTHON_TYPES[expected]) or isinstance(data, bool):
+        return _Refused(f"is a malformed {expected.name}; set it again ({_what(leaf)})")
     if leaf.kind is LeafKind.BOOL:
         if data not in (0, 1):
             return _Refused(f"must be a REG_DWORD 1 (true) or 0 (false); got {describe_value(value)}")
         return data == 1
-    if leaf.kind is LeafKind.FLOAT:
-        assert isinstance(data, str)
+    if isinstance(data, str) and leaf.kind is LeafKind.FLOAT:
         # Anything that is not plainly a number goes on as text, so validation says what is allowed.
         return float(data.strip()) if _DECIMAL.match(data.strip()) else data
-    if leaf.kind is LeafKind.LIST:
-        assert isinstance(data, tuple)
+    if isinstance(data, tuple):
         return list(data)
     return data
+
+
+_PYTHON_TYPES: dict[RegType, type] = {RegType.REG_DWORD: int, RegType.REG_SZ: str, RegType.REG_MULTI_SZ: tuple}
 
 
 def _what(leaf: PolicyLeaf) -> str:

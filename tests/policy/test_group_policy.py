@@ -419,3 +419,20 @@ def test_the_windows_reader_against_a_fake_winreg(tmp_path: Path, monkeypatch: p
     assert isinstance(system_registry_reader(), WindowsRegistryReader)
     policy = load_policy(write(tmp_path, ""), reader)
     assert (policy.methods.required, [m.value for m in policy.methods.enabled]) == (2, ["email", "app_code"])
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "read_back"),
+    [
+        (("kiosk", "default_language"), RegistryValue(REG.REG_SZ, None), ""),
+        (("password", "banned_words"), RegistryValue(REG.REG_MULTI_SZ, None), []),
+    ],
+)
+def test_empty_registry_data_is_empty_text_or_list(path: KeyPath, value: RegistryValue, read_back: object) -> None:
+    assert read_group_policy(registry({path[:-1]: {path[-1]: value}})).values == {path: read_back}
+
+
+def test_data_that_does_not_match_its_type_is_a_problem(tmp_path: Path) -> None:
+    problem = only(problems(write(tmp_path, ""), registry({("methods",): {"code_length": RegistryValue(4, None)}})))
+    assert problem.location == f"{ROOT}\\methods\\code_length"
+    assert problem.message == "is a malformed REG_DWORD; set it again (a whole number)"
