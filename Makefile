@@ -8,6 +8,7 @@ export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
 
 .PHONY: run test setup system-deps test-deps lint typecheck imports unit screenshots bench admx extract-messages \
 	update-catalogs compile-catalogs check-catalogs init-catalog clean
+.PHONY: packaging-deps bundle msi
 
 # Fonts for every script the kiosk ships or will ship, so no text renders as tofu boxes (also
 # offscreen, in screenshots): Noto core covers Latin, Cyrillic, Greek, Arabic, Hebrew, Thai,
@@ -81,13 +82,13 @@ imports: setup
 unit: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
-test: setup test-deps lint typecheck imports check-catalogs unit
+test: setup test-deps packaging-deps lint typecheck imports check-catalogs bundle msi unit
 
 screenshots: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/kiosk screenshots --out screenshots
 
-bench: setup
-	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/startup.py
+bench: setup bundle
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/startup.py --frozen $(BUNDLE)
 	$(BIN)/python bench/enumeration.py
 
 # Group Policy templates generated from the policy schema (README, "Group Policy"): build output in
@@ -120,5 +121,48 @@ compile-catalogs: $(STAMP)
 check-catalogs: $(STAMP)
 	$(BIN)/python -m kiosk.i18n.catalogs translations
 
+# Packaging (README, "Packaging: portable bundle and MSI"). The one-folder bundle dist/kiosk/ is
+# built by PyInstaller from packaging/kiosk.spec, again only when a source, catalog (.po: `setup`
+# rewrites every .mo) or resource is newer than it; tests/packaging runs it (self-test,
+# check-install, screenshots, policy check). The MSI is built from it with wixl (Debian packages
+# msitools and wixl) and read back by tests/packaging with msiinfo and msiextract.
+PACKAGING_PACKAGES := msitools wixl
+BUNDLE := dist/kiosk/kiosk
+BUNDLE_SOURCES = $(shell find kiosk resources packaging translations -type f -not -path '*/__pycache__/*' \
+	\( -name '*.py' -o -name '*.toml' -o -name '*.svg' -o -name '*.po' -o -name '*.spec' \)) pyproject.toml
+MSI_SOURCES := packaging/kiosk.wxs packaging/make_wxs.py packaging/build_msi.py kiosk/product.py
+MSI := dist/AccountRecoveryKiosk-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-x64.msi
+
+packaging-deps:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(PACKAGING_PACKAGES); do \
+	    [ "$$(dpkg-query -W -f='$${Status}' $$p 2>/dev/null)" = "install ok installed" ] || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    echo "packaging-deps: installing $$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	      --no-install-recommends $$missing; fi; \
+	else echo "packaging-deps: not root or no apt-get, so make msi and the MSI tests will fail:" \
+	  "install $(PACKAGING_PACKAGES) (Debian/Ubuntu names) yourself"; fi
+
+# Recursive, so the prerequisites are listed after `setup` has compiled the catalogs.
+bundle: setup
+	@$(MAKE) --no-print-directory $(BUNDLE)
+
+# flock: tests/packaging holds the same lock (shared) while it runs the bundle, so a rebuild waits.
+$(BUNDLE): $(BUNDLE_SOURCES)
+	@mkdir -p build
+	flock build/.bundle.lock $(BIN)/python -m PyInstaller --noconfirm --log-level WARN --distpath dist \
+	  --workpath build/pyinstaller packaging/kiosk.spec
+	@touch $@
+	@du -sh dist/kiosk | sed 's/\t.*/ dist\/kiosk/'
+
+msi: bundle packaging-deps
+	@$(MAKE) --no-print-directory $(MSI)
+
+$(MSI): $(BUNDLE) $(MSI_SOURCES)
+	@mkdir -p build
+	flock build/.msi.lock $(BIN)/python packaging/build_msi.py dist/kiosk --out $@
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache screenshots
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache screenshots dist build

@@ -9,7 +9,10 @@ bytecode (pip and PyInstaller write it), while a source checkout run with PYTHON
 (as on our build machines) would recompile every kiosk module on every start and so measure a cost
 no user ever pays. The bare PySide6 script and the libraries already load from bytecode.
 
-    python bench/startup.py [--runs N]
+    python bench/startup.py [--runs N] [--frozen dist/kiosk/kiosk]
+
+With --frozen, the PyInstaller bundle's program (`make bundle`) is timed as a third contestant,
+the same way (`--demo --self-test`): the cold start an installed kiosk pays.
 """
 
 from __future__ import annotations
@@ -66,23 +69,31 @@ def main() -> int:
     """Run the benchmark and print medians and the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--frozen", metavar="PROGRAM", type=Path, help="also time the bundle's program")
     args = parser.parse_args()
+    if args.frozen is not None and not args.frozen.is_file():
+        parser.error(f"{args.frozen} is no file: build the bundle first (make bundle)")
 
     compileall.compile_dir(ROOT / "kiosk", quiet=1)  # see the module docstring: measure what ships
     bare_cmd = [sys.executable, "-c", BARE_WINDOW]
     kiosk_cmd = [sys.executable, "-m", "kiosk.cli.main", "--demo", "--self-test"]
-    time_to_ready(bare_cmd)  # warm the OS file cache for both, untimed
-    time_to_ready(kiosk_cmd)
-    bare: list[float] = []
-    kiosk: list[float] = []
+    commands = {"bare": bare_cmd, "kiosk": kiosk_cmd}
+    if args.frozen is not None:
+        commands["frozen"] = [str(args.frozen.resolve()), "--demo", "--self-test"]
+    for command in commands.values():
+        time_to_ready(command)  # warm the OS file cache for each, untimed
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.runs):
-        bare.append(time_to_ready(bare_cmd))
-        kiosk.append(time_to_ready(kiosk_cmd))
-    bare_median = statistics.median(bare)
-    kiosk_median = statistics.median(kiosk)
-    print(f"bare PySide6 window, first paint:          median {bare_median * 1000:7.1f} ms  ({args.runs} runs)")
-    print(f"kiosk start page interactive + backend up: median {kiosk_median * 1000:7.1f} ms  ({args.runs} runs)")
-    print(f"ratio kiosk / bare: {kiosk_median / bare_median:.2f}  (target <= 1.3)")
+        for name, command in commands.items():
+            times[name].append(time_to_ready(command))
+    median = {name: statistics.median(values) for name, values in times.items()}
+    print(f"bare PySide6 window, first paint:          median {median['bare'] * 1000:7.1f} ms  ({args.runs} runs)")
+    print(f"kiosk start page interactive + backend up: median {median['kiosk'] * 1000:7.1f} ms  ({args.runs} runs)")
+    if "frozen" in median:
+        print(f"the same, frozen bundle ({args.frozen}): median {median['frozen'] * 1000:7.1f} ms  ({args.runs} runs)")
+    print(f"ratio kiosk / bare: {median['kiosk'] / median['bare']:.2f}  (target <= 1.3)")
+    if "frozen" in median:
+        print(f"ratio frozen / bare: {median['frozen'] / median['bare']:.2f}")
     return 0
 
 

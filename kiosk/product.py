@@ -18,3 +18,9 @@ VERSION = __version__
 
 GROUP_POLICY_KEY = rf"Software\Policies\{VENDOR}\{PRODUCT}"
 """Under HKEY_LOCAL_MACHINE: Group Policy values here override the policy file."""
+
+MSI_UPGRADE_CODE = "C04C7597-D8D9-4DDF-9605-CF3B1EFC573D"
+"""The MSI's UpgradeCode: fixed for the product's life, so each new version's MSI replaces the old one."""
+
+INSTALL_KEY = rf"Software\{VENDOR}\{PRODUCT}"
+"""Under HKEY_LOCAL_MACHINE: where the MSI records InstallDir, PolicyFile and Version."""
