@@ -45,11 +45,13 @@ def format_report(report: DiagnosticReport, source: str) -> str:
 
 def diagnose(policy_file: str, out: TextIO, *, as_json: bool = False) -> int:
     """Load the policy, run every check and print the report: 0 when nothing failed, 1 otherwise."""
+    from kiosk.policy.group_policy import system_registry_reader
     from kiosk.policy.loader import PolicyError, format_problem, load_policy
     from kiosk.services.backend.diagnostics import invalid_policy_report, run_diagnostics
 
     try:
-        policy = load_policy(Path(policy_file))
+        # The policy in effect here: Group Policy (Windows) over the file, as the kiosk itself loads it.
+        policy = load_policy(Path(policy_file), system_registry_reader())
     except PolicyError as error:
         report = invalid_policy_report(policy_file, [format_problem(policy_file, p) for p in error.problems])
     else:

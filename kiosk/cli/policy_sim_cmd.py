@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from kiosk.policy.group_policy import system_registry_reader
 from kiosk.policy.loader import PolicyError, format_problem, load_policy
 from kiosk.policy.schema import BackendMode, DirectoryKind, EnabledFor, Method, Policy
 
@@ -47,7 +48,8 @@ class _Failed(Exception):
 def _load(path: str, err: TextIO) -> Policy:
     """The policy at `path`, or every problem as `file:line: key: fix` (as `kiosk policy check` prints)."""
     try:
-        policy = load_policy(Path(path))
+        # The policy in effect here: Group Policy (Windows) over the file, as the kiosk itself loads it.
+        policy = load_policy(Path(path), system_registry_reader())
     except PolicyError as error:
         for problem in error.problems:
             print(format_problem(path, problem), file=err)
