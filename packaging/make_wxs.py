@@ -141,7 +141,7 @@ def product_include(bundle: Path, arch: str) -> str:
         "InstallKey": INSTALL_KEY,
         # Relative to the folder the build runs in: wixl cannot open absolute Source paths.
         "BundleDir": _relative(bundle),
-        "PolicySource": _relative(ROOT / "resources" / "demo-policy.toml"),
+        "PolicySource": _relative(ROOT / "resources" / "installed-policy.toml"),
         "Win64": "yes" if arch == "x64" else "no",
     }
     lines = "".join(f'  <?define {name} = "{value}" ?>\n' for name, value in defines.items())

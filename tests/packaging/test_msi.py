@@ -125,7 +125,7 @@ def test_the_payload_is_the_bundle_and_it_runs(msi: Path, tmp_path: Path) -> Non
     subprocess.run(["msiextract", "-C", str(tmp_path), str(msi)], check=True, capture_output=True)  # noqa: S603, S607
     installed = tmp_path / VENDOR / DISPLAY_NAME
     policy = tmp_path / VENDOR / PRODUCT / "policy.toml"
-    assert policy.read_bytes() == (REPO / "resources" / "demo-policy.toml").read_bytes()
+    assert policy.read_bytes() == (REPO / "resources" / "installed-policy.toml").read_bytes()
     program = installed / "kiosk"
     program.chmod(0o755)  # an MSI keeps no Unix modes; on Windows the program is an .exe
     result = subprocess.run(  # noqa: S603 - the extracted program
@@ -134,3 +134,15 @@ def test_the_payload_is_the_bundle_and_it_runs(msi: Path, tmp_path: Path) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.rstrip().endswith("frozen bundle: complete")
     assert f"in {installed / '_internal' / 'resources'}" in result.stdout
+
+
+def test_the_installed_policy_is_valid_and_no_demo() -> None:
+    from kiosk.policy.loader import load_policy
+    from kiosk.policy.schema import DirectoryKind, EnabledFor
+
+    policy = load_policy(REPO / "resources" / "installed-policy.toml")
+    assert not policy.demo  # no dev outbox: codes are never shown on the kiosk
+    assert policy.reset.enabled_for is EnabledFor.NONE  # nobody resets until an administrator says who
+    assert policy.directory.kind is DirectoryKind.ACTIVE_DIRECTORY
+    assert not policy.directory.embedded.seed_demo_users
+    assert policy.directory.embedded.database  # the audit trail is kept
