@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from kiosk.policy.section import PolicySection
 from kiosk.product import PRODUCT
 
 DOCUMENTATION_ENTERPRISE_NUMBER = 32473
@@ -15,11 +16,6 @@ DOCUMENTATION_ENTERPRISE_NUMBER = 32473
 _APP_NAME = re.compile(r"[\x21-\x7e]{1,48}")  # RFC 5424 APP-NAME: 1*48 PRINTUSASCII
 _HOST = re.compile(r"[A-Za-z0-9._:\-\[\]%]{1,253}")
 
-
-class _Section(BaseModel):
-    """Immutable, and unknown keys are errors (as every policy section)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SyslogProtocol(StrEnum):
@@ -51,7 +47,7 @@ DEFAULT_PORTS = {SyslogProtocol.UDP: 514, SyslogProtocol.TCP: 514, SyslogProtoco
 """The IANA ports: syslog (RFC 5426, RFC 6587) and syslog-tls (RFC 5425)."""
 
 
-class SyslogSettings(_Section):
+class SyslogSettings(PolicySection):
     """Send each audit event, with its chain hash, to a syslog server as it is written (RFC 5424)."""
 
     host: str = Field(
@@ -120,7 +116,7 @@ class SyslogSettings(_Section):
         return self.port or DEFAULT_PORTS[self.protocol]
 
 
-class AuditSettings(_Section):
+class AuditSettings(PolicySection):
     """The audit trail: where copies of its events go besides the backend's own database."""
 
     syslog: SyslogSettings = Field(

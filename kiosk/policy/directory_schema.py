@@ -9,16 +9,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from kiosk.policy.section import PolicySection
 
 _NAME = Annotated[str, Field(min_length=1, max_length=256)]
 _ATTRIBUTE = Annotated[str, Field(max_length=128, pattern=r"^([A-Za-z][A-Za-z0-9-]*)?$")]
 
-
-class _Section(BaseModel):
-    """Immutable, and unknown keys are errors (as every policy section)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PwdLastSet(StrEnum):
@@ -28,7 +25,7 @@ class PwdLastSet(StrEnum):
     MUST_CHANGE = "must_change"
 
 
-class LdapAttributes(_Section):
+class LdapAttributes(PolicySection):
     """Names of the directory attributes the kiosk reads ('' = not used); SPEC §3's fallback order applies."""
 
     user_id: tuple[Annotated[str, Field(min_length=1, max_length=128)], ...] = Field(
@@ -62,7 +59,7 @@ class ActiveDirectoryAttributes(LdapAttributes):
     auth_phone: _ATTRIBUTE = Field(default="otherMobile", description="Authentication phone.")
 
 
-class _LdapConnectionSettings(_Section):
+class _LdapConnectionSettings(PolicySection):
     """How the backend reaches and searches an LDAP directory."""
 
     urls: tuple[Annotated[str, Field(min_length=8, max_length=512)], ...] = Field(

@@ -12,17 +12,12 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from kiosk.policy.audit_schema import AuditSettings
 from kiosk.policy.directory_schema import ActiveDirectorySettings, OpenLdapSettings
 from kiosk.policy.questions import PREDEFINED_QUESTION_IDS
-
-
-class _Section(BaseModel):
-    """Base of every policy section: immutable, and unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from kiosk.policy.section import PolicySection
 
 
 class Method(StrEnum):
@@ -45,7 +40,7 @@ class EnabledFor(StrEnum):
     ALL = "all"
 
 
-class ResetSettings(_Section):
+class ResetSettings(PolicySection):
     """Who may use self-service password reset."""
 
     enabled_for: EnabledFor = Field(
@@ -68,7 +63,7 @@ class ResetSettings(_Section):
         return self
 
 
-class MethodSettings(_Section):
+class MethodSettings(PolicySection):
     """Which verification methods are offered and how many gates a user must pass."""
 
     enabled: tuple[Method, ...] = Field(
@@ -98,7 +93,7 @@ class MethodSettings(_Section):
 _CUSTOM_QUESTION = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class SecurityQuestionSettings(_Section):
+class SecurityQuestionSettings(PolicySection):
     """The security questions users register and answer."""
 
     predefined: tuple[str, ...] = Field(
@@ -123,14 +118,14 @@ class SecurityQuestionSettings(_Section):
         return self
 
 
-class RegistrationSettings(_Section):
+class RegistrationSettings(PolicySection):
     """Registration and reconfirmation of verification data."""
 
     require_on_sign_in: bool = Field(default=False, description="Require registration at sign-in.")
     reconfirm_days: int = Field(default=180, ge=0, le=730, description="Days between reconfirmations (0 = never).")
 
 
-class NotificationSettings(_Section):
+class NotificationSettings(PolicySection):
     """Who is told when a password is reset."""
 
     notify_user_on_reset: bool = Field(default=True, description="E-mail the user when their password changes.")
@@ -139,7 +134,7 @@ class NotificationSettings(_Section):
     )
 
 
-class OnPremisesSettings(_Section):
+class OnPremisesSettings(PolicySection):
     """Writeback to the directory where passwords are managed."""
 
     writeback: bool = Field(default=True, description="Write new passwords back to the on-premises directory.")
@@ -148,7 +143,7 @@ class OnPremisesSettings(_Section):
     )
 
 
-class PasswordSettings(_Section):
+class PasswordSettings(PolicySection):
     """What a new password must satisfy."""
 
     min_length: int = Field(default=10, ge=8, le=256, description="Minimum length (8 to 256).")
@@ -173,7 +168,7 @@ class PasswordSettings(_Section):
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
-class BrandingSettings(_Section):
+class BrandingSettings(PolicySection):
     """How the kiosk presents the organisation."""
 
     organisation: str = Field(default="Contoso", min_length=1, max_length=80, description="Organisation name.")
@@ -189,7 +184,7 @@ class BrandingSettings(_Section):
         return value
 
 
-class HelpdeskSettings(_Section):
+class HelpdeskSettings(PolicySection):
     """Where a refused user is sent."""
 
     text: str = Field(
@@ -210,7 +205,7 @@ class KioskTheme(StrEnum):
     SYSTEM = "system"
 
 
-class KioskSettings(_Section):
+class KioskSettings(PolicySection):
     """The kiosk application itself."""
 
     idle_timeout_seconds: int = Field(default=120, ge=30, le=3600, description="Idle seconds before a reset.")
@@ -250,7 +245,7 @@ class BackendMode(StrEnum):
     SHARED = "shared"
 
 
-class BackendSettings(_Section):
+class BackendSettings(PolicySection):
     """Which backend the kiosk talks to."""
 
     mode: BackendMode = Field(default=BackendMode.EMBEDDED, description="embedded (in-process) or shared (URL).")
@@ -274,14 +269,14 @@ class DirectoryKind(StrEnum):
     OPENLDAP = "openldap"
 
 
-class EmbeddedDirectorySettings(_Section):
+class EmbeddedDirectorySettings(PolicySection):
     """The embedded directory: a SQLite store inside the backend."""
 
     database: str = Field(default="", max_length=1024, description="SQLite file ('' = a fresh temporary file).")
     seed_demo_users: bool = Field(default=False, description="Fill an empty store with the demo users.")
 
 
-class DirectorySettings(_Section):
+class DirectorySettings(PolicySection):
     """The directory the backend reads users from and writes passwords to."""
 
     kind: DirectoryKind = Field(
@@ -324,7 +319,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 """Hosts an unencrypted connection (SMTP `security = "none"`, a gateway's http://) is allowed to."""
 
 
-class SmtpSettings(_Section):
+class SmtpSettings(PolicySection):
     """The SMTP server codes and notifications are sent through (`delivery.kind = "smtp"`)."""
 
     host: str = Field(default="", max_length=253, description="Host name of the SMTP server (required for smtp).")
@@ -373,7 +368,7 @@ TWILIO_API_URL = "https://api.twilio.com"
 """Where `kind = "twilio"` sends to when `url` is empty."""
 
 
-class GatewaySettings(_Section):
+class GatewaySettings(PolicySection):
     """The HTTP gateway for SMS codes and voice calls (`[delivery.gateway]`, with `delivery.kind = "smtp"`)."""
 
     kind: GatewayKind = Field(
@@ -454,7 +449,7 @@ class GatewaySettings(_Section):
         return url.rstrip("/") if self.kind is GatewayKind.TWILIO else url
 
 
-class DeliverySettings(_Section):
+class DeliverySettings(PolicySection):
     """How the backend sends codes and notifications."""
 
     kind: DeliveryKind = Field(
@@ -481,7 +476,7 @@ class DeliverySettings(_Section):
         return self
 
 
-class CaptchaSettings(_Section):
+class CaptchaSettings(PolicySection):
     """The human check before the user ID is looked up."""
 
     audio: bool = Field(
@@ -494,7 +489,7 @@ class CaptchaSettings(_Section):
     )
 
 
-class LimitSettings(_Section):
+class LimitSettings(PolicySection):
     """Abuse limits (SPEC §4). The per-user ones may only be stricter than the anchor's, never looser."""
 
     failed_proofs_per_day: int = Field(
@@ -523,7 +518,7 @@ class LimitSettings(_Section):
     )
 
 
-class Policy(_Section):
+class Policy(PolicySection):
     """The whole policy file."""
 
     reset: ResetSettings = Field(default=ResetSettings(), description="Who may use self-service password reset.")

@@ -8,7 +8,6 @@ hang on purpose. Every run is also searched for the secrets it used: none may ap
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import threading
@@ -18,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from live_servers.certificates import make_tls_files
 from live_servers.common import LiveDirectory, free_port
 from live_servers.fake_keyring import FakeMemoryKeyring
 from live_servers.kiosk_setup import fake_keyring_for, live_policy
+from live_servers.served_backend import served_backend
 
 from kiosk.cli.diagnose_cmd import format_report
 from kiosk.policy.schema import Policy
@@ -269,16 +268,8 @@ async def test_samba_ad_clock_skew_warns_over_a_minute_and_fails_over_five(samba
 @pytest.fixture
 async def shared_backend() -> AsyncIterator[str]:
     """The real backend behind uvicorn on a free loopback port (plain http); yields its base URL."""
-    backend = await Backend.open(Policy(), kiosk_id="diagnose-test")
-    server = uvicorn.Server(uvicorn.Config(backend.asgi, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
-    await backend.close()
+    async with served_backend("diagnose-test") as url:
+        yield url
 
 
 def shared(url: str, **backend: Any) -> Policy:
@@ -310,27 +301,8 @@ async def test_an_unreachable_shared_backend_fails() -> None:
 
 async def test_a_shared_backend_with_an_untrusted_certificate_fails_tls(tmp_path: Path) -> None:
     tls = make_tls_files(tmp_path, ("127.0.0.1",), "shared backend")
-    backend = await Backend.open(Policy(), kiosk_id="diagnose-tls")
-    config = uvicorn.Config(
-        backend.asgi,
-        host="127.0.0.1",
-        port=0,
-        lifespan="off",
-        log_level="critical",
-        ssl_certfile=str(tls.cert_file),
-        ssl_keyfile=str(tls.key_file),
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        report = await run_diagnostics(shared(f"https://127.0.0.1:{port}"))
-    finally:
-        server.should_exit = True
-        await task
-        await backend.close()
+    async with served_backend("diagnose-tls", cert_file=tls.cert_file, key_file=tls.key_file) as url:
+        report = await run_diagnostics(shared(url))
     assert statuses(report)["backend"] is CheckStatus.FAIL
     assert "certificate verify failed" in detail(report, "backend")
 

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-import uvicorn
+from live_servers.served_backend import served_backend as serve
 
-from kiosk.policy.schema import Policy
 from kiosk.services.api import ErrorCode, Stage
-from kiosk.services.backend import Backend
 from kiosk.services.client import ApiError, BackendClient
 
 
 @pytest.fixture
 async def served_backend() -> AsyncIterator[str]:
     """The real backend behind uvicorn on a free loopback port; yields its base URL."""
-    backend = await Backend.open(Policy(), kiosk_id="shared-test")
-    server = uvicorn.Server(uvicorn.Config(backend.asgi, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
-    await backend.close()
+    async with serve("shared-test") as url:
+        yield url
 
 
 async def test_a_session_round_trip_over_http(served_backend: str) -> None:
