@@ -7,6 +7,7 @@ Heavy modules (Qt, the backend) are imported inside the command that needs them,
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -238,7 +239,19 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `kiosk` console script."""
-    args = _parser().parse_args(argv)
+    try:
+        status = _dispatch(_parser().parse_args(argv))
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+        return status
+    except BrokenPipeError:
+        # The reader went away (`kiosk audit list | head`): not an error worth a traceback. Point
+        # stdout at /dev/null so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "policy" and args.policy_command == "explain":
         from kiosk.cli.policy_sim_cmd import policy_explain
 

@@ -340,3 +340,21 @@ def test_a_directory_that_refuses_the_search_is_a_clear_exit_1(
     code, out, err = run(capsys, "policy", "diff", DEMO, DEMO)
     assert (code, out) == (1, "")
     assert err == "kiosk: the directory refused the search (LDAPInsufficientAccessRightsResult)\n"
+
+
+def test_a_reader_that_goes_away_is_no_traceback() -> None:
+    """`kiosk policy show … | head -1`: the pipe closes early; the command ends quietly, without a traceback."""
+    import subprocess
+    import sys
+
+    script = "import sys; from kiosk.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-c", script, "policy", "show", "--effective", str(RESOURCES / "demo-policy.toml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # the reader is gone before anything is written
+    errors = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 1
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
