@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from kiosk.flows.steps import FieldError, IdentifyAnswer, NewPasswordData, QuestionsAnswer
+from kiosk.policy.characters import BIDI_CONTROLS
 from kiosk.policy.password import check_password
 from kiosk.services.api import MAX_ANSWER, MAX_CAPTCHA, MAX_CODE, MAX_PASSWORD, MAX_USER_ID, PRINTABLE
 
@@ -30,6 +31,11 @@ def printable(value: str) -> bool:
     return _PRINTABLE.fullmatch(value) is not None and not any("\ud800" <= ch <= "\udfff" for ch in value)
 
 
+def plain(value: str) -> bool:
+    """Whether the backend's identifier rule (api.Identifier) accepts `value`: printable, no direction marks."""
+    return printable(value) and BIDI_CONTROLS.isdisjoint(value)
+
+
 def _text(field: str, value: str, limit: int) -> FieldError | None:
     if not value.strip():
         return FieldError(field, REQUIRED)
@@ -46,7 +52,10 @@ def _present(*errors: FieldError | None) -> tuple[FieldError, ...]:
 
 def identify_errors(answer: IdentifyAnswer) -> tuple[FieldError, ...]:
     """Problems with a typed user ID and CAPTCHA."""
-    return _present(_text("user_id", answer.user_id, MAX_USER_ID), _text("captcha", answer.captcha, MAX_CAPTCHA))
+    user_id = _text("user_id", answer.user_id, MAX_USER_ID)
+    if user_id is None and not plain(answer.user_id):
+        user_id = FieldError("user_id", BAD_CHARACTERS)
+    return _present(user_id, _text("captcha", answer.captcha, MAX_CAPTCHA))
 
 
 def code_errors(code: str) -> tuple[FieldError, ...]:

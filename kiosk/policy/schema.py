@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from kiosk.policy.audit_schema import AuditSettings
+from kiosk.policy.characters import check_plain
 from kiosk.policy.directory_schema import ActiveDirectorySettings, OpenLdapSettings
 from kiosk.policy.questions import PREDEFINED_QUESTION_IDS
 from kiosk.policy.section import PolicySection
@@ -237,6 +238,22 @@ class KioskSettings(PolicySection):
         "`kiosk secrets set admin-exit`); false: no exit from the app at all.",
     )
 
+    @field_validator("default_language")
+    @classmethod
+    def _language_is_plain(cls, value: str) -> str:
+        # Language tags end up in sessions and logs: no control characters, no invisible direction marks.
+        return check_plain(value)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages_are_plain(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for number, tag in enumerate(value, start=1):
+            try:
+                check_plain(tag)
+            except ValueError as error:
+                raise ValueError(f"item {number} {error}") from None
+        return value
+
 
 class BackendMode(StrEnum):
     """Where the service backend runs."""
@@ -253,6 +270,12 @@ class BackendSettings(PolicySection):
     kiosk_id: str = Field(default="", max_length=64, description="This kiosk's id in audit ('' = host name).")
     timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Request timeout in seconds.")
     session_minutes: int = Field(default=15, ge=1, le=15, description="Minutes a reset session lives (1 to 15).")
+
+    @field_validator("kiosk_id")
+    @classmethod
+    def _kiosk_id_is_plain(cls, value: str) -> str:
+        # Written into every audit row: an invisible direction mark would make it read as another id.
+        return check_plain(value)
 
     @model_validator(mode="after")
     def _url_for_shared(self) -> BackendSettings:

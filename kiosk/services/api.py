@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kiosk.policy.characters import PLAIN
 from kiosk.policy.password import PasswordRule, PasswordRules
 from kiosk.policy.schema import Method
 
@@ -34,6 +35,11 @@ string check. Spaces and any other printable Unicode (passwords, answers) are fi
 
 Text = Annotated[str, Field(pattern=PRINTABLE)]
 """A request string with the PRINTABLE rule; combine with a `Field(max_length=…)`."""
+
+Identifier = Annotated[str, Field(pattern=PLAIN)]
+"""An identifier (user ID, kiosk id, question id, language tag): the PRINTABLE rule, and no invisible
+direction marks either (policy.characters.BIDI_CONTROLS: U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
+U+061C), which would make an ID read differently in an audit row from what it is."""
 
 
 class _Body(BaseModel):
@@ -220,14 +226,14 @@ class PictureCheck(_Body):
 class OpenSessionRequest(_Body):
     """`POST /v1/sessions`."""
 
-    kiosk_id: Annotated[Text, Field(max_length=64)] = ""
-    locale: Annotated[Text, Field(max_length=35)] = "en"
+    kiosk_id: Annotated[Identifier, Field(max_length=64)] = ""
+    locale: Annotated[Identifier, Field(max_length=35)] = "en"
 
 
 class SessionLocaleRequest(_Body):
     """`POST /v1/session/locale`: the user switched language; codes and notices sent from now on use it."""
 
-    locale: Annotated[Text, Field(min_length=1, max_length=35)]
+    locale: Annotated[Identifier, Field(min_length=1, max_length=35)]
 
 
 class SessionOpened(_Body):
@@ -241,7 +247,7 @@ class SessionOpened(_Body):
 class IdentifyRequest(_Body):
     """`POST /v1/session/identify`."""
 
-    user_id: Annotated[Text, Field(min_length=1, max_length=MAX_USER_ID)]
+    user_id: Annotated[Identifier, Field(min_length=1, max_length=MAX_USER_ID)]
     captcha: Annotated[
         Text,
         Field(
@@ -268,7 +274,7 @@ class VerifyCodeRequest(_Body):
 class QuestionAnswer(_Body):
     """One answer to one asked question."""
 
-    id: Annotated[Text, Field(min_length=1, max_length=16)]
+    id: Annotated[Identifier, Field(min_length=1, max_length=16)]
     answer: Annotated[Text, Field(max_length=MAX_ANSWER)]
 
 
