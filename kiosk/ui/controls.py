@@ -2,7 +2,7 @@
 
 Two accessibility pieces live here because every page uses them: error labels announce themselves
 to screen readers (`AlertLabel`), and secret fields (`SecretLineEdit`: passwords, codes, answers)
-never hand their text to an assistive technology.
+never hand their text to an assistive technology, nor to the clipboard, a drag or a context menu.
 """
 
 from __future__ import annotations
@@ -13,7 +13,12 @@ from PySide6.QtGui import (
     QAccessibleAnnouncementEvent,
     QAccessibleInterface,
     QClipboard,
+    QContextMenuEvent,
+    QFocusEvent,
     QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
 )
 from PySide6.QtWidgets import (
     QAccessibleWidget,
@@ -87,8 +92,31 @@ def _secret_field_factory(key: str, target: QObject) -> QAccessibleInterface | N
 _factory_installed = False
 
 
+_NO_CLIPBOARD_KEYS = (QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut)
+
+
+def forget_own_selection(edit: QLineEdit, clipboard: QClipboard) -> None:
+    """Take back what Qt just published from `edit` as the selection clipboard (X11's PRIMARY).
+
+    A line edit with visible text (a code, an answer being typed) copies every selection to it on
+    mouse release and after keys (Ctrl+A): a middle click elsewhere would paste it. Platforms without
+    a selection clipboard (Windows, macOS) have nothing to take back.
+    """
+    if not clipboard.supportsSelection() or not clipboard.ownsSelection():
+        return
+    selected = edit.selectedText()
+    if selected and clipboard.text(QClipboard.Mode.Selection) == selected:
+        clipboard.clear(QClipboard.Mode.Selection)
+
+
 class SecretLineEdit(QLineEdit):
-    """A line edit for a password, a code or an answer: its text never reaches assistive technology."""
+    """A line edit for a password, a code or an answer: its text never reaches assistive technology.
+
+    Nor the clipboard: a kiosk is shared, and a code copied or cut (every key binding of the platform:
+    Ctrl+C, Ctrl+Insert, Ctrl+X, Shift+Delete …), dragged out or taken from a context menu would wait
+    there for the next person. Copy and cut keys do nothing, there is no context menu, dragging stays
+    off, and a selection Qt publishes as the X11 selection clipboard is taken back at once.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         global _factory_installed
@@ -96,6 +124,34 @@ class SecretLineEdit(QLineEdit):
             QAccessible.installFactory(_secret_field_factory)
             _factory_installed = True
         super().__init__(parent)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        super().setDragEnabled(False)
+
+    def setDragEnabled(self, b: bool, /) -> None:
+        """Dragging the text out stays off, whatever is asked."""
+        super().setDragEnabled(False)
+
+    def keyPressEvent(self, event: QKeyEvent, /) -> None:
+        """Swallow copy and cut; everything else as usual."""
+        if any(event.matches(key) for key in _NO_CLIPBOARD_KEYS):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+        forget_own_selection(self, QGuiApplication.clipboard())
+
+    def mouseReleaseEvent(self, event: QMouseEvent, /) -> None:
+        """As usual, without leaving the selection in the selection clipboard."""
+        super().mouseReleaseEvent(event)
+        forget_own_selection(self, QGuiApplication.clipboard())
+
+    def focusInEvent(self, event: QFocusEvent, /) -> None:
+        """As usual (a Tab into the field selects its text), without publishing that selection."""
+        super().focusInEvent(event)
+        forget_own_selection(self, QGuiApplication.clipboard())
+
+    def contextMenuEvent(self, event: QContextMenuEvent, /) -> None:
+        """No menu: Qt's offers Copy and Cut."""
+        event.accept()
 
 
 def label(object_name: str = "", *, wrap: bool = True, selectable: bool = False) -> QLabel:
