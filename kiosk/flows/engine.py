@@ -244,7 +244,7 @@ class RecoveryFlow:
         data = self._step.data
         if isinstance(data, NewPasswordData):
             return check_password(password, data.rules, data.user_names)
-        return check_password(password, PasswordRules.from_settings(self._policy.password))
+        return check_password(password, PasswordRules.from_policy(self._policy))
 
     # ------------------------------------------------------------------ answers
 

@@ -185,7 +185,7 @@ def user_names(user_id: str, display_name: str | None) -> tuple[str, ...]:
 
 
 def _new_password(view: SessionView, context: ViewContext) -> Step:
-    rules = view.rules or PasswordRules.from_settings(context.policy.password)
+    rules = view.rules or PasswordRules.from_policy(context.policy)
     data = NewPasswordData(rules=rules, user_names=user_names(context.user_id, view.display_name))
     return Step(StepKind.NEW_PASSWORD, data, can_go_back=context.came_from_action)
 

@@ -9,7 +9,7 @@ import re
 
 from kiosk.flows.steps import FieldError, IdentifyAnswer, NewPasswordData, QuestionsAnswer
 from kiosk.policy.characters import BIDI_CONTROLS
-from kiosk.policy.password import check_password
+from kiosk.policy.password import check_password, normalize_password
 from kiosk.services.api import MAX_ANSWER, MAX_CAPTCHA, MAX_CODE, MAX_PASSWORD, MAX_USER_ID, PRINTABLE
 
 REQUIRED = "required"
@@ -76,12 +76,17 @@ def answers_errors(answer: QuestionsAnswer, question_ids: tuple[str, ...]) -> tu
 
 
 def new_password_errors(password: str, confirm: str, data: NewPasswordData) -> tuple[FieldError, ...]:
-    """Problems with a typed new password: empty, too long, not matching its confirmation, failing the rules."""
+    """Problems with a typed new password: empty, too long, not matching its confirmation, failing the rules.
+
+    Both are compared in NFC, the form the backend checks and stores; invisible direction marks are bad
+    characters, as in identifiers: nobody sees them, so nobody could type the password again.
+    """
+    password, confirm = normalize_password(password), normalize_password(confirm)
     if not password:
         return (FieldError("password", REQUIRED),)
     if len(password) > MAX_PASSWORD:
         return (FieldError("password", TOO_LONG),)
-    if not printable(password):
+    if not plain(password):
         return (FieldError("password", BAD_CHARACTERS),)
     if not confirm:
         return (FieldError("confirm", REQUIRED),)

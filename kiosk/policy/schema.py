@@ -154,7 +154,9 @@ class PasswordSettings(PolicySection):
     )
     history: int = Field(default=5, ge=0, le=24, description="Previous passwords that may not be reused (0 to 24).")
     banned_words: tuple[Annotated[str, Field(min_length=3, max_length=64)], ...] = Field(
-        default=(), description="Words a password may not contain (case-insensitive)."
+        default=(),
+        description="Words a password may not contain, in any case and with look-alikes (P@ssw0rd), and for "
+        "words of 5+ letters within one typo (Passwerd); the organisation's name is banned too.",
     )
     disallow_user_name: bool = Field(default=True, description="Refuse passwords containing the user's name.")
     min_strength: int = Field(default=2, ge=0, le=4, description="Minimum zxcvbn strength score (0 to 4).")

@@ -10,10 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kiosk.policy.characters import PLAIN
-from kiosk.policy.password import PasswordRule, PasswordRules
+from kiosk.policy.password import PasswordRule, PasswordRules, normalize_password
 from kiosk.policy.schema import Method
 
 API_PREFIX = "/v1"
@@ -291,9 +291,19 @@ class ChooseActionRequest(_Body):
 
 
 class NewPasswordRequest(_Body):
-    """`POST /v1/session/password`."""
+    """`POST /v1/session/password`.
 
-    password: Annotated[Text, Field(min_length=1, max_length=MAX_PASSWORD)]
+    The password is taken in NFC (`policy.password.normalize_password`) before its length is counted:
+    the one form the backend checks, keeps in the history, hashes and writes. Like an identifier it may
+    not carry invisible direction marks (policy.characters.PLAIN): nobody could type it again.
+    """
+
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD, pattern=PLAIN)]
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _composed(cls, value: object) -> object:
+        return normalize_password(value) if isinstance(value, str) else value
 
 
 class OutboxMessage(_Body):

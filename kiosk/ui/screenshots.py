@@ -80,7 +80,7 @@ def sample_captcha_png(text: str = "7KX4P") -> bytes:
 
 def sample_steps(policy: Policy) -> dict[StepKind, Step]:
     """One realistic Step per kind, as the engine would produce them."""
-    rules = PasswordRules.from_settings(policy.password)
+    rules = PasswordRules.from_policy(policy)
     desk = policy.kiosk.helpdesk
     helpdesk = Helpdesk(
         text=desk.text,
@@ -231,7 +231,7 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
     out_dir.mkdir(parents=True, exist_ok=True)
     apply_theme(app, policy.kiosk.branding.accent_color, policy.kiosk.theme)
     paths: list[Path] = []
-    rules = PasswordRules.from_settings(policy.password)
+    rules = PasswordRules.from_policy(policy)
     window = KioskWindow(policy, demo=policy.demo, now=lambda: SAMPLE_NOW)
     window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
     window.resize(*SIZE)

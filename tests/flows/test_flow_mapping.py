@@ -125,7 +125,7 @@ def test_reset_or_unlock_greets_by_name() -> None:
 def test_new_password_names_the_user_and_falls_back_to_policy_rules() -> None:
     step = step_for_view(view(Stage.NEW_PASSWORD, display_name="Emma Example"), CONTEXT)
     assert isinstance(step.data, NewPasswordData)
-    assert step.data.rules == PasswordRules.from_settings(POLICY.password)
+    assert step.data.rules == PasswordRules.from_policy(POLICY)
     assert step.data.user_names == ("emma", "Emma Example")
     assert not step.can_go_back
     assert step_for_view(view(Stage.NEW_PASSWORD), ViewContext(POLICY, came_from_action=True)).can_go_back

@@ -57,6 +57,29 @@ def test_checklist_updates_while_typing(qtbot: QtBot, page: NewPasswordPage, eng
     qtbot.waitUntil(lambda: page.match_line.mark.text() == "✓", timeout=1000)
 
 
+def passphrase(length: int) -> str:
+    """A varied passphrase of exactly `length` characters."""
+    words = "Quartz lantern 97 Orbit meadow Falcon tundra Ginger harbor Violet canyon Maple ember Juniper 48".split()
+    text = "-".join(words)
+    while len(text) < length:
+        text += "-" + "-".join(reversed(words))
+    return text[:length]
+
+
+@pytest.mark.parametrize("length", [72, 73, 128, 256])
+def test_the_checklist_takes_a_passphrase_of_any_allowed_length(
+    qtbot: QtBot, page: NewPasswordPage, engine: RecordingEngine, length: int
+) -> None:
+    # zxcvbn refuses more than 72 characters: the check must not raise in the debounce timer's slot.
+    engine.password_checks.clear()
+    page.password.edit.setText(passphrase(length))
+    qtbot.waitUntil(lambda: engine.password_checks == [length], timeout=2000)
+    assert page.password.edit.text() == passphrase(length)  # the field keeps all 256
+    shown = marks(page)
+    assert shown[PasswordRule.MIN_LENGTH] == shown[PasswordRule.MAX_LENGTH] == shown[PasswordRule.STRENGTH] == "✓"
+    assert page.meter.value() == 4
+
+
 def test_rejections_and_field_errors_are_explained(page: NewPasswordPage) -> None:
     step = page.step
     assert isinstance(step.data, NewPasswordData)
