@@ -37,7 +37,7 @@ def test_frozen_without_a_data_folder_is_not_taken_for_a_bundle(monkeypatch: pyt
 def test_the_kiosk_s_paths_all_come_from_here() -> None:
     import kiosk.i18n
     from kiosk.cli import main
-    from kiosk.services.backend import demo_seed
+    from kiosk.services.backend.directory import demo_seed
 
     assert main.DEMO_POLICY == locations.RESOURCES / "demo-policy.toml"
     assert kiosk.i18n.TRANSLATIONS_DIR == locations.TRANSLATIONS

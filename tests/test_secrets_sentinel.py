@@ -52,11 +52,11 @@ from kiosk.policy.schema import (
 )
 from kiosk.services.api import ErrorCode, SessionView, Stage
 from kiosk.services.backend import Backend
-from kiosk.services.backend import smtp_sender as smtp_sender_module
 from kiosk.services.backend.credentials import SERVICE
-from kiosk.services.backend.directory import DirectoryUser, RegisteredQuestion
+from kiosk.services.backend.delivery import smtp as smtp_sender_module
+from kiosk.services.backend.directory.embedded import DirectoryUser, RegisteredQuestion
 from kiosk.services.backend.hashing import hash_secret
-from kiosk.services.backend.questions import normalize_answer
+from kiosk.services.backend.recovery.questions import normalize_answer
 from kiosk.services.client.backend_client import EMBEDDED_BASE_URL, BackendClient
 from kiosk.services.client.errors import ApiError, ProtocolError
 
@@ -344,7 +344,7 @@ async def test_no_secret_reaches_logs_audit_errors_bodies_or_the_store(
     ours = [record for record in caplog.records if not record.name.startswith(SERVER_LOGGERS)]
     server = [record for record in caplog.records if record.name.startswith(SERVER_LOGGERS)]
     assert any(r.levelno == logging.DEBUG for r in ours)  # DEBUG really was captured
-    assert any(r.name == "kiosk.services.backend.smtp_sender" and r.levelno == logging.WARNING for r in ours)
+    assert any(r.name == "kiosk.services.backend.delivery.smtp" and r.levelno == logging.WARNING for r in ours)
     assert any("internal error ValueError" in r.getMessage() for r in ours)
     assert any(r.name.startswith("kiosk.services.client") for r in ours)
     # The relay's own wire log, captured from its thread, does hold the e-mailed code: the search works.
@@ -418,7 +418,7 @@ async def test_a_password_typed_as_user_id_is_not_kept_even_as_a_fast_hash(rig: 
     stored = store_bytes(rig.backend.database)
     assert fast_hash.encode() not in stored
     # What is kept instead is a keyed hash (HMAC with the backend's own secret), so it can be counted.
-    from kiosk.services.backend.decoys import subject_of
+    from kiosk.services.backend.recovery.decoys import subject_of
 
     keyed = await subject_of(rig.backend._rt.store, NEW_PASSWORD)
     assert keyed.encode() in store_bytes(rig.backend.database) and keyed != "?" + fast_hash

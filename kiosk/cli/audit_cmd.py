@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from kiosk.policy.schema import Policy
-    from kiosk.services.backend.audit_reader import AuditEntry, AuditFilter
+    from kiosk.services.backend.audit.reader import AuditEntry, AuditFilter
 
 PolicyLoader = Callable[[str], "Policy"]
 """Loads a policy file (Group Policy over it, as the kiosk does) or prints its problems and raises SystemExit."""
@@ -27,7 +27,7 @@ EVENTS = (
     "session_opened captcha_failed identified refused method_chosen code_sent gate_passed gate_failed action_chosen "
     "password_rejected reset unlocked session_closed step_refused blocked notice_failed"
 ).split()
-"""The audited event names (kiosk.services.backend.audit.AuditEvent; a test keeps them equal)."""
+"""The audited event names (kiosk.services.backend.audit.log.AuditEvent; a test keeps them equal)."""
 
 DEFAULT_LIST_LIMIT = 100
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
@@ -105,8 +105,8 @@ def parse_time(text: str, *, option: str, end_of_day: bool = False) -> datetime:
 
 
 def _filter(args: argparse.Namespace) -> AuditFilter:
-    from kiosk.services.backend.audit import AuditEvent
-    from kiosk.services.backend.audit_reader import AuditFilter
+    from kiosk.services.backend.audit.log import AuditEvent
+    from kiosk.services.backend.audit.reader import AuditFilter
 
     since = parse_time(args.audit_since, option="--since") if args.audit_since else None
     until = parse_time(args.audit_until, option="--until", end_of_day=True) if args.audit_until else None
@@ -186,7 +186,7 @@ def safe_cell(value: str) -> str:
 def _write_csv(entries: list[AuditEntry], out: TextIO) -> None:
     from dataclasses import astuple
 
-    from kiosk.services.backend.audit_reader import ENTRY_FIELDS
+    from kiosk.services.backend.audit.reader import ENTRY_FIELDS
 
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(ENTRY_FIELDS)
@@ -205,7 +205,7 @@ def audit_list(args: argparse.Namespace, load: PolicyLoader, out: TextIO) -> int
     """Print the matching events as a table, oldest first (the newest 100 unless --limit)."""
     from dataclasses import replace
 
-    from kiosk.services.backend.audit_reader import select
+    from kiosk.services.backend.audit.reader import select
 
     selection = _filter(args)
     if selection.limit is None:
@@ -224,7 +224,7 @@ def audit_list(args: argparse.Namespace, load: PolicyLoader, out: TextIO) -> int
 
 def audit_export(args: argparse.Namespace, load: PolicyLoader, out: TextIO, err: TextIO) -> int:
     """Write the matching events as CSV or JSON to --out FILE or standard output."""
-    from kiosk.services.backend.audit_reader import select
+    from kiosk.services.backend.audit.reader import select
 
     found = select(_database(args, load), _filter(args))
     write = _write_json if args.audit_format == "json" else _write_csv
@@ -245,7 +245,7 @@ def audit_export(args: argparse.Namespace, load: PolicyLoader, out: TextIO, err:
 
 def audit_verify(args: argparse.Namespace, load: PolicyLoader, out: TextIO) -> int:
     """Walk the hash chain: print OK and the head (exit 0), or the first broken row (exit 1)."""
-    from kiosk.services.backend.audit_reader import check_chain
+    from kiosk.services.backend.audit.reader import check_chain
 
     expected = args.audit_expect_head.strip().lower()
     if expected and (len(expected) != 64 or any(char not in "0123456789abcdef" for char in expected)):
@@ -278,7 +278,7 @@ def audit_verify(args: argparse.Namespace, load: PolicyLoader, out: TextIO) -> i
 
 def run_audit(args: argparse.Namespace, load: PolicyLoader, out: TextIO, err: TextIO) -> int:
     """Dispatch `kiosk audit ACTION`; a bad option or an unreadable database is exit 2 with one clear line."""
-    from kiosk.services.backend.audit_reader import AuditReadError
+    from kiosk.services.backend.audit.reader import AuditReadError
 
     try:
         if args.audit_command == "list":

@@ -2,7 +2,7 @@
 
 Exit 0 when no check failed (warnings and skips are fine), 1 otherwise. The report is English, as
 all administrator-facing output, and never holds a secret. The checks themselves are in
-`kiosk.services.backend.diagnostics`; the kiosk's diagnostics page shows the same report.
+`kiosk.services.backend.diagnostics.checks`; the kiosk's diagnostics page shows the same report.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def diagnose(policy_file: str, out: TextIO, *, as_json: bool = False) -> int:
     """Load the policy, run every check and print the report: 0 when nothing failed, 1 otherwise."""
     from kiosk.policy.group_policy import system_registry_reader
     from kiosk.policy.loader import PolicyError, format_problem, load_policy
-    from kiosk.services.backend.diagnostics import invalid_policy_report, run_diagnostics
+    from kiosk.services.backend.diagnostics.checks import invalid_policy_report, run_diagnostics
 
     try:
         # The policy in effect here: Group Policy (Windows) over the file, as the kiosk itself loads it.

@@ -37,10 +37,10 @@ def secrets_set(name: str, out: TextIO, err: TextIO) -> int:
 
 
 async def _describe(policy: Policy, user_id: str, out: TextIO) -> int:
-    from kiosk.services.backend.directory_factory import open_ldap_directory
-    from kiosk.services.backend.eligibility import assess, registered_methods
-    from kiosk.services.backend.ldap_errors import AmbiguousUser
-    from kiosk.services.backend.store import Store
+    from kiosk.services.backend.directory.errors import AmbiguousUser
+    from kiosk.services.backend.directory.factory import open_ldap_directory
+    from kiosk.services.backend.recovery.eligibility import assess, registered_methods
+    from kiosk.services.backend.storage.store import Store
 
     with tempfile.TemporaryDirectory(prefix="kiosk-directory-test-") as scratch:
         store = await Store.open(Path(scratch) / "probe.sqlite3")
@@ -83,7 +83,7 @@ def policy_bind_dn(policy: Policy) -> str:
 
 def directory_test(policy: Policy, user_id: str, out: TextIO, err: TextIO) -> int:
     """Connect, bind and describe one user as the kiosk would see them: 0 when found, 1 otherwise."""
-    from kiosk.services.backend.ldap_errors import DirectoryUnavailable
+    from kiosk.services.backend.directory.errors import DirectoryUnavailable
 
     if policy.directory.kind is DirectoryKind.EMBEDDED:
         print("kiosk: the policy's directory is embedded; nothing to test", file=err)

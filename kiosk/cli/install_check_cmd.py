@@ -26,7 +26,7 @@ class CheckFailed(Exception):
 def _resources() -> str:
     from kiosk.cli.main import DEMO_POLICY
     from kiosk.policy.loader import load_policy
-    from kiosk.services.backend.demo_seed import DEMO_DIRECTORY, load_demo_directory
+    from kiosk.services.backend.directory.demo_seed import DEMO_DIRECTORY, load_demo_directory
 
     load_policy(DEMO_POLICY)
     users = load_demo_directory(DEMO_DIRECTORY).users
@@ -84,7 +84,7 @@ def _hashing() -> str:
 def _captcha() -> str:
     import base64
 
-    from kiosk.services.backend.captcha import english_wav, new_challenge, render_image
+    from kiosk.services.backend.human_check.captcha import english_wav, new_challenge, render_image
 
     challenge = new_challenge()
     png = base64.b64decode(asyncio.run(render_image(challenge)).png_base64)

@@ -197,7 +197,7 @@ def kiosk_diagnostics(policy: Policy, source: str) -> Callable[[], Awaitable[Dia
     async def diagnose() -> DiagnosticReport:
         import asyncio
 
-        from kiosk.services.backend.diagnostics import run_diagnostics
+        from kiosk.services.backend.diagnostics.checks import run_diagnostics
 
         return await asyncio.to_thread(asyncio.run, run_diagnostics(policy, source=source))
 

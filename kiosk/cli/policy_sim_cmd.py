@@ -1,6 +1,6 @@
 """`kiosk policy explain` and `kiosk policy diff`: the policy simulator and the impact report.
 
-Both read the policy's directory (`kiosk.services.backend.inspection`, read-only: nothing is sent,
+Both read the policy's directory (`kiosk.services.backend.directory.inspection`, read-only: nothing is sent,
 written, audited or stored) and decide with the backend's own `eligibility.evaluate`, the function
 the session routes use, so what they print is what the kiosk would do.
 
@@ -24,8 +24,8 @@ from kiosk.policy.loader import PolicyError, format_problem, load_policy
 from kiosk.policy.schema import BackendMode, DirectoryKind, EnabledFor, Method, Policy
 
 if TYPE_CHECKING:
-    from kiosk.services.backend.directory import DirectoryUser
-    from kiosk.services.backend.eligibility import Decision
+    from kiosk.services.backend.directory.embedded import DirectoryUser
+    from kiosk.services.backend.recovery.eligibility import Decision
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -97,8 +97,8 @@ def _run(work: Any, err: TextIO) -> int:
     """Run the async `work` and turn the directory's and the simulator's failures into exit 1."""
     from ldap3.core.exceptions import LDAPException
 
-    from kiosk.services.backend.inspection import InspectionError
-    from kiosk.services.backend.ldap_errors import DirectoryError
+    from kiosk.services.backend.directory.errors import DirectoryError
+    from kiosk.services.backend.directory.inspection import InspectionError
 
     try:
         return int(asyncio.run(work))
@@ -131,7 +131,7 @@ GATE_REASON_TEXT = {
 
 
 def _method_line(user: DirectoryUser, decision: Decision, method: Method, status: str) -> str:
-    from kiosk.services.backend.eligibility import CODE_METHODS, MethodStatus, masked_target
+    from kiosk.services.backend.recovery.eligibility import CODE_METHODS, MethodStatus, masked_target
 
     if status == MethodStatus.OFFERED:
         if method in CODE_METHODS:
@@ -242,7 +242,7 @@ def explain_lines(user: DirectoryUser, decision: Decision, policy: Policy) -> It
 
 def decision_json(user: DirectoryUser, decision: Decision, policy: Policy) -> dict[str, Any]:
     """One user's decision as JSON-ready data (no secret: contacts masked, questions counted)."""
-    from kiosk.services.backend.eligibility import masked_target
+    from kiosk.services.backend.recovery.eligibility import masked_target
 
     return {
         "user": {
@@ -275,9 +275,9 @@ def decision_json(user: DirectoryUser, decision: Decision, policy: Policy) -> di
 
 
 async def _explain(policy: Policy, user_id: str, as_json: bool, out: TextIO) -> int:
-    from kiosk.services.backend.eligibility import evaluate
-    from kiosk.services.backend.inspection import open_for_reading
-    from kiosk.services.backend.ldap_errors import AmbiguousUser
+    from kiosk.services.backend.directory.errors import AmbiguousUser
+    from kiosk.services.backend.directory.inspection import open_for_reading
+    from kiosk.services.backend.recovery.eligibility import evaluate
 
     async with open_for_reading(policy) as directory:
         try:
@@ -382,7 +382,7 @@ class ImpactReport:
 
 def impact(users: list[DirectoryUser], old: Policy, new: Policy) -> ImpactReport:
     """Compare every user's decision under `old` and `new` (both with the backend's `evaluate`)."""
-    from kiosk.services.backend.eligibility import evaluate
+    from kiosk.services.backend.recovery.eligibility import evaluate
 
     lose, gain, changed, reason_changed = [], [], [], []
     for user in users:
@@ -476,7 +476,7 @@ def report_json(changes: list[tuple[str, Any, Any]], report: ImpactReport, label
 
 
 async def _diff(old: Policy, new: Policy, directory: Policy, new_path: str, as_json: bool, out: TextIO) -> int:
-    from kiosk.services.backend.inspection import open_for_reading
+    from kiosk.services.backend.directory.inspection import open_for_reading
 
     async with open_for_reading(directory) as opened:
         users = await opened.all_users()

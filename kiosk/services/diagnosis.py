@@ -1,6 +1,6 @@
 """The diagnostics report as plain data: what `kiosk diagnose` prints and the kiosk's administrator page shows.
 
-Neutral ground between the layers: the backend's checks (`kiosk.services.backend.diagnostics`)
+Neutral ground between the layers: the backend's checks (`kiosk.services.backend.diagnostics.checks`)
 produce it, the CLI prints it and the UI shows it, and none of them imports another for it. A
 check's name, detail and hint are administrator-facing English, like any CLI output, and never hold
 a secret (no password, token or secret, and not the length of one either).

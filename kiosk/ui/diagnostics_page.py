@@ -172,7 +172,7 @@ class DiagnosticsPanel(Overlay):
             raise
         except Exception:
             # The checks turn every expected failure into a FAIL row; this is a bug. Their
-            # exceptions never carry a secret (kiosk.services.backend.diagnostics).
+            # exceptions never carry a secret (kiosk.services.backend.diagnostics.checks).
             log.exception("the diagnostics could not run")
             self._task = None
             self._show_busy(False)

@@ -29,7 +29,7 @@ from kiosk.cli.audit_cmd import EVENTS, safe_cell
 from kiosk.cli.main import main as cli_main
 from kiosk.policy.loader import load_policy
 from kiosk.services.backend import Backend, ManualClock
-from kiosk.services.backend.audit import AuditEvent
+from kiosk.services.backend.audit.log import AuditEvent
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 START = datetime(2025, 3, 3, 9, 0, 0, tzinfo=UTC)

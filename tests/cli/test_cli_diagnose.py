@@ -121,7 +121,7 @@ async def test_the_kiosk_page_gets_the_same_checks_run_off_the_calling_thread(
 
     from kiosk.cli.main import kiosk_diagnostics
     from kiosk.policy.schema import Policy
-    from kiosk.services.backend import diagnostics
+    from kiosk.services.backend.diagnostics import checks as diagnostics
     from kiosk.services.diagnosis import DiagnosticReport
 
     threads: list[threading.Thread] = []

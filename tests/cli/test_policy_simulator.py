@@ -331,7 +331,7 @@ def test_a_directory_that_refuses_the_search_is_a_clear_exit_1(
 ) -> None:
     from ldap3.core.exceptions import LDAPInsufficientAccessRightsResult
 
-    from kiosk.services.backend.directory import EmbeddedDirectory
+    from kiosk.services.backend.directory.embedded import EmbeddedDirectory
 
     async def refused(self: EmbeddedDirectory) -> list[object]:
         raise LDAPInsufficientAccessRightsResult("search of (uid=secret-looking-filter) refused")

@@ -24,7 +24,7 @@ from pytestqt.qtbot import QtBot
 from kiosk.flows.steps import AnswerQuestionsData, Step, StepKind
 from kiosk.policy.schema import Method
 from kiosk.services.backend import Backend, ManualClock
-from kiosk.services.backend.audit import AuditRecord
+from kiosk.services.backend.audit.log import AuditRecord
 from kiosk.services.backend.errors import ApiError as BackendApiError
 from kiosk.services.client import BackendClient
 from kiosk.ui.pages import Page

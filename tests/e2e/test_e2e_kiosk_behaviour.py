@@ -10,7 +10,7 @@ from kiosk_driver import NEW_PASSWORD, OLD_PASSWORD, QUINN_ANSWERS, KioskDriver
 from kiosk.flows.steps import StepKind
 from kiosk.policy.password import PasswordRule
 from kiosk.policy.schema import Method
-from kiosk.services.backend.audit import AuditEvent
+from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.ui.pages.done import DonePage
 from kiosk.ui.pages.identify import IdentifyPage
 from kiosk.ui.pages.new_password import NewPasswordPage

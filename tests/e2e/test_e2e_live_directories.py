@@ -22,7 +22,7 @@ from live_servers.kiosk_setup import fake_keyring_for, live_policy, relock, rest
 
 from kiosk.flows.steps import StepKind
 from kiosk.policy.schema import Method, Policy
-from kiosk.services.backend.audit import AuditEvent
+from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.ui.pages.done import DonePage
 from kiosk.ui.pages.enter_code import EnterCodePage
 from kiosk.ui.pages.error import ErrorPage

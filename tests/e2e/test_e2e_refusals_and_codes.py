@@ -9,7 +9,7 @@ from kiosk.flows.steps import StepKind
 from kiosk.policy.loader import load_policy
 from kiosk.policy.schema import Method, Policy
 from kiosk.services.api import Action, ErrorCode
-from kiosk.services.backend.audit import AuditEvent
+from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.client import ApiError
 from kiosk.ui.pages.enter_code import EnterCodePage
 from kiosk.ui.pages.refused import RefusedPage

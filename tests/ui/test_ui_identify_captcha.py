@@ -20,7 +20,7 @@ from kiosk.flows.steps import (
 )
 from kiosk.i18n import SOURCE_LANGUAGE, set_language
 from kiosk.services.api import PictureSubject
-from kiosk.services.backend.picture_check import draw_png
+from kiosk.services.backend.human_check.pictures import draw_png
 from kiosk.ui.pages import PageContext
 from kiosk.ui.pages.identify import IdentifyPage
 from kiosk.ui.screenshots import SAMPLE_NOW, sample_captcha_png

@@ -15,22 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.policy.schema import DeliveryKind, DirectoryKind, GatewayKind, Policy
 from kiosk.services.api import OutboxMessage
-from kiosk.services.backend.audit import AuditLog, AuditRecord, AuditSink
-from kiosk.services.backend.authenticator import Authenticator
+from kiosk.services.backend.audit.log import AuditLog, AuditRecord, AuditSink
 from kiosk.services.backend.clock import Clock, ManualClock, SystemClock
-from kiosk.services.backend.codes import CodeBook
-from kiosk.services.backend.demo_seed import seed_demo_users
-from kiosk.services.backend.directory import Directory, EmbeddedDirectory
+from kiosk.services.backend.delivery.sender import DevOutbox, Sender
+from kiosk.services.backend.directory.demo_seed import seed_demo_users
+from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
+from kiosk.services.backend.recovery.authenticator import Authenticator
+from kiosk.services.backend.recovery.codes import CodeBook
+from kiosk.services.backend.recovery.sessions import SessionStore
+from kiosk.services.backend.recovery.throttle import Limits, Throttle
 from kiosk.services.backend.runtime import Runtime
-from kiosk.services.backend.sender import DevOutbox, Sender
-from kiosk.services.backend.sessions import SessionStore
-from kiosk.services.backend.store import Store
-from kiosk.services.backend.throttle import Limits, Throttle
+from kiosk.services.backend.storage.store import Store
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from kiosk.services.backend.ldap_directory import LdapDirectory
+    from kiosk.services.backend.directory.ldap import LdapDirectory
 
 __all__ = ["Backend", "Clock", "ManualClock", "SystemClock", "serve"]
 
@@ -58,7 +58,7 @@ class Backend:
         An LDAP directory that is misconfigured (TLS, service account, keyring) fails here with
         `DirectoryUnavailable`; one that is only unreachable opens (see `directory_factory`).
         """
-        from kiosk.services.backend.app import build_app  # Starlette only once a backend is wanted
+        from kiosk.services.backend.http.app import build_app  # Starlette only once a backend is wanted
 
         clock = clock or SystemClock()
         sink = _audit_sink(policy)  # first: a bad syslog CA file stops the start before anything is opened
@@ -76,7 +76,7 @@ class Backend:
         directory: Directory = embedded
         ldap: LdapDirectory | None = None
         if policy.directory.kind is not DirectoryKind.EMBEDDED:
-            from kiosk.services.backend.directory_factory import open_ldap_directory  # ldap3 only when used
+            from kiosk.services.backend.directory.factory import open_ldap_directory  # ldap3 only when used
 
             try:
                 directory = ldap = await open_ldap_directory(policy, store)
@@ -151,7 +151,7 @@ def _audit_sink(policy: Policy) -> AuditSink | None:
     """The syslog forwarder when the policy names a server; None otherwise."""
     if not policy.audit.syslog.enabled:
         return None
-    from kiosk.services.backend.audit_syslog import SyslogForwarder  # ssl and sockets only when used
+    from kiosk.services.backend.audit.syslog import SyslogForwarder  # ssl and sockets only when used
 
     return SyslogForwarder(policy.audit.syslog)
 
@@ -164,14 +164,14 @@ def _smtp_sender(policy: Policy) -> Sender:
     which command stores it, instead of failing every code later.
     """
     from kiosk.services.backend import credentials
-    from kiosk.services.backend.sender import ChannelRouter, DeliveryError, DeliveryFailure
-    from kiosk.services.backend.smtp_sender import SmtpSender  # aiosmtplib only when used
+    from kiosk.services.backend.delivery.sender import ChannelRouter, DeliveryError, DeliveryFailure
+    from kiosk.services.backend.delivery.smtp import SmtpSender  # aiosmtplib only when used
 
     try:
         password = credentials.smtp_password() if policy.delivery.smtp.username else ""
         phone: Sender | None = None
         if policy.delivery.gateway.kind is not GatewayKind.NONE:
-            from kiosk.services.backend.gateway import GATEWAY_SECRET, GatewaySender
+            from kiosk.services.backend.delivery.gateway import GATEWAY_SECRET, GatewaySender
 
             phone = GatewaySender(policy.delivery.gateway, credentials.read_secret(GATEWAY_SECRET))
     except credentials.CredentialError as error:

@@ -7,16 +7,16 @@ from typing import NoReturn
 
 from kiosk.policy.schema import Policy
 from kiosk.services.api import ErrorCode, Stage
-from kiosk.services.backend.audit import AuditEvent, AuditLog
-from kiosk.services.backend.authenticator import Authenticator
+from kiosk.services.backend.audit.log import AuditEvent, AuditLog
 from kiosk.services.backend.clock import Clock
-from kiosk.services.backend.codes import CodeBook
-from kiosk.services.backend.directory import Directory, EmbeddedDirectory
+from kiosk.services.backend.delivery.sender import DevOutbox, Sender
+from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
 from kiosk.services.backend.errors import ApiError
-from kiosk.services.backend.sender import DevOutbox, Sender
-from kiosk.services.backend.sessions import SessionState, SessionStore
-from kiosk.services.backend.store import Store
-from kiosk.services.backend.throttle import Blocked, Throttle
+from kiosk.services.backend.recovery.authenticator import Authenticator
+from kiosk.services.backend.recovery.codes import CodeBook
+from kiosk.services.backend.recovery.sessions import SessionState, SessionStore
+from kiosk.services.backend.recovery.throttle import Blocked, Throttle
+from kiosk.services.backend.storage.store import Store
 
 
 @dataclass(frozen=True, slots=True)

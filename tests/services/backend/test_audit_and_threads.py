@@ -13,7 +13,7 @@ import pytest
 
 from kiosk.policy.schema import Method
 from kiosk.services.backend import Backend, hashing
-from kiosk.services.backend.audit import AuditEvent
+from kiosk.services.backend.audit.log import AuditEvent
 
 from .conftest import GOOD_PASSWORD, Kiosk
 

@@ -1,6 +1,6 @@
 """The audit hash chain as the backend writes it: the documented encoding, no fork under concurrency, migration.
 
-The hash is recomputed here from the encoding in kiosk/services/backend/audit_chain.py's docstring,
+The hash is recomputed here from the encoding in kiosk/services/backend/audit/chain.py's docstring,
 written out again independently (an auditor's re-implementation), not by calling `chain_hash`.
 """
 
@@ -13,11 +13,11 @@ from contextlib import closing
 from pathlib import Path
 
 from kiosk.services.backend import Backend
-from kiosk.services.backend.audit import AuditEvent, AuditLog, AuditRecord
-from kiosk.services.backend.audit_chain import GENESIS, Break
-from kiosk.services.backend.audit_reader import check_chain
+from kiosk.services.backend.audit.chain import GENESIS, Break
+from kiosk.services.backend.audit.log import AuditEvent, AuditLog, AuditRecord
+from kiosk.services.backend.audit.reader import check_chain
 from kiosk.services.backend.clock import ManualClock
-from kiosk.services.backend.store import Store
+from kiosk.services.backend.storage.store import Store
 
 from .conftest import GOOD_PASSWORD, START, Kiosk
 

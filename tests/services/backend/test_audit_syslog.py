@@ -24,10 +24,11 @@ from live_servers.certificates import TlsFiles, make_tls_files
 
 from kiosk.policy.audit_schema import AuditSettings, SyslogSettings
 from kiosk.policy.schema import Method
-from kiosk.services.backend import Backend, audit_syslog
-from kiosk.services.backend.audit import AuditRecord
-from kiosk.services.backend.audit_chain import chain_hash
-from kiosk.services.backend.audit_syslog import SyslogForwarder, SyslogSetupError
+from kiosk.services.backend import Backend
+from kiosk.services.backend.audit import syslog as audit_syslog
+from kiosk.services.backend.audit.chain import chain_hash
+from kiosk.services.backend.audit.log import AuditRecord
+from kiosk.services.backend.audit.syslog import SyslogForwarder, SyslogSetupError
 
 from .conftest import GOOD_PASSWORD, Kiosk, demo_policy, kiosk_for
 
@@ -223,7 +224,7 @@ async def test_a_server_with_an_untrusted_certificate_gets_nothing_and_the_reset
             assert await sink.flush(30)
             assert (sink.stats.sent, sink.stats.not_forwarded) == (0, len(records))
     assert received.messages == []
-    warnings = [r.getMessage() for r in caplog.records if r.name.endswith("audit_syslog")]
+    warnings = [r.getMessage() for r in caplog.records if r.name == audit_syslog.__name__]
     assert warnings[0] == (
         f"audit syslog tls://127.0.0.1:{port}: cannot forward (SSLCertVerificationError); events are kept in the "
         "database and further failures are counted, not logged"
@@ -347,7 +348,7 @@ async def test_forwarding_resumes_when_the_server_comes_up(
         finally:
             await listener.stop()
         assert parse(message)[1]["event"] == "session_closed" and sink.stats.sent == 1
-    logged = [r.getMessage() for r in caplog.records if r.name.endswith("audit_syslog")]
+    logged = [r.getMessage() for r in caplog.records if r.name == audit_syslog.__name__]
     assert "ConnectionRefusedError" in logged[0]
     assert (
         logged[1] == f"audit syslog tcp://127.0.0.1:{listener.port}: reachable again (1 event(s) not forwarded so far)"

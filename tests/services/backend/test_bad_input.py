@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from kiosk.services.api import ErrorBody, ErrorCode
-from kiosk.services.backend import codes, directory, questions
+from kiosk.services.backend.directory import embedded as directory
+from kiosk.services.backend.recovery import codes, questions
 
 from .conftest import Kiosk
 

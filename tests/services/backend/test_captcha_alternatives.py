@@ -16,7 +16,8 @@ import pytest
 
 from kiosk.policy.schema import CaptchaSettings, LimitSettings
 from kiosk.services.api import CaptchaAudio, PictureCheck, PictureSubject, Stage
-from kiosk.services.backend import captcha, picture_check, speech
+from kiosk.services.backend.human_check import captcha, speech
+from kiosk.services.backend.human_check import pictures as picture_check
 
 from .conftest import Kiosk, demo_policy, kiosk_for
 

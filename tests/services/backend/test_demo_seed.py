@@ -5,8 +5,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 
 from kiosk.services.backend import Backend
-from kiosk.services.backend.demo_seed import load_demo_directory
-from kiosk.services.backend.questions import normalize_answer
+from kiosk.services.backend.directory.demo_seed import load_demo_directory
+from kiosk.services.backend.recovery.questions import normalize_answer
 
 from .conftest import ADELE_ANSWERS, DEMO_PASSWORD, QUINN_ANSWERS
 

@@ -27,7 +27,7 @@ from kiosk.cli.diagnose_cmd import format_report
 from kiosk.policy.schema import Policy
 from kiosk.services.backend import Backend
 from kiosk.services.backend.credentials import SERVICE
-from kiosk.services.backend.diagnostics import run_diagnostics
+from kiosk.services.backend.diagnostics.checks import run_diagnostics
 from kiosk.services.diagnosis import CheckStatus, DiagnosticReport
 
 

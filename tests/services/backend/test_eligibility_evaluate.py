@@ -9,8 +9,8 @@ import pytest
 from kiosk.policy.schema import EnabledFor, Method, MethodSettings, OnPremisesSettings, Policy, ResetSettings
 from kiosk.services.api import ErrorCode
 from kiosk.services.backend import Backend
-from kiosk.services.backend.directory import DirectoryUser, RegisteredQuestion
-from kiosk.services.backend.eligibility import (
+from kiosk.services.backend.directory.embedded import DirectoryUser, RegisteredQuestion
+from kiosk.services.backend.recovery.eligibility import (
     GateReason,
     MethodStatus,
     assess,

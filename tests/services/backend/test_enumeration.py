@@ -12,7 +12,7 @@ import pytest
 
 from kiosk.policy.schema import Method
 from kiosk.services.backend import Backend, hashing
-from kiosk.services.backend.throttle import USER_LIMITS, Event
+from kiosk.services.backend.recovery.throttle import USER_LIMITS, Event
 
 from .conftest import Kiosk, kiosk_for
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from kiosk.policy.schema import DeliveryKind, DeliverySettings, Method, Policy
 from kiosk.services.api import Authenticator, Health, Outbox
 from kiosk.services.backend import Backend
-from kiosk.services.backend.routes import ROUTES
+from kiosk.services.backend.http.routes import ROUTES
 
 from .conftest import Kiosk, demo_policy, kiosk_for
 

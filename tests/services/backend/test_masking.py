@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.services.backend.masking import mask_email, mask_phone
+from kiosk.services.backend.recovery.masking import mask_email, mask_phone
 
 
 @pytest.mark.parametrize(

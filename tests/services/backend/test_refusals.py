@@ -10,7 +10,7 @@ import pytest
 from kiosk.policy.loader import load_policy
 from kiosk.policy.schema import EnabledFor, Method, MethodSettings, Policy, ResetSettings
 from kiosk.services.api import ErrorCode, Stage
-from kiosk.services.backend.audit import AuditEvent
+from kiosk.services.backend.audit.log import AuditEvent
 
 from .conftest import Kiosk, demo_policy, kiosk_for
 

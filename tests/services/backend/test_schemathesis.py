@@ -36,9 +36,9 @@ from schemathesis.specs.openapi.checks import (
 from kiosk.policy.loader import load_policy
 from kiosk.policy.schema import Policy
 from kiosk.services.backend import Backend, ManualClock, _ServedApp
-from kiosk.services.backend.openapi import build_document
-from kiosk.services.backend.routes import active_routes
-from kiosk.services.backend.sessions import token_hash
+from kiosk.services.backend.http.openapi import build_document
+from kiosk.services.backend.http.routes import active_routes
+from kiosk.services.backend.recovery.sessions import token_hash
 
 DEMO_POLICY = Path(__file__).resolve().parents[3] / "resources" / "demo-policy.toml"
 CHECKS = [

@@ -10,9 +10,9 @@ import pytest
 
 from kiosk.policy.schema import Method
 from kiosk.services.backend import Backend
-from kiosk.services.backend.directory import DirectoryUser, RegisteredQuestion
+from kiosk.services.backend.directory.embedded import DirectoryUser, RegisteredQuestion
 from kiosk.services.backend.hashing import hash_secret
-from kiosk.services.backend.questions import normalize_answer
+from kiosk.services.backend.recovery.questions import normalize_answer
 
 from .conftest import Kiosk
 

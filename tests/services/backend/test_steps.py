@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.policy.schema import Method
 from kiosk.services.api import Stage
-from kiosk.services.backend.audit import AuditEvent
+from kiosk.services.backend.audit.log import AuditEvent
 
 from .conftest import DEMO_PASSWORD, GOOD_PASSWORD, Kiosk
 

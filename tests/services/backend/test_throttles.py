@@ -17,8 +17,8 @@ from kiosk.policy.loader import check_policy_text
 from kiosk.policy.schema import LimitSettings, Method
 from kiosk.services.api import SessionView, Stage
 from kiosk.services.backend import Backend, ManualClock
-from kiosk.services.backend.audit import AuditEvent
-from kiosk.services.backend.throttle import (
+from kiosk.services.backend.audit.log import AuditEvent
+from kiosk.services.backend.recovery.throttle import (
     BLOCK_FOR,
     KIOSK_DISTINCT_USERS,
     KIOSK_WINDOW,

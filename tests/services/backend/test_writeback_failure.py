@@ -6,7 +6,7 @@ import pytest
 
 from kiosk.services.api import Stage
 from kiosk.services.backend import Backend
-from kiosk.services.backend.audit import AuditEvent
+from kiosk.services.backend.audit.log import AuditEvent
 
 from .conftest import DEMO_PASSWORD, GOOD_PASSWORD, Kiosk
 

@@ -19,7 +19,7 @@ from live_servers.fake_keyring import FakeMemoryKeyring
 from kiosk.cli.diagnose_cmd import format_report
 from kiosk.policy.schema import Policy
 from kiosk.services.backend.credentials import SERVICE
-from kiosk.services.backend.diagnostics import run_diagnostics
+from kiosk.services.backend.diagnostics.checks import run_diagnostics
 from kiosk.services.diagnosis import CheckStatus, DiagnosticReport
 
 from .conftest import SMTP_PASSWORD, SMTP_USER, ServerFactory, free_port

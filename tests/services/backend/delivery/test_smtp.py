@@ -33,12 +33,12 @@ from kiosk.policy.schema import (
     SmtpSettings,
 )
 from kiosk.services.backend import Backend, ManualClock
-from kiosk.services.backend.audit import AuditEvent
-from kiosk.services.backend.authenticator import new_secret
+from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.credentials import SERVICE, smtp_password
-from kiosk.services.backend.directory import DirectoryUser
+from kiosk.services.backend.delivery.sender import DeliveryError, DeliveryFailure
+from kiosk.services.backend.directory.embedded import DirectoryUser
 from kiosk.services.backend.hashing import hash_secret
-from kiosk.services.backend.sender import DeliveryError, DeliveryFailure
+from kiosk.services.backend.recovery.authenticator import new_secret
 
 from ..conftest import GOOD_PASSWORD, START, Kiosk
 from .conftest import SMTP_PASSWORD, SMTP_USER, ServerFactory, SmtpServer, free_port

@@ -15,9 +15,9 @@ import pytest
 from live_servers.fake_keyring import FakeMemoryKeyring
 from live_servers.kiosk_setup import fake_keyring_for, live_policy
 
-from kiosk.services.backend.directory_factory import open_ldap_directory
-from kiosk.services.backend.ldap_directory import LdapDirectory
-from kiosk.services.backend.store import Store
+from kiosk.services.backend.directory.factory import open_ldap_directory
+from kiosk.services.backend.directory.ldap import LdapDirectory
+from kiosk.services.backend.storage.store import Store
 
 KINDS = ("openldap", "samba_ad")
 

@@ -7,13 +7,13 @@ from pydantic import ValidationError
 
 from kiosk.policy.directory_schema import OpenLdapSettings
 from kiosk.policy.password import PasswordRule
-from kiosk.services.backend.active_directory import unicode_pwd
-from kiosk.services.backend.ldap_directory import escape_filter_value
-from kiosk.services.backend.ldap_errors import (
+from kiosk.services.backend.directory.active_directory import unicode_pwd
+from kiosk.services.backend.directory.errors import (
     is_password_policy_refusal,
     password_rule_from_message,
     ppolicy_error,
 )
+from kiosk.services.backend.directory.ldap import escape_filter_value
 
 
 def test_filter_values_are_escaped_per_rfc_4515() -> None:
@@ -81,6 +81,6 @@ def test_plain_ldap_without_start_tls_is_refused() -> None:
 def test_a_slow_server_is_a_timeout_and_a_bad_certificate_is_tls(message: str, reason: str) -> None:
     from ldap3.core.exceptions import LDAPSocketOpenError
 
-    from kiosk.services.backend.ldap_errors import unavailability_of
+    from kiosk.services.backend.directory.errors import unavailability_of
 
     assert unavailability_of(LDAPSocketOpenError(message)).value == reason

@@ -12,17 +12,17 @@ from live_servers.kiosk_setup import live_policy, relock, restore_password
 
 from kiosk.policy.password import PasswordRule
 from kiosk.services.api import ErrorCode
-from kiosk.services.backend.directory_factory import open_ldap_directory
-from kiosk.services.backend.eligibility import assess
-from kiosk.services.backend.ldap_directory import LdapDirectory
-from kiosk.services.backend.ldap_errors import (
+from kiosk.services.backend.directory.errors import (
     AmbiguousUser,
     DirectoryUnavailable,
     PasswordRefused,
     Unavailability,
     WrongCurrentPassword,
 )
-from kiosk.services.backend.store import Store
+from kiosk.services.backend.directory.factory import open_ldap_directory
+from kiosk.services.backend.directory.ldap import LdapDirectory
+from kiosk.services.backend.recovery.eligibility import assess
+from kiosk.services.backend.storage.store import Store
 
 NEW_PASSWORD = "Lantern-Orbit-Meadow-42!"
 
@@ -191,7 +191,7 @@ async def test_no_keyring_secret_is_a_clear_error(live: Any, store: Store, tmp_p
 async def test_registered_data_is_keyed_by_the_immutable_id_and_encrypted(
     directory: LdapDirectory, store: Store
 ) -> None:
-    from kiosk.services.backend.directory import RegisteredQuestion
+    from kiosk.services.backend.directory.embedded import RegisteredQuestion
     from kiosk.services.backend.hashing import hash_secret
 
     alice = await directory.find_user("alice")

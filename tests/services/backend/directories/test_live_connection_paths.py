@@ -22,9 +22,9 @@ from live_servers.kiosk_setup import fake_keyring_for, live_policy, restore_pass
 
 from kiosk.services.api import Stage
 from kiosk.services.backend import Backend
-from kiosk.services.backend.directory_factory import open_ldap_directory
-from kiosk.services.backend.ldap_errors import DirectoryUnavailable, Unavailability
-from kiosk.services.backend.store import Store
+from kiosk.services.backend.directory.errors import DirectoryUnavailable, Unavailability
+from kiosk.services.backend.directory.factory import open_ldap_directory
+from kiosk.services.backend.storage.store import Store
 
 from ..conftest import Kiosk, kiosk_for
 

@@ -12,9 +12,9 @@ from live_servers.kiosk_setup import live_policy
 
 from kiosk.cli.policy_sim_cmd import diff_policies, explain_user
 from kiosk.policy.schema import EnabledFor, Policy
-from kiosk.services.backend import ldap_directory
 from kiosk.services.backend.credentials import ENROLLMENT_KEY, SERVICE
-from kiosk.services.backend.ldap_directory import LdapDirectory
+from kiosk.services.backend.directory import ldap as ldap_directory
+from kiosk.services.backend.directory.ldap import LdapDirectory
 
 
 async def test_all_users_lists_every_user_page_by_page_as_find_user_reads_them(

@@ -44,9 +44,9 @@ from kiosk.policy.schema import (
 )
 from kiosk.services.api import SessionOpened, Stage
 from kiosk.services.backend import Backend, ManualClock
-from kiosk.services.backend.audit import AuditEvent
+from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.credentials import SERVICE, read_secret
-from kiosk.services.backend.sender import DeliveryError, DeliveryFailure
+from kiosk.services.backend.delivery.sender import DeliveryError, DeliveryFailure
 
 from ...conftest import GOOD_PASSWORD, START, Kiosk
 from ..conftest import SmtpServer, free_port

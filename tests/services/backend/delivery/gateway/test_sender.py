@@ -18,8 +18,8 @@ from live_servers.certificates import TlsFiles
 from live_servers.fake_gateway import HANG, RunningGateway
 
 from kiosk.policy.schema import GatewayKind, GatewaySettings, Method
-from kiosk.services.backend.gateway import GatewaySender, dialable, spoken, twiml
-from kiosk.services.backend.sender import ChannelRouter, DeliveryError, DeliveryFailure
+from kiosk.services.backend.delivery.gateway import GatewaySender, dialable, spoken, twiml
+from kiosk.services.backend.delivery.sender import ChannelRouter, DeliveryError, DeliveryFailure
 
 from ..conftest import free_port
 from .conftest import GatewayFactory

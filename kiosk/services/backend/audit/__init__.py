@@ -1,0 +1,1 @@
+"""The audit trail: events, the hash chain, reading it back, forwarding to syslog."""

@@ -1,0 +1,258 @@
+"""Where users and their passwords live: the `Directory` protocol and its embedded SQLite implementation.
+
+The Active Directory and OpenLDAP adapters (`active_directory`, `openldap`) implement the same protocol. User ids
+are matched case-insensitively against the login name and every alias (UPN, e-mail addresses).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from kiosk.services.backend.hashing import hash_secret, verify_any, verify_secret
+from kiosk.services.backend.storage.store import Store
+
+MAX_HISTORY = 24  # the policy's largest `password.history`; older hashes are dropped
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredQuestion:
+    """A security question a user registered: a predefined id or custom text, and the answer's hash."""
+
+    predefined_id: str | None
+    custom_text: str | None
+    answer_hash: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryUser:
+    """What the backend needs to know about one user; secrets are kept out of `repr`."""
+
+    login: str
+    display_name: str
+    aliases: tuple[str, ...] = ()
+    auth_email: str = ""
+    alt_email: str = ""
+    auth_phone: str = ""
+    mobile_phone: str = ""
+    office_phone: str = ""
+    is_admin: bool = False
+    groups: tuple[str, ...] = ()
+    enabled: bool = True
+    locked: bool = False
+    password_managed_on_premises: bool = False
+    totp_secret: str = field(default="", repr=False)
+    questions: tuple[RegisteredQuestion, ...] = ()
+    directory_id: str = ""
+    """The directory's immutable id (objectGUID / entryUUID); '' in the embedded directory."""
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        """The user's e-mail addresses for notifications (authentication first, then alternate)."""
+        return tuple(address for address in (self.auth_email, self.alt_email) if address)
+
+
+class Directory(Protocol):
+    """The operations the recovery flow needs from a directory."""
+
+    async def find_user(self, user_id: str) -> DirectoryUser | None:
+        """The user whose login or alias equals `user_id` (case-insensitively), or None."""
+        ...
+
+    async def administrators(self) -> list[DirectoryUser]:
+        """Every administrator account (told when another administrator resets)."""
+        ...
+
+    async def all_users(self) -> list[DirectoryUser]:
+        """Every user the kiosk could find, sorted by login (the policy simulator's impact report)."""
+        ...
+
+    async def is_locked(self, login: str) -> bool:
+        """True when the account is locked out."""
+        ...
+
+    async def password_recently_used(self, login: str, password: str, history: int) -> bool:
+        """True when `password` is the current one or among the last `history` passwords."""
+        ...
+
+    async def verify_password(self, login: str, password: str) -> bool:
+        """True when `password` is the user's current password."""
+        ...
+
+    async def reset_password(self, login: str, password: str) -> None:
+        """Set a new password (an administrator reset), which also unlocks the account."""
+        ...
+
+    async def unlock(self, login: str) -> None:
+        """Unlock the account without changing its password."""
+        ...
+
+
+def _user_from_row(row: sqlite3.Row, aliases: list[str], questions: list[sqlite3.Row]) -> DirectoryUser:
+    return DirectoryUser(
+        login=row["login"],
+        display_name=row["display_name"],
+        aliases=tuple(aliases),
+        auth_email=row["auth_email"],
+        alt_email=row["alt_email"],
+        auth_phone=row["auth_phone"],
+        mobile_phone=row["mobile_phone"],
+        office_phone=row["office_phone"],
+        is_admin=bool(row["is_admin"]),
+        groups=tuple(json.loads(row["groups_json"])),
+        enabled=bool(row["enabled"]),
+        locked=bool(row["locked"]),
+        password_managed_on_premises=bool(row["on_premises"]),
+        totp_secret=row["totp_secret"],
+        questions=tuple(RegisteredQuestion(q["predefined_id"], q["custom_text"], q["answer_hash"]) for q in questions),
+    )
+
+
+class EmbeddedDirectory:
+    """The directory kept in the backend's own SQLite store (demo and stand-alone kiosks)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def find_user(self, user_id: str) -> DirectoryUser | None:
+        """The user whose login or alias equals `user_id` (case-insensitively), or None."""
+        key = user_id.strip().casefold()
+
+        def read(db: sqlite3.Connection) -> DirectoryUser | None:
+            row = db.execute(
+                "SELECT u.* FROM users u LEFT JOIN user_aliases a ON a.login = u.login "
+                "WHERE lower(u.login) = ? OR a.alias = ? LIMIT 1",
+                (key, key),
+            ).fetchone()
+            if row is None:
+                return None
+            aliases = [
+                r["alias"] for r in db.execute("SELECT alias FROM user_aliases WHERE login = ?", (row["login"],))
+            ]
+            questions = db.execute(
+                "SELECT * FROM user_questions WHERE login = ? ORDER BY position", (row["login"],)
+            ).fetchall()
+            return _user_from_row(row, aliases, questions)
+
+        return await self._store.call(read)
+
+    async def all_users(self) -> list[DirectoryUser]:
+        """Every user, sorted by login, read in one transaction (three queries, whatever the count)."""
+
+        def read(db: sqlite3.Connection) -> list[DirectoryUser]:
+            aliases: dict[str, list[str]] = {}
+            for row in db.execute("SELECT alias, login FROM user_aliases ORDER BY rowid"):
+                aliases.setdefault(row["login"], []).append(row["alias"])
+            questions: dict[str, list[sqlite3.Row]] = {}
+            for row in db.execute("SELECT * FROM user_questions ORDER BY login, position"):
+                questions.setdefault(row["login"], []).append(row)
+            return [
+                _user_from_row(row, aliases.get(row["login"], []), questions.get(row["login"], []))
+                for row in db.execute("SELECT * FROM users ORDER BY login")
+            ]
+
+        return await self._store.call(read)
+
+    async def list_users(self) -> list[DirectoryUser]:
+        """Every user (demo tooling and tests); the same as `all_users`."""
+        return await self.all_users()
+
+    async def administrators(self) -> list[DirectoryUser]:
+        """Every administrator account (told when another administrator resets)."""
+        return [user for user in await self.list_users() if user.is_admin]
+
+    async def is_empty(self) -> bool:
+        """True when the directory has no users yet."""
+        return await self._store.call(lambda db: db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is None)
+
+    async def add_user(self, user: DirectoryUser, password_hash: str) -> None:
+        """Create a user with an already-hashed password (seeding; hashes are never computed here)."""
+        await self.add_users([(user, password_hash)])
+
+    async def add_users(self, users: Sequence[tuple[DirectoryUser, str]]) -> None:
+        """Create users, each with its already-hashed password, in one transaction (all or none)."""
+
+        def write(db: sqlite3.Connection) -> None:
+            for user, password_hash in users:
+                _insert_user(db, user, password_hash)
+
+        await self._store.call(write)
+
+    async def is_locked(self, login: str) -> bool:
+        """True when the account is locked out."""
+        row = await self._store.call(
+            lambda db: db.execute("SELECT locked FROM users WHERE login = ?", (login,)).fetchone()
+        )
+        return bool(row and row["locked"])
+
+    async def _hashes(self, login: str) -> tuple[str, list[str]]:
+        row = await self._store.call(
+            lambda db: db.execute("SELECT password_hash, history_json FROM users WHERE login = ?", (login,)).fetchone()
+        )
+        if row is None:
+            return "", []
+        return row["password_hash"], list(json.loads(row["history_json"]))
+
+    async def password_recently_used(self, login: str, password: str, history: int) -> bool:
+        """True when `password` is the current one or among the last `history` passwords."""
+        if history <= 0:
+            return False
+        _, hashes = await self._hashes(login)
+        return await verify_any(hashes[:history], password)
+
+    async def verify_password(self, login: str, password: str) -> bool:
+        """True when `password` is the user's current password."""
+        current, _ = await self._hashes(login)
+        return bool(current) and await verify_secret(current, password)
+
+    async def reset_password(self, login: str, password: str) -> None:
+        """Set a new password (an administrator reset), which also unlocks the account."""
+        new_hash = await hash_secret(password)
+
+        def write(db: sqlite3.Connection) -> None:
+            row = db.execute("SELECT history_json FROM users WHERE login = ?", (login,)).fetchone()
+            if row is None:
+                raise LookupError("no such user")
+            history = [new_hash, *json.loads(row["history_json"])][:MAX_HISTORY]
+            db.execute(
+                "UPDATE users SET password_hash = ?, history_json = ?, locked = 0 WHERE login = ?",
+                (new_hash, json.dumps(history), login),
+            )
+
+        await self._store.call(write)
+
+    async def unlock(self, login: str) -> None:
+        """Unlock the account without changing its password."""
+        await self._store.call(lambda db: db.execute("UPDATE users SET locked = 0 WHERE login = ?", (login,)))
+
+    async def set_locked(self, login: str, locked: bool) -> None:
+        """Lock or unlock an account (tests and demo tooling; real lockouts come from sign-in failures)."""
+        await self._store.call(
+            lambda db: db.execute("UPDATE users SET locked = ? WHERE login = ?", (int(locked), login))
+        )
+
+
+def _insert_user(db: sqlite3.Connection, user: DirectoryUser, password_hash: str) -> None:
+    """Insert one user with its aliases and registered questions (inside the caller's transaction)."""
+    db.execute(
+        "INSERT INTO users (login, display_name, auth_email, alt_email, auth_phone, mobile_phone, "
+        "office_phone, is_admin, groups_json, enabled, locked, on_premises, password_hash, history_json, "
+        "totp_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            user.login, user.display_name, user.auth_email, user.alt_email, user.auth_phone,
+            user.mobile_phone, user.office_phone, int(user.is_admin), json.dumps(list(user.groups)),
+            int(user.enabled), int(user.locked), int(user.password_managed_on_premises), password_hash,
+            json.dumps([password_hash]), user.totp_secret,
+        ),
+    )  # fmt: skip
+    for alias in user.aliases:
+        db.execute("INSERT INTO user_aliases (alias, login) VALUES (?, ?)", (alias.casefold(), user.login))
+    for position, question in enumerate(user.questions):
+        db.execute(
+            "INSERT INTO user_questions (login, position, predefined_id, custom_text, answer_hash) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (user.login, position, question.predefined_id, question.custom_text, question.answer_hash),
+        )

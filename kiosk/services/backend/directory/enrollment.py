@@ -1,0 +1,104 @@
+"""Verification data a directory cannot hold, kept in the backend's own store, keyed by the immutable id.
+
+Security question answers are stored only as salted slow hashes (as in the embedded directory);
+authenticator app (TOTP) secrets must be readable to check codes, so they are Fernet-encrypted with
+a key from the OS keyring. Keys are objectGUID / entryUUID, so a renamed account keeps its data.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from kiosk.services.backend.directory.embedded import RegisteredQuestion
+from kiosk.services.backend.storage.store import Store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS enrolled_questions (
+    directory_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    predefined_id TEXT,
+    custom_text TEXT,
+    answer_hash TEXT NOT NULL,
+    PRIMARY KEY (directory_id, position)
+);
+CREATE TABLE IF NOT EXISTS enrolled_totp (
+    directory_id TEXT PRIMARY KEY,
+    secret_token TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolled:
+    """One user's registered questions and (decrypted) TOTP secret."""
+
+    questions: tuple[RegisteredQuestion, ...] = ()
+    totp_secret: str = ""
+
+
+class Enrollment:
+    """Registered questions and encrypted TOTP secrets of directory users."""
+
+    def __init__(self, store: Store, key: bytes) -> None:
+        self._store = store
+        self._fernet = Fernet(key)
+
+    def __repr__(self) -> str:
+        return "Enrollment()"  # never the key
+
+    @classmethod
+    async def open(cls, store: Store, key: bytes) -> Enrollment:
+        """Make sure the tables exist and return the enrollment store."""
+        await store.call(lambda db: [db.execute(statement) for statement in SCHEMA.split(";") if statement.strip()])
+        return cls(store, key)
+
+    async def read(self, directory_id: str) -> Enrolled:
+        """What the user with this immutable id registered (nothing when the id is empty)."""
+        if not directory_id:
+            return Enrolled()
+
+        def read(db: sqlite3.Connection) -> tuple[list[sqlite3.Row], sqlite3.Row | None]:
+            questions = db.execute(
+                "SELECT * FROM enrolled_questions WHERE directory_id = ? ORDER BY position", (directory_id,)
+            ).fetchall()
+            totp = db.execute("SELECT secret_token FROM enrolled_totp WHERE directory_id = ?", (directory_id,))
+            return questions, totp.fetchone()
+
+        rows, totp = await self._store.call(read)
+        secret = ""
+        if totp is not None:
+            try:
+                secret = self._fernet.decrypt(totp["secret_token"].encode("ascii")).decode("ascii")
+            except InvalidToken:
+                secret = ""  # encrypted with another key: as good as not registered
+        questions = tuple(RegisteredQuestion(r["predefined_id"], r["custom_text"], r["answer_hash"]) for r in rows)
+        return Enrolled(questions, secret)
+
+    async def set_questions(self, directory_id: str, questions: Sequence[RegisteredQuestion]) -> None:
+        """Replace the user's registered questions (answers already hashed)."""
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM enrolled_questions WHERE directory_id = ?", (directory_id,))
+            for position, question in enumerate(questions):
+                db.execute(
+                    "INSERT INTO enrolled_questions (directory_id, position, predefined_id, custom_text, answer_hash) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (directory_id, position, question.predefined_id, question.custom_text, question.answer_hash),
+                )
+
+        await self._store.call(write)
+
+    async def set_totp_secret(self, directory_id: str, secret: str) -> None:
+        """Register (or replace) the user's authenticator app secret, encrypted at rest."""
+        token = self._fernet.encrypt(secret.encode("ascii")).decode("ascii")
+        await self._store.call(
+            lambda db: db.execute(
+                "INSERT INTO enrolled_totp (directory_id, secret_token) VALUES (?, ?) "
+                "ON CONFLICT(directory_id) DO UPDATE SET secret_token = excluded.secret_token",
+                (directory_id, token),
+            )
+        )

@@ -1,0 +1,68 @@
+"""Open the directory the policy names: the embedded store, Active Directory or OpenLDAP.
+
+Start-up decision: a misconfiguration that never heals by itself (no credential in the keyring, a
+certificate that does not verify, a refused service account) makes `Backend.open` fail with a
+clear `DirectoryUnavailable`; a directory that is merely unreachable or slow at start-up is logged
+and the backend opens anyway, answering `directory_unavailable` until the directory is back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kiosk.policy.schema import DirectoryKind, Policy
+from kiosk.services.backend import credentials
+from kiosk.services.backend.directory.active_directory import ActiveDirectoryDirectory
+from kiosk.services.backend.directory.enrollment import Enrollment
+from kiosk.services.backend.directory.errors import DirectoryUnavailable, Unavailability
+from kiosk.services.backend.directory.ldap import LdapDirectory
+from kiosk.services.backend.directory.ldap_connection import LdapConnector
+from kiosk.services.backend.directory.openldap import OpenLdapDirectory
+from kiosk.services.backend.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = frozenset({Unavailability.UNREACHABLE, Unavailability.TIMEOUT})
+"""Start-up failures the backend rides out (the directory may come back); the others stop it."""
+
+
+async def open_ldap_directory(
+    policy: Policy, store: Store, *, check: bool = True, read_only: bool = False
+) -> LdapDirectory:
+    """The LDAP adapter the policy configures, its service password from the OS keyring.
+
+    `read_only` (the policy simulator): the enrollment key is read but never created; without one,
+    registered app secrets read as not registered, as they would for a backend with a new key.
+    """
+    kind = policy.directory.kind
+    settings = (
+        policy.directory.active_directory if kind is DirectoryKind.ACTIVE_DIRECTORY else policy.directory.openldap
+    )
+    if settings is None or kind is DirectoryKind.EMBEDDED:
+        raise ValueError("the policy's directory is not an LDAP directory")
+    try:
+        password = credentials.directory_password()
+        if read_only:
+            from cryptography.fernet import Fernet
+
+            key = credentials.existing_enrollment_key() or Fernet.generate_key()
+        else:
+            key = credentials.enrollment_key()
+    except credentials.CredentialError as error:
+        raise DirectoryUnavailable(Unavailability.NO_CREDENTIAL, str(error)) from None
+    connector = LdapConnector(settings, password)
+    enrollment = await Enrollment.open(store, key)
+    directory: LdapDirectory
+    if kind is DirectoryKind.ACTIVE_DIRECTORY:
+        directory = ActiveDirectoryDirectory(connector, enrollment)
+    else:
+        directory = OpenLdapDirectory(connector, enrollment)
+    if check:
+        try:
+            await connector.check()
+        except DirectoryUnavailable as error:
+            if error.reason not in TRANSIENT:
+                await connector.close()
+                raise
+            log.warning("the directory is not reachable at start-up (%s); requests will retry", error.reason.value)
+    return directory

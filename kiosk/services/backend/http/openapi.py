@@ -1,0 +1,107 @@
+"""The OpenAPI 3.1 document of the `/v1` API, generated from the route table and the pydantic models.
+
+Links (OpenAPI 3.1 `links`) say how the operations chain: the `token` of the session a
+`SessionOpened` answer carries is the bearer credential of every session operation, written as
+`Authorization: Bearer {$response.body#/token}`. Tools that follow links (schemathesis' stateful
+tests) can so walk open session -> CAPTCHA -> identify -> method -> code -> password.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+import kiosk
+from kiosk.services.api import ErrorBody, SessionOpened
+from kiosk.services.backend.errors import HTTP_STATUS
+from kiosk.services.backend.http.routes import RouteSpec
+
+JsonMode = Literal["validation", "serialization"]
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+SESSION_TOKEN_LINK = "Bearer {$response.body#/token}"  # noqa: S105 - a link expression, not a secret
+"""The runtime expression that turns a `SessionOpened` answer into the `Authorization` header."""
+
+
+def _session_links(spec: RouteSpec, routes: tuple[RouteSpec, ...]) -> dict[str, Any]:
+    """The links of `spec`'s success answer: from a new session to every operation on a session."""
+    if spec.response is not SessionOpened:
+        return {}
+    return {
+        target.operation_id: {
+            "operationId": target.operation_id,
+            "parameters": {"header.Authorization": SESSION_TOKEN_LINK},
+            "description": f"{target.summary.rstrip('.')}, on the session just opened (its token as the bearer).",
+        }
+        for target in routes
+        if target.session
+    }
+
+
+def _operation(spec: RouteSpec, routes: tuple[RouteSpec, ...]) -> dict[str, Any]:
+    operation: dict[str, Any] = {"operationId": spec.operation_id, "summary": spec.summary}
+    if spec.session:
+        operation["security"] = [{"session": []}]
+    if spec.request is not None:
+        operation["requestBody"] = {"required": True, "content": _json(_ref(spec.request))}
+    responses: dict[str, Any] = {}
+    if spec.status == 204:
+        responses["204"] = {"description": "Done; no body."}
+    elif spec.response is not None:
+        responses[str(spec.status)] = {
+            "description": spec.response.__doc__ or "",
+            "content": _json(_ref(spec.response)),
+        }
+        if links := _session_links(spec, routes):
+            responses[str(spec.status)]["links"] = links
+    else:
+        responses[str(spec.status)] = {"description": "A JSON document.", "content": _json({"type": "object"})}
+    by_status: dict[int, list[str]] = {}
+    for code in spec.all_errors:
+        by_status.setdefault(HTTP_STATUS[code], []).append(code.value)
+    for status, codes in sorted(by_status.items()):
+        responses[str(status)] = {
+            "description": "Error codes: " + ", ".join(codes) + ".",
+            "content": _json(_ref(ErrorBody)),
+        }
+    operation["responses"] = responses
+    return operation
+
+
+def build_document(routes: tuple[RouteSpec, ...]) -> dict[str, Any]:
+    """The OpenAPI document describing exactly `routes`."""
+    models: dict[type[BaseModel], JsonMode] = {ErrorBody: "serialization"}
+    for spec in routes:
+        if spec.request is not None:
+            models[spec.request] = "validation"
+        if spec.response is not None:
+            models.setdefault(spec.response, "serialization")
+    _, definitions = models_json_schema(
+        [(model, mode) for model, mode in models.items()], ref_template="#/components/schemas/{model}"
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for spec in routes:
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, routes)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Account recovery kiosk backend",
+            "version": kiosk.__version__,
+            "description": "Self-service password reset and unlock. Errors are ErrorBody with a stable code.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {"session": {"type": "http", "scheme": "bearer", "description": "Session token."}},
+        },
+    }

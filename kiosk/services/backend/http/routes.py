@@ -1,0 +1,271 @@
+"""The route table: every `/v1` endpoint once, with its models and error codes.
+
+The Starlette app (`app.py`) and the OpenAPI document (`openapi.py`) are both built from this table,
+so the documentation cannot drift from the routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+import kiosk
+from kiosk.services.api import (
+    API_PREFIX,
+    AnswersRequest,
+    Authenticator,
+    AuthenticatorCode,
+    CaptchaAudio,
+    CaptchaImage,
+    ChooseActionRequest,
+    ChooseMethodRequest,
+    ErrorCode,
+    Health,
+    IdentifyRequest,
+    NewPasswordRequest,
+    OpenSessionRequest,
+    Outbox,
+    PictureCheck,
+    SessionLocaleRequest,
+    SessionOpened,
+    SessionView,
+    VerifyCodeRequest,
+)
+from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.http.views import build_view
+from kiosk.services.backend.recovery import authenticator, finish, gates, opening
+from kiosk.services.backend.recovery.sessions import SessionState
+from kiosk.services.backend.runtime import Runtime
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One parsed request as a handler sees it: the runtime, the session (if any) and the body (if any)."""
+
+    rt: Runtime
+    session: SessionState | None
+    payload: BaseModel | None
+    document: Callable[[], dict[str, Any]]
+    """The OpenAPI document of the routes served (built on first use, then cached)."""
+
+    @property
+    def state(self) -> SessionState:
+        """The session of a session route."""
+        assert self.session is not None, "session route without session"
+        return self.session
+
+    def body(self, model: type[M]) -> M:
+        """The request body, parsed as the route's request model."""
+        assert isinstance(self.payload, model), "body of the wrong model"
+        return self.payload
+
+
+Handler = Callable[[Call], Awaitable[BaseModel | dict[str, Any] | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """One endpoint: method, path, models, status, error codes and handler."""
+
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    handler: Handler
+    request: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[ErrorCode, ...] = ()
+    session: bool = False
+    demo_only: bool = False
+
+    @property
+    def all_errors(self) -> tuple[ErrorCode, ...]:
+        """The route's own error codes plus those every route of its kind can answer."""
+        common: list[ErrorCode] = []
+        if self.session:
+            common += [ErrorCode.SESSION_REQUIRED, ErrorCode.SESSION_EXPIRED]
+        if self.request is not None:
+            common.append(ErrorCode.INVALID_REQUEST)
+        common.append(ErrorCode.INTERNAL)
+        return tuple(dict.fromkeys([*self.errors, *common]))
+
+
+async def _health(call: Call) -> Health:
+    return Health(status="ok", version=kiosk.__version__)
+
+
+async def _openapi(call: Call) -> dict[str, Any]:
+    return call.document()
+
+
+async def _open(call: Call) -> SessionOpened:
+    return await opening.open_session(call.rt, call.body(OpenSessionRequest))
+
+
+async def _view(call: Call) -> SessionView:
+    return await build_view(call.rt, call.state)
+
+
+async def _close(call: Call) -> None:
+    await opening.close(call.rt, call.state)
+
+
+async def _locale(call: Call) -> None:
+    await opening.change_locale(call.rt, call.state, call.body(SessionLocaleRequest))
+
+
+async def _captcha(call: Call) -> CaptchaImage:
+    return await opening.new_captcha(call.rt, call.state)
+
+
+async def _pictures(call: Call) -> PictureCheck:
+    return await opening.new_picture_check(call.rt, call.state)
+
+
+async def _audio(call: Call) -> CaptchaAudio:
+    return await opening.captcha_audio(call.rt, call.state)
+
+
+async def _identify(call: Call) -> SessionView:
+    return await opening.identify(call.rt, call.state, call.body(IdentifyRequest))
+
+
+async def _method(call: Call) -> SessionView:
+    return await gates.choose_method(call.rt, call.state, call.body(ChooseMethodRequest))
+
+
+async def _code(call: Call) -> SessionView:
+    return await gates.verify_code(call.rt, call.state, call.body(VerifyCodeRequest))
+
+
+async def _resend(call: Call) -> SessionView:
+    return await gates.resend_code(call.rt, call.state)
+
+
+async def _answers(call: Call) -> SessionView:
+    return await gates.answer_questions(call.rt, call.state, call.body(AnswersRequest))
+
+
+async def _action(call: Call) -> SessionView:
+    return await finish.choose_action(call.rt, call.state, call.body(ChooseActionRequest))
+
+
+async def _password(call: Call) -> SessionView:
+    return await finish.set_password(call.rt, call.state, call.body(NewPasswordRequest))
+
+
+async def _outbox(call: Call) -> Outbox:
+    if call.rt.outbox is None:
+        raise ApiError(ErrorCode.NOT_FOUND)
+    return Outbox(messages=tuple(await call.rt.outbox.messages()))
+
+
+async def _authenticator(call: Call) -> Authenticator:
+    if call.rt.demo_users is None:
+        raise ApiError(ErrorCode.NOT_FOUND)
+    now = call.rt.clock.now()
+    codes = [
+        AuthenticatorCode(
+            user_id=user.login,
+            code=authenticator.code_at(user.totp_secret, now),
+            seconds_left=authenticator.seconds_left(now),
+        )
+        for user in await call.rt.demo_users.list_users()
+        if user.totp_secret
+    ]
+    return Authenticator(codes=tuple(codes))
+
+
+_STEP = (ErrorCode.STEP_NOT_ALLOWED,)
+_BLOCKED = ErrorCode.TOO_MANY_ATTEMPTS  # a throttle (SPEC §4): 429 with `blocked_until`
+_P = API_PREFIX
+
+ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec("GET", f"{_P}/health", "health", "Is the backend up?", _health, response=Health),
+    RouteSpec("GET", f"{_P}/openapi.json", "openapi", "This API's OpenAPI 3.1 document.", _openapi),
+    RouteSpec(
+        "POST", f"{_P}/sessions", "open_session", "Start a reset session (with a CAPTCHA).", _open,
+        request=OpenSessionRequest, response=SessionOpened, status=201,
+    ),
+    RouteSpec("GET", f"{_P}/session", "get_session", "The session's state.", _view, response=SessionView, session=True),
+    RouteSpec("DELETE", f"{_P}/session", "close_session", "End the session.", _close, status=204, session=True),
+    RouteSpec(
+        "POST", f"{_P}/session/locale", "change_locale", "Change the session's language (codes sent from now on).",
+        _locale, request=SessionLocaleRequest, status=204, session=True,
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/captcha", "new_captcha", "Replace the CAPTCHA.", _captcha,
+        response=CaptchaImage, errors=_STEP, session=True,
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/captcha/pictures", "new_picture_check",
+        "Replace the CAPTCHA with a picture check (no typing; if the policy offers it).", _pictures,
+        response=PictureCheck, errors=(*_STEP, ErrorCode.CAPTCHA_DISABLED), session=True,
+    ),
+    RouteSpec(
+        "GET", f"{_P}/session/captcha/audio", "captcha_audio",
+        "The CAPTCHA read out in the session's language (if the policy offers it).", _audio,
+        response=CaptchaAudio, errors=(*_STEP, ErrorCode.CAPTCHA_DISABLED), session=True,
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/identify", "identify", "Give the user ID and the CAPTCHA answer.", _identify,
+        request=IdentifyRequest, response=SessionView, errors=(*_STEP, ErrorCode.CAPTCHA_WRONG, _BLOCKED), session=True,
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/method", "choose_method", "Choose the method for the next gate.", _method,
+        request=ChooseMethodRequest, response=SessionView, session=True,
+        errors=(*_STEP, ErrorCode.METHOD_NOT_AVAILABLE, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED),
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/code", "verify_code", "Check a one-time or authenticator code.", _code,
+        request=VerifyCodeRequest, response=SessionView, session=True,
+        errors=(
+            *_STEP,
+            ErrorCode.CODE_WRONG,
+            ErrorCode.CODE_EXPIRED,
+            ErrorCode.CODE_BURNED,
+            ErrorCode.NO_ACTIVE_CODE,
+            ErrorCode.DIRECTORY_UNAVAILABLE,
+            _BLOCKED,
+        ),
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/code/resend", "resend_code", "Send a new code (the old one stops working).", _resend,
+        response=SessionView, errors=(*_STEP, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED), session=True,
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/answers", "answer_questions", "Answer the security questions.", _answers,
+        request=AnswersRequest, response=SessionView, session=True,
+        errors=(*_STEP, ErrorCode.ANSWERS_WRONG, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED),
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/action", "choose_action", "Unlock only, or reset the password.", _action,
+        request=ChooseActionRequest, response=SessionView, errors=(*_STEP, ErrorCode.WRITEBACK_FAILED), session=True,
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/password", "set_password", "Set the new password.", _password,
+        request=NewPasswordRequest, response=SessionView, session=True,
+        errors=(
+            *_STEP, ErrorCode.PASSWORD_REJECTED, ErrorCode.WRITEBACK_FAILED, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED,
+        ),
+    ),
+    RouteSpec(
+        "GET", f"{_P}/dev/outbox", "dev_outbox", "Messages the dev outbox kept (demo only).", _outbox,
+        response=Outbox, demo_only=True,
+    ),
+    RouteSpec(
+        "GET", f"{_P}/dev/authenticator", "dev_authenticator", "Demo users' current app codes (demo only).",
+        _authenticator, response=Authenticator, demo_only=True,
+    ),
+)  # fmt: skip
+
+
+def active_routes(demo: bool) -> tuple[RouteSpec, ...]:
+    """The routes a backend serves: the dev routes only in demo mode."""
+    return tuple(spec for spec in ROUTES if demo or not spec.demo_only)

@@ -1,0 +1,137 @@
+"""What the kiosk may see of a session: the `SessionView` built from the server-side state."""
+
+from __future__ import annotations
+
+from kiosk.policy.password import PasswordRules
+from kiosk.policy.schema import Method
+from kiosk.services.api import CodeChallenge, MethodOption, Refusal, SessionView, Stage
+from kiosk.services.backend.directory.embedded import DirectoryUser
+from kiosk.services.backend.recovery import authenticator
+from kiosk.services.backend.recovery.decoys import uniform_methods
+from kiosk.services.backend.recovery.eligibility import masked_target, offered_methods
+from kiosk.services.backend.recovery.sessions import SessionState
+from kiosk.services.backend.runtime import Runtime
+
+GATE_STAGES = (Stage.CHOOSE_METHOD, Stage.VERIFY_CODE, Stage.ANSWER_QUESTIONS)
+VERIFIED_STAGES = (Stage.CHOOSE_ACTION, Stage.NEW_PASSWORD, Stage.DONE)
+
+
+async def lookup(rt: Runtime, state: SessionState) -> DirectoryUser | None:
+    """The session's account, None when the typed ID matched none; one directory lookup either way,
+    so the two cases take alike long."""
+    user = await rt.directory.find_user(state.login or state.subject)
+    return user if state.login else None  # the subject hash ('?…') is no valid login anyway
+
+
+def uniform_phase(rt: Runtime, state: SessionState) -> bool:
+    """True while every account must look alike: before a first gate, unless `reset.early_refusals`."""
+    return not rt.policy.reset.early_refusals and not state.passed
+
+
+def available_methods(rt: Runtime, state: SessionState, user: DirectoryUser | None) -> tuple[Method, ...]:
+    """Methods the account can really use for the next gate: offered, not yet passed, not used up."""
+    if user is None:
+        return ()
+    return tuple(
+        method
+        for method in offered_methods(user, rt.policy)
+        if method not in state.passed and method not in state.exhausted
+    )
+
+
+def shown_methods(rt: Runtime, state: SessionState, user: DirectoryUser | None) -> tuple[Method, ...]:
+    """Methods the kiosk offers for the next gate: the policy's for every account in the uniform
+    phase (see `decoys`), afterwards the ones the account can really use."""
+    if uniform_phase(rt, state):
+        return tuple(
+            method
+            for method in uniform_methods(rt.policy)
+            if method not in state.passed and method not in state.exhausted
+        )
+    return available_methods(rt, state, user)
+
+
+def shown_gates(rt: Runtime, state: SessionState) -> int:
+    """The number of gates shown: the policy's in the uniform phase (a two-gate account learns of its
+    second gate after the first), afterwards the account's own."""
+    return rt.policy.methods.required if uniform_phase(rt, state) else state.gates_required
+
+
+def attempts_left(rt: Runtime, state: SessionState, method: Method) -> int:
+    """Wrong tries left for a method whose attempts are counted per session (app code, questions)."""
+    return max(0, rt.policy.methods.code_attempts - state.failures.get(method, 0))
+
+
+async def _code_challenge(rt: Runtime, state: SessionState, user: DirectoryUser | None) -> CodeChallenge | None:
+    method = state.method
+    if method is None:
+        return None
+    if method is Method.APP_CODE:
+        return CodeChallenge(
+            method=method,
+            attempts_left=attempts_left(rt, state, method),
+            code_length=authenticator.DIGITS,
+            expires_at=None,
+            can_resend=False,
+        )
+    active = await rt.codes.active(state.token_hash)
+    return CodeChallenge(
+        method=method,
+        masked_target=_masked(rt, state, user, method),
+        attempts_left=active.attempts_left if active else 0,
+        code_length=rt.codes.length,
+        expires_at=active.expires_at if active else None,
+        can_resend=True,
+    )
+
+
+def _masked(rt: Runtime, state: SessionState, user: DirectoryUser | None, method: Method) -> str | None:
+    # Contact data says the account exists: never shown in the uniform phase.
+    if user is None or uniform_phase(rt, state):
+        return None
+    return masked_target(user, method)
+
+
+async def build_view(rt: Runtime, state: SessionState) -> SessionView:
+    """The session as the kiosk may see it; contact data masked, the name only once verified.
+
+    In the uniform phase the view is built without the account at all, so it cannot differ (in
+    content or in the time a directory lookup takes) between user IDs.
+    """
+    shown_refusal = state.refusal if state.stage is Stage.REFUSED else None
+    view = SessionView(
+        stage=state.stage,
+        expires_at=state.expires_at,
+        gates_required=shown_gates(rt, state),
+        gates_passed=len(state.passed),
+        refusal=Refusal(code=shown_refusal, reference=state.reference) if shown_refusal else None,
+    )
+    if state.stage in (Stage.IDENTIFY, Stage.REFUSED):
+        return view
+    uniform = uniform_phase(rt, state)
+    if not uniform:
+        user = await rt.directory.find_user(state.login) if state.login else None
+        if user is None:
+            return view
+    else:
+        user = None
+    update: dict[str, object] = {}
+    if state.stage in GATE_STAGES:
+        update["methods"] = tuple(
+            MethodOption(method=method, masked_target=_masked(rt, state, user, method))
+            for method in shown_methods(rt, state, user)
+        )
+    if state.stage is Stage.VERIFY_CODE:
+        update["code"] = await _code_challenge(rt, state, user)
+    if state.stage is Stage.ANSWER_QUESTIONS:
+        update["questions"] = tuple(state.shown_questions)
+    if user is None:
+        return view.model_copy(update=update)
+    if state.stage in VERIFIED_STAGES:
+        update["display_name"] = user.display_name
+        update["locked"] = state.locked
+    if state.stage is Stage.NEW_PASSWORD:
+        update["rules"] = PasswordRules.from_settings(rt.policy.password)
+    if state.stage is Stage.DONE:
+        update["outcome"] = state.outcome
+    return view.model_copy(update=update)

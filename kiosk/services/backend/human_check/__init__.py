@@ -1,0 +1,1 @@
+"""Telling people from scripts: the CAPTCHA picture and audio, and the picture check."""

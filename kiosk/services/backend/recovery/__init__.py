@@ -1,0 +1,1 @@
+"""The recovery state machine: sessions, gates, factors, eligibility, decoys, codes, throttles."""

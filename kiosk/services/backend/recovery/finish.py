@@ -1,0 +1,116 @@
+"""The end of a verified session: unlock only, or a new password written to the directory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+
+from kiosk.policy.password import PasswordRules, check_password
+from kiosk.policy.schema import Method
+from kiosk.services.api import Action, ChooseActionRequest, ErrorCode, NewPasswordRequest, Outcome, SessionView, Stage
+from kiosk.services.backend.audit.log import AuditEvent
+from kiosk.services.backend.delivery.messages import admin_reset_notice, password_changed_notice
+from kiosk.services.backend.delivery.sender import DeliveryError
+from kiosk.services.backend.directory.embedded import DirectoryUser
+from kiosk.services.backend.directory.errors import DirectoryUnavailable, PasswordRefused
+from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.http.views import build_view
+from kiosk.services.backend.recovery.eligibility import unlock_offered
+from kiosk.services.backend.recovery.sessions import SessionState
+from kiosk.services.backend.recovery.throttle import Blocked, Event
+from kiosk.services.backend.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+async def choose_action(rt: Runtime, state: SessionState, request: ChooseActionRequest) -> SessionView:
+    """A verified user with a locked account chooses: unlock only, or a new password."""
+    stages = [Stage.CHOOSE_ACTION]
+    if unlock_offered(state.locked, rt.policy):
+        # The user chose "reset", then went back from the new-password page: every gate is
+        # passed, so unlock-only is still earned.
+        stages.append(Stage.NEW_PASSWORD)
+    await rt.require_stage(state, *stages)
+    await rt.record(state, AuditEvent.ACTION_CHOSEN, outcome=request.action.value)
+    if request.action is Action.RESET:
+        state.stage = Stage.NEW_PASSWORD
+        return await build_view(rt, state)
+    await _write(rt, state, AuditEvent.UNLOCKED, rt.directory.unlock(state.login))
+    await _finish(rt, state, Outcome.UNLOCKED, AuditEvent.UNLOCKED)
+    return await build_view(rt, state)
+
+
+async def set_password(rt: Runtime, state: SessionState, request: NewPasswordRequest) -> SessionView:
+    """Check the new password against the policy and the history, then reset it (which also unlocks)."""
+    await rt.require_stage(state, Stage.NEW_PASSWORD)
+    user = await rt.directory.find_user(state.login)
+    if user is None:
+        raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE)
+    rules = PasswordRules.from_settings(rt.policy.password)
+    recent = await rt.directory.password_recently_used(user.login, request.password, rules.history)
+    # zxcvbn is CPU-heavy: off the event loop like the hashing.
+    verdict = await asyncio.to_thread(
+        check_password, request.password, rules, (user.login, user.display_name), recently_used=recent
+    )
+    if not verdict.ok:
+        await rt.record(state, AuditEvent.PASSWORD_REJECTED, outcome=",".join(verdict.failed))
+        raise ApiError(ErrorCode.PASSWORD_REJECTED, reasons=verdict.failed)
+    try:
+        taken = await rt.throttle.take(state.login, Event.RESET)
+    except Blocked as blocked:
+        await rt.refuse_blocked(state, blocked)
+    try:
+        await _write(rt, state, AuditEvent.RESET, rt.directory.reset_password(user.login, request.password))
+    except ApiError:
+        await rt.throttle.refund(taken)  # nothing was changed
+        raise
+    await _finish(rt, state, Outcome.RESET, AuditEvent.RESET)
+    await _notify(rt, state, user)
+    return await build_view(rt, state)
+
+
+async def _write(rt: Runtime, state: SessionState, event: AuditEvent, change: Awaitable[None]) -> None:
+    """Make one change in the directory; a failure there changed nothing, is audited and told to the user."""
+    try:
+        await change
+    except PasswordRefused as refusal:
+        # The kiosk's rules passed but the directory's own policy (length, history, age) did not.
+        await rt.record(state, AuditEvent.PASSWORD_REJECTED, outcome=refusal.rule.value)
+        raise ApiError(ErrorCode.PASSWORD_REJECTED, reasons=(refusal.rule,)) from None
+    except DirectoryUnavailable as outage:
+        await rt.record(state, event, outcome=f"{ErrorCode.DIRECTORY_UNAVAILABLE.value}:{outage.reason.value}")
+        raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE) from None
+    except Exception as error:  # noqa: BLE001 - any adapter failure: nothing changed, tell the user
+        log.warning("%s failed in the directory: %s", event.value, type(error).__name__)
+        await rt.record(state, event, outcome=ErrorCode.WRITEBACK_FAILED.value)
+        raise ApiError(ErrorCode.WRITEBACK_FAILED) from None
+
+
+async def _finish(rt: Runtime, state: SessionState, outcome: Outcome, event: AuditEvent) -> None:
+    """The session has done its job: remember what, and audit it."""
+    state.stage = Stage.DONE
+    state.outcome = outcome
+    state.locked = False
+    await rt.record(state, event)
+    await rt.throttle.succeeded(state.login)  # a success clears the user's counters
+
+
+async def _notify(rt: Runtime, state: SessionState, user: DirectoryUser) -> None:
+    """E-mail the notices the policy asks for. The password is already changed: a notice that cannot
+    be sent does not undo that or fail the request; it is audited (`notice_failed`) and logged."""
+    notices: list[tuple[str, str, str]] = []
+    if rt.policy.notifications.notify_user_on_reset:
+        subject, body = password_changed_notice(rt.policy, user)
+        notices += [(address, subject, body) for address in user.emails]
+    if user.is_admin and rt.policy.notifications.notify_admins_on_admin_reset:
+        subject, body = admin_reset_notice(rt.policy, user)
+        for admin in await rt.directory.administrators():
+            if admin.login != user.login:
+                notices += [(address, subject, body) for address in admin.emails]
+    for address, subject, body in notices:
+        try:
+            await rt.sender.send(Method.EMAIL, address, subject, body)
+        except DeliveryError as failure:
+            log.warning("a reset notice could not be e-mailed: %s", failure.reason.value)
+            await rt.record(state, AuditEvent.NOTICE_FAILED, outcome=failure.reason.value)

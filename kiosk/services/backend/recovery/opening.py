@@ -1,0 +1,138 @@
+"""Opening, identifying and closing a reset session (the steps before the verification gates)."""
+
+from __future__ import annotations
+
+from kiosk.services.api import (
+    CaptchaAudio,
+    CaptchaImage,
+    ErrorCode,
+    IdentifyRequest,
+    OpenSessionRequest,
+    PictureCheck,
+    SessionLocaleRequest,
+    SessionOpened,
+    SessionView,
+    Stage,
+)
+from kiosk.services.backend.audit.log import AuditEvent
+from kiosk.services.backend.directory.errors import AmbiguousUser
+from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.http.views import build_view
+from kiosk.services.backend.human_check import captcha
+from kiosk.services.backend.human_check import pictures as picture_check
+from kiosk.services.backend.recovery.decoys import subject_of
+from kiosk.services.backend.recovery.eligibility import assess
+from kiosk.services.backend.recovery.sessions import SessionState
+from kiosk.services.backend.recovery.throttle import Blocked, Scope, source_address
+from kiosk.services.backend.runtime import Runtime
+
+
+async def open_session(rt: Runtime, request: OpenSessionRequest) -> SessionOpened:
+    """Start a session in the identify stage, with a first CAPTCHA."""
+    challenge = captcha.new_challenge()
+    token, state = await rt.sessions.create(request.kiosk_id or rt.kiosk_id, request.locale, challenge)
+    await rt.record(state, AuditEvent.SESSION_OPENED)
+    image = await captcha.render_image(challenge)
+    return SessionOpened(token=token, view=await build_view(rt, state), captcha=image)
+
+
+async def new_captcha(rt: Runtime, state: SessionState) -> CaptchaImage:
+    """Replace the session's CAPTCHA (the old one stops working) and return its picture."""
+    await rt.require_stage(state, Stage.IDENTIFY)
+    _set_text_challenge(state)
+    return await captcha.render_image(state.captcha)
+
+
+async def new_picture_check(rt: Runtime, state: SessionState) -> PictureCheck:
+    """Replace the session's CAPTCHA with a picture check (the old one stops working); 403 when the
+    policy does not offer it (`captcha.no_transcription_alternative`)."""
+    if not rt.policy.captcha.no_transcription_alternative:
+        raise ApiError(ErrorCode.CAPTCHA_DISABLED)
+    await rt.require_stage(state, Stage.IDENTIFY)
+    challenge = picture_check.new_challenge()
+    state.captcha, state.captcha_pictures = challenge.answer, True
+    return await picture_check.render(challenge)
+
+
+async def captcha_audio(rt: Runtime, state: SessionState) -> CaptchaAudio:
+    """The current CAPTCHA read out in the session's language, for people who cannot see the picture.
+
+    403 when the policy turned audio off (`captcha.audio`); 409 while a picture check is current (its
+    answer is an id that must never be read out).
+    """
+    if not rt.policy.captcha.audio:
+        raise ApiError(ErrorCode.CAPTCHA_DISABLED)
+    await rt.require_stage(state, Stage.IDENTIFY)
+    if state.captcha_pictures:
+        raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
+    return await captcha.render_audio(state.captcha, state.locale)
+
+
+def _set_text_challenge(state: SessionState) -> None:
+    state.captcha, state.captcha_pictures = captcha.new_challenge(), False
+
+
+async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -> SessionView:
+    """Check the CAPTCHA, find the user and decide eligibility.
+
+    Unless `reset.early_refusals`, every user ID (unknown, disabled, ineligible, eligible) goes on
+    to the same method page by the same code path, and a refusal is told only after a first gate
+    (see `decoys`). With it, a refusal is told at once.
+    """
+    await rt.require_stage(state, Stage.IDENTIFY)
+    # Either kind of CAPTCHA: the typed characters, or the chosen picture's id (`picture_check`).
+    solved = captcha.solves(state.captcha, request.captcha)
+    _set_text_challenge(state)  # one try per challenge, right or wrong
+    if not solved:
+        await rt.record(state, AuditEvent.CAPTCHA_FAILED, outcome=ErrorCode.CAPTCHA_WRONG.value)
+        raise ApiError(ErrorCode.CAPTCHA_WRONG)
+    try:
+        user = await rt.directory.find_user(request.user_id)
+        ambiguous = False
+    except AmbiguousUser:
+        # Two entries share the typed ID: never guess; it is treated as no account. The audit
+        # tells the helpdesk why.
+        user, ambiguous = None, True
+    verdict = assess(user, rt.policy)
+    # Only a resolved account's login reaches the audit: what a stranger typed may be anything,
+    # even a password typed into the wrong field; an unknown ID is kept only as a hash.
+    state.login = user.login if user else ""
+    state.subject = state.login or await subject_of(rt.store, request.user_id)
+    await _throttle(rt, state)
+    state.refusal = verdict.refusal
+    outcome = "ambiguous_user" if ambiguous else (verdict.refusal.value if verdict.refusal else "ok")
+    if verdict.refusal is not None and rt.policy.reset.early_refusals:
+        state.stage = Stage.REFUSED
+        await rt.record(state, AuditEvent.REFUSED, outcome=outcome)
+    else:
+        state.stage = Stage.CHOOSE_METHOD
+        # An account that may not reset still has to pass one gate to learn why.
+        state.gates_required = verdict.gates_required or 1
+        await rt.record(state, AuditEvent.IDENTIFIED, outcome=outcome)
+    return await build_view(rt, state)
+
+
+async def _throttle(rt: Runtime, state: SessionState) -> None:
+    """The per-kiosk / per-address cap on distinct accounts, then the user's own block (429 if either)."""
+    # An unknown ID counts too (sweeping guesses), as its hash, and can be blocked like an account.
+    keys = [(Scope.KIOSK, state.kiosk_id)]
+    if address := source_address.get():
+        keys.append((Scope.ADDRESS, address))
+    try:
+        await rt.throttle.identified(keys, state.subject)
+        await rt.throttle.check(state.subject)
+    except Blocked as blocked:
+        await rt.refuse_blocked(state, blocked)
+
+
+async def close(rt: Runtime, state: SessionState) -> None:
+    """End the session: its token and codes stop working at once."""
+    await rt.record(state, AuditEvent.SESSION_CLOSED, outcome=state.stage.value)
+    await rt.sessions.end(state)
+
+
+async def change_locale(rt: Runtime, state: SessionState, request: SessionLocaleRequest) -> None:
+    """The user switched language mid-session: codes and notices built from now on are in the new one."""
+    # Any stage: the picker is on every page. An unknown tag is kept as given and read as English
+    # (`kiosk.i18n.language`), exactly like the locale a session is opened with.
+    state.locale = request.locale

@@ -1,0 +1,275 @@
+"""Throttles (SPEC §4), kept in the backend store so they survive a restart and are shared by every
+kiosk of one backend.
+
+Per user (the canonical login):
+
+- 5 failed identity proofs (wrong code, wrong app code, wrong answers) in 24 h: the 5th failure blocks;
+- 5 phone/SMS/app/question attempts (an SMS or voice code sent, an app code or a set of answers
+  checked) in 1 h: a 6th is refused and blocks;
+- more than 10 e-mailed codes in 10 min: the 11th is refused and blocks;
+- 5 resets or unlocks in 1 h: a 6th is refused and blocks;
+
+a block lasts 24 h. A completed reset or unlock clears the user's counters (all but the resets, which
+count successes). Per kiosk (and per source address, when one is known): at most
+`KIOSK_DISTINCT_USERS` different accounts identified in `KIOSK_WINDOW`; the next new account is
+refused until the oldest of them leaves the window. These are the defaults; the policy's `[limits]`
+may make the per-user ones stricter (never looser: the schema refuses it) and tune the kiosk cap.
+
+Every check-and-record is ONE `Store.call`, i.e. one transaction on the store's single thread, so
+parallel requests cannot both pass the last free attempt. A proof is reserved as a failure before
+the secret is checked and refunded when it was right, so parallel wrong guesses never exceed the
+limit. A block never touches the directory.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from kiosk.policy.schema import LimitSettings
+from kiosk.services.backend.clock import Clock
+from kiosk.services.backend.storage.store import Store
+
+BLOCK_FOR = timedelta(hours=24)
+"""How long a user stays blocked once a per-user limit trips."""
+
+KIOSK_DISTINCT_USERS = 20
+"""At most this many different accounts identified per kiosk (and per source address) …"""
+KIOSK_WINDOW = timedelta(minutes=10)
+"""… within this window."""
+
+
+class Scope(StrEnum):
+    """Whose counter an event counts against."""
+
+    USER = "user"
+    KIOSK = "kiosk"
+    ADDRESS = "address"
+
+
+class Event(StrEnum):
+    """What is counted."""
+
+    FAILED_PROOF = "failed_proof"
+    PHONE_ATTEMPT = "phone_attempt"
+    EMAIL = "email"
+    RESET = "reset"
+    IDENTIFIED = "identified"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most `count` events in `window`."""
+
+    count: int
+    window: timedelta
+
+
+USER_LIMITS: dict[Event, Limit] = {
+    Event.FAILED_PROOF: Limit(5, timedelta(hours=24)),
+    Event.PHONE_ATTEMPT: Limit(5, timedelta(hours=1)),
+    Event.EMAIL: Limit(10, timedelta(minutes=10)),
+    Event.RESET: Limit(5, timedelta(hours=1)),
+}
+"""Per-user limits by default: SPEC §4's, the loosest the policy may set."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The limits one backend enforces (from the policy's `[limits]`)."""
+
+    user: dict[Event, Limit]
+    block_for: timedelta
+    kiosk_distinct_users: int
+    kiosk_window: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: LimitSettings) -> Limits:
+        """The limits of a policy's `[limits]` section."""
+        return cls(
+            user={
+                Event.FAILED_PROOF: Limit(settings.failed_proofs_per_day, timedelta(hours=24)),
+                Event.PHONE_ATTEMPT: Limit(settings.attempts_per_hour, timedelta(hours=1)),
+                Event.EMAIL: Limit(settings.emails_per_10_minutes, timedelta(minutes=10)),
+                Event.RESET: Limit(settings.resets_per_hour, timedelta(hours=1)),
+            },
+            block_for=timedelta(hours=settings.block_hours),
+            kiosk_distinct_users=settings.kiosk_distinct_accounts,
+            kiosk_window=timedelta(minutes=settings.kiosk_window_minutes),
+        )
+
+source_address: contextvars.ContextVar[str] = contextvars.ContextVar("source_address", default="")
+"""The client address of the request being handled (set by the app; empty in-process)."""
+
+
+class Blocked(Exception):
+    """A throttle refused the step: `reason` is what tripped, `until` when it ends."""
+
+    def __init__(self, reason: str, until: datetime) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.until = until
+
+
+def _ts(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def _dt(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _active_block(db: sqlite3.Connection, scope: Scope, key: str, now: float) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = db.execute(
+        "SELECT until, reason FROM throttle_blocks WHERE scope = ? AND key = ? AND until > ?", (scope, key, now)
+    ).fetchone()
+    return row
+
+
+def _count(db: sqlite3.Connection, scope: Scope, key: str, event: Event, since: float) -> int:
+    row = db.execute(
+        "SELECT COUNT(*) FROM throttle_events WHERE scope = ? AND key = ? AND event = ? AND at > ?",
+        (scope, key, event, since),
+    ).fetchone()
+    return int(row[0])
+
+
+def _block(db: sqlite3.Connection, scope: Scope, key: str, reason: str, until: float) -> None:
+    db.execute(
+        "INSERT INTO throttle_blocks (scope, key, until, reason) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (scope, key) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason",
+        (scope, key, until, reason),
+    )
+
+
+class Throttle:
+    """The counters and blocks of users, kiosks and source addresses."""
+
+    def __init__(self, store: Store, clock: Clock, limits: Limits | None = None) -> None:
+        self._store = store
+        self._clock = clock
+        self.limits = limits or Limits.from_settings(LimitSettings())
+
+    async def blocked_until(self, login: str) -> datetime | None:
+        """When the user's block ends, or None if not blocked."""
+        now = _ts(self._clock.now())
+
+        def read(db: sqlite3.Connection) -> float | None:
+            row = _active_block(db, Scope.USER, login, now)
+            return None if row is None else float(row["until"])
+
+        until = await self._store.call(read)
+        return None if until is None else _dt(until)
+
+    async def check(self, login: str) -> None:
+        """Raise `Blocked` if the user is blocked."""
+        until = await self.blocked_until(login)
+        if until is not None:
+            raise Blocked("user_blocked", until)
+
+    async def take(self, login: str, *events: Event) -> list[int]:
+        """Check the user's block and limits, then record `events` — all in one transaction.
+
+        An event whose limit is already reached is refused (`Blocked`), and the user is blocked for
+        `BLOCK_FOR`; nothing is recorded then. Returns the ids of the recorded events (for `settle`).
+        """
+        now = self._clock.now()
+        stamp = _ts(now)
+
+        def work(db: sqlite3.Connection) -> tuple[list[int], tuple[str, float] | None]:
+            row = _active_block(db, Scope.USER, login, stamp)
+            if row is not None:
+                return [], ("user_blocked", float(row["until"]))
+            for event in events:
+                limit = self.limits.user[event]
+                if _count(db, Scope.USER, login, event, stamp - limit.window.total_seconds()) >= limit.count:
+                    until = _ts(now + self.limits.block_for)
+                    _block(db, Scope.USER, login, event.value, until)
+                    return [], (event.value, until)
+            ids = []
+            for event in events:
+                cursor = db.execute(
+                    "INSERT INTO throttle_events (scope, key, event, at) VALUES (?, ?, ?, ?)",
+                    (Scope.USER, login, event, stamp),
+                )
+                ids.append(int(cursor.lastrowid or 0))
+            return ids, None
+
+        ids, refused = await self._store.call(work)
+        if refused is not None:
+            raise Blocked(refused[0], _dt(refused[1]))
+        return ids
+
+    async def settle(self, login: str, event_id: int, *, failed: bool) -> datetime | None:
+        """Settle a reserved failed proof: refunded if the proof was right; if it was wrong and the
+        limit is now reached, the user is blocked and the end of the block returned."""
+        now = self._clock.now()
+        stamp = _ts(now)
+        limit = self.limits.user[Event.FAILED_PROOF]
+
+        def work(db: sqlite3.Connection) -> float | None:
+            if not failed:
+                db.execute("DELETE FROM throttle_events WHERE id = ?", (event_id,))
+                return None
+            since = stamp - limit.window.total_seconds()
+            if _count(db, Scope.USER, login, Event.FAILED_PROOF, since) < limit.count:
+                return None
+            until = _ts(now + self.limits.block_for)
+            _block(db, Scope.USER, login, Event.FAILED_PROOF.value, until)
+            return until
+
+        until = await self._store.call(work)
+        return None if until is None else _dt(until)
+
+    async def refund(self, event_ids: list[int]) -> None:
+        """Forget recorded events (the step they were taken for did not happen)."""
+
+        def work(db: sqlite3.Connection) -> None:
+            db.executemany("DELETE FROM throttle_events WHERE id = ?", [(event_id,) for event_id in event_ids])
+
+        await self._store.call(work)
+
+    async def succeeded(self, login: str) -> None:
+        """A completed reset or unlock: clear the user's counters (resets keep counting)."""
+        await self._store.call(
+            lambda db: db.execute(
+                "DELETE FROM throttle_events WHERE scope = ? AND key = ? AND event != ?",
+                (Scope.USER, login, Event.RESET),
+            )
+        )
+
+    async def identified(self, keys: list[tuple[Scope, str]], subject: str) -> None:
+        """Count an identified account (`subject`) against each kiosk/address key, in one transaction.
+
+        A key that already saw `KIOSK_DISTINCT_USERS` other accounts within `KIOSK_WINDOW` refuses a
+        new one (`Blocked`) until the oldest of them leaves the window; an account it already saw
+        passes. Nothing is recorded when refused.
+        """
+        stamp = _ts(self._clock.now())
+        window = self.limits.kiosk_window.total_seconds()
+        cap = self.limits.kiosk_distinct_users
+        since = stamp - window
+
+        def work(db: sqlite3.Connection) -> tuple[str, float] | None:
+            for scope, key in keys:
+                rows = db.execute(
+                    "SELECT subject, MIN(at) AS first FROM throttle_events "
+                    "WHERE scope = ? AND key = ? AND event = ? AND at > ? GROUP BY subject ORDER BY first",
+                    (scope, key, Event.IDENTIFIED, since),
+                ).fetchall()
+                seen = {row["subject"] for row in rows}
+                if subject not in seen and len(seen) >= cap:
+                    # The oldest distinct account's first sighting leaves the window first.
+                    return f"{scope.value}_cap", float(rows[0]["first"]) + window
+            db.executemany(
+                "INSERT INTO throttle_events (scope, key, event, at, subject) VALUES (?, ?, ?, ?, ?)",
+                [(scope, key, Event.IDENTIFIED, stamp, subject) for scope, key in keys],
+            )
+            return None
+
+        refused = await self._store.call(work)
+        if refused is not None:
+            raise Blocked(refused[0], _dt(refused[1]))

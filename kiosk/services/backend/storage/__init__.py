@@ -1,0 +1,1 @@
+"""The backend's store (SQLite, embedded)."""

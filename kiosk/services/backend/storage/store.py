@@ -1,0 +1,174 @@
+"""The backend's SQLite store: one connection, used only from one worker thread, off the event loop.
+
+In embedded mode the event loop is the Qt UI thread, so no sqlite call may run on it: every call is
+shipped to a single-thread executor, which also serialises all access to the one connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from kiosk.services.backend.audit.chain import migrate as migrate_audit_chain
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    login TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    auth_email TEXT NOT NULL DEFAULT '',
+    alt_email TEXT NOT NULL DEFAULT '',
+    auth_phone TEXT NOT NULL DEFAULT '',
+    mobile_phone TEXT NOT NULL DEFAULT '',
+    office_phone TEXT NOT NULL DEFAULT '',
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    groups_json TEXT NOT NULL DEFAULT '[]',
+    enabled INTEGER NOT NULL DEFAULT 1,
+    locked INTEGER NOT NULL DEFAULT 0,
+    on_premises INTEGER NOT NULL DEFAULT 0,
+    password_hash TEXT NOT NULL,
+    history_json TEXT NOT NULL DEFAULT '[]',
+    totp_secret TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS user_aliases (
+    alias TEXT PRIMARY KEY,
+    login TEXT NOT NULL REFERENCES users(login) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS user_questions (
+    login TEXT NOT NULL REFERENCES users(login) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    predefined_id TEXT,
+    custom_text TEXT,
+    answer_hash TEXT NOT NULL,
+    PRIMARY KEY (login, position)
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    expires_at TEXT NOT NULL,
+    state_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS codes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_hash TEXT NOT NULL,
+    method TEXT NOT NULL,
+    target TEXT NOT NULL,
+    code_hash TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    attempts_left INTEGER NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0,
+    superseded INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS codes_by_session ON codes(token_hash);
+CREATE TABLE IF NOT EXISTS totp_steps (
+    login TEXT PRIMARY KEY,
+    last_step INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    kiosk_id TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    prev_hash TEXT NOT NULL DEFAULT '',
+    hash TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS audit_by_user ON audit(user_id);
+CREATE INDEX IF NOT EXISTS audit_by_reference ON audit(reference);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS throttle_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    event TEXT NOT NULL,
+    at REAL NOT NULL,
+    subject TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS throttle_events_by_key ON throttle_events(scope, key, event, at);
+CREATE TABLE IF NOT EXISTS backend_keys (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS throttle_blocks (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    until REAL NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+"""
+
+
+class Store:
+    """An SQLite database reached only through `call`, which runs work on the store's own thread."""
+
+    def __init__(self, path: Path, executor: ThreadPoolExecutor, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._executor = executor
+        self._connection = connection
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        """Open (creating if needed) the database at `path` and make sure the schema exists."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-store")
+
+        def connect() -> sqlite3.Connection:
+            connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute("PRAGMA journal_mode = WAL")
+            # One transaction for the whole schema: in autocommit mode every CREATE would be its own
+            # commit, each synced to disk, on every start. The audit chain's migration (older
+            # databases) runs in the same transaction, so it happens completely or not at all.
+            connection.executescript(f"BEGIN;\n{SCHEMA}")
+            try:
+                migrate_audit_chain(connection)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+            return connection
+
+        loop = asyncio.get_running_loop()
+        connection = await loop.run_in_executor(executor, connect)
+        return cls(path, executor, connection)
+
+    async def call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` in one transaction on the store thread and return its result."""
+
+        def transaction() -> T:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(self._connection)
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+            return result
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, transaction)
+
+    async def close(self) -> None:
+        """Close the connection and stop the store thread (a second call does nothing)."""
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._connection.close)
+        self._executor.shutdown(wait=True)
