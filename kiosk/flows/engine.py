@@ -25,6 +25,7 @@ from kiosk.flows.mapping import (
     choose_method_step,
     error_step,
     identify_step,
+    local_reference,
     method_choices,
     reset_or_unlock_step,
     start_step,
@@ -395,11 +396,14 @@ class RecoveryFlow:
         return self._failure(error, repeat=self._resync)
 
     def _failure(self, error: ClientError, *, repeat: Operation) -> Step:
-        """The error page for a failure, remembering how Retry recovers from it."""
-        correlation_id: str | None = None
+        """The error page for a failure, remembering how Retry recovers from it.
+
+        The page's reference is the answer's (the backend's body, else a proxy's header); with none, one
+        made here, which the log line below carries so the helpdesk finds it in the kiosk's log.
+        """
         blocked_until: datetime | None = None
+        correlation_id = error.correlation_id or local_reference()
         if isinstance(error, ApiError):
-            correlation_id = error.correlation_id
             blocked_until = error.blocked_until
             if error.code in _SESSION_GONE:
                 code, self._retry = SESSION_EXPIRED, self._open_at_identify
@@ -411,7 +415,7 @@ class RecoveryFlow:
             code, self._retry = SERVICE_UNAVAILABLE, repeat
         else:
             code, self._retry = INTERNAL, self._resync
-        log.warning("flow error on the %s page: %s", self._step.kind.value, error)
+        log.warning("flow error on the %s page: %s [reference %s]", self._step.kind.value, error, correlation_id)
         return error_step(code, correlation_id, retryable=True, blocked_until=blocked_until)
 
     def _show(self, step: Step) -> Step:

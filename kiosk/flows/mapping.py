@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -75,10 +76,18 @@ def identify_step(
     return Step(StepKind.IDENTIFY, data, errors, can_go_back=True)
 
 
+def local_reference() -> str:
+    """A reference for an error page when no answer brought one: `kiosk-` and 12 random hex digits.
+
+    The backend never saw it: whoever shows it logs it with the failure, so the kiosk's log finds it.
+    """
+    return f"kiosk-{secrets.token_hex(6)}"
+
+
 def error_step(
-    code: str, correlation_id: str | None = None, *, retryable: bool = True, blocked_until: datetime | None = None
+    code: str, correlation_id: str, *, retryable: bool = True, blocked_until: datetime | None = None
 ) -> Step:
-    """A page for a failure the user cannot fix by editing a field."""
+    """A page for a failure the user cannot fix by editing a field, with the reference the helpdesk looks up."""
     data = ErrorData(code=code, correlation_id=correlation_id, retryable=retryable, blocked_until=blocked_until)
     return Step(StepKind.ERROR, data)
 

@@ -186,7 +186,9 @@ class ErrorData:
     """Something went wrong that the user cannot fix by editing a field."""
 
     code: str
-    correlation_id: str | None = None
+    correlation_id: str
+    """The reference the helpdesk looks up: the backend's, a proxy's `X-Correlation-Id`, or one the kiosk
+    made up (`mapping.local_reference`) and logged with the failure. Every error page shows one."""
     retryable: bool = True
     blocked_until: datetime | None = None
     """With `too_many_attempts`: when the block ends (the page says "Try again after …")."""

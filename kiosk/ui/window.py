@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.flows.mapping import local_reference
 from kiosk.flows.steps import Answer, ErrorData, Helpdesk, StartData, Step, StepKind
 from kiosk.i18n import _, current_language, offered_languages, set_language
 from kiosk.policy.password import PasswordCheck
@@ -266,8 +267,9 @@ class KioskWindow(QMainWindow):
         try:
             services = await connect()
         except Exception:
-            log.exception("could not start the kiosk services")
-            self.render_step(Step(StepKind.ERROR, ErrorData(code="service_unavailable", retryable=True)))
+            reference = local_reference()
+            log.exception("could not start the kiosk services [reference %s]", reference)
+            self.render_step(Step(StepKind.ERROR, ErrorData(code="service_unavailable", correlation_id=reference)))
             return None
         self.attach(services)
         return services
@@ -515,8 +517,9 @@ class KioskWindow(QMainWindow):
         except Exception:
             # The engine maps every expected failure to an ERROR Step; this is a bug, so log it (no
             # secrets: answers never reach exception messages) and offer a way forward.
-            log.exception("engine call failed")
-            self._finish(lambda: self.render_step(Step(StepKind.ERROR, ErrorData(code="internal"))))
+            reference = local_reference()
+            log.exception("engine call failed [reference %s]", reference)
+            self._finish(lambda: self.render_step(Step(StepKind.ERROR, ErrorData("internal", reference))))
 
     def _finish(self, then: Callable[[], None]) -> None:
         self._task = None

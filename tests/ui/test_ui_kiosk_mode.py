@@ -263,7 +263,7 @@ def test_the_error_and_start_pages_show_the_policy_helpdesk(qtbot: QtBot, engine
     start = window.current_page
     assert isinstance(start, StartPage)
     assert start.helpdesk.text() == "Need help? Contact your helpdesk: +1 555 0100"
-    window.render_step(Step(StepKind.ERROR, ErrorData(code="service_unavailable", retryable=True)))
+    window.render_step(Step(StepKind.ERROR, ErrorData("service_unavailable", "c0ffee42")))
     page = window.current_page
     assert isinstance(page, ErrorPage)
     assert page.helpdesk.isVisible()
@@ -281,7 +281,7 @@ def test_the_default_helpdesk_text_is_translated_and_follows_the_language(
     window = KioskWindow(Policy.model_validate({"kiosk": {"helpdesk": {"phone": "+1 555 0100"}}}), demo=True)
     show_window(qtbot, window)
     window.attach(KioskServices(flow=engine, demo_feed=None, close=_close_nothing))
-    window.render_step(Step(StepKind.ERROR, ErrorData(code="service_unavailable", retryable=True)))
+    window.render_step(Step(StepKind.ERROR, ErrorData("service_unavailable", "c0ffee42")))
     page = window.current_page
     assert isinstance(page, ErrorPage)
     assert page.helpdesk.text.text() == "Contact the IT service desk."

@@ -7,6 +7,7 @@ logs a request or response body: they carry passwords, codes, answers and the se
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, TypeVar
@@ -47,6 +48,13 @@ from kiosk.services.client.errors import ApiError, BackendTimeout, BackendUnavai
 log = logging.getLogger(__name__)
 
 EMBEDDED_BASE_URL = "http://embedded"
+
+CORRELATION_HEADER = "X-Correlation-Id"
+"""The header the backend puts on every answer; a proxy in front of it may set or pass it on."""
+
+_HEADER_REFERENCE = re.compile(r"[!-~]{1,128}")
+"""A header reference is taken only as 1 to 128 visible ASCII characters: it is shown and logged, and a
+proxy's header is not the backend's contract."""
 
 ASGIApp = Callable[
     [
@@ -212,7 +220,10 @@ class BackendClient:
             return answer.model_validate_json(response.content)
         except ValidationError:
             # `from None`: a validation error quotes the input, which may hold the session token.
-            raise ProtocolError(f"{method} {path}: the answer is not a valid {answer.__name__}") from None
+            raise ProtocolError(
+                f"{method} {path}: the answer is not a valid {answer.__name__}",
+                correlation_id=_header_reference(response),
+            ) from None
 
     async def _send(self, method: str, path: str, *, body: BaseModel | None, session: bool) -> httpx.Response:
         headers = {"Accept": "application/json"}
@@ -235,7 +246,9 @@ class BackendClient:
             return response
         if response.status_code >= 400:
             raise _api_error(method, url, response)
-        raise ProtocolError(f"{method} {url}: unexpected HTTP {response.status_code}")
+        raise ProtocolError(
+            f"{method} {url}: unexpected HTTP {response.status_code}", correlation_id=_header_reference(response)
+        )
 
 
 def _request_body(model: type[_Model], **fields: object) -> _Model:
@@ -254,8 +267,20 @@ def _api_error(method: str, url: str, response: httpx.Response) -> ApiError | Pr
     try:
         body = ErrorBody.model_validate_json(response.content)
     except ValidationError:
-        return ProtocolError(f"{method} {url}: HTTP {response.status_code} without an error body")
+        # Not the backend's body (a proxy's or load balancer's error page): its header is the only reference.
+        reference = _header_reference(response)
+        return ProtocolError(
+            f"{method} {url}: HTTP {response.status_code} without an error body"
+            + (f" (correlation id {reference} from the header)" if reference else ""),
+            correlation_id=reference,
+        )
     log.info(
         "%s %s -> %s %s (correlation id %s)", method, url, response.status_code, body.code.value, body.correlation_id
     )
     return ApiError(body, response.status_code)
+
+
+def _header_reference(response: httpx.Response) -> str | None:
+    """The answer's `X-Correlation-Id` when it is a plain token (see `_HEADER_REFERENCE`), else None."""
+    value = response.headers.get(CORRELATION_HEADER, "")
+    return value if _HEADER_REFERENCE.fullmatch(value) else None

@@ -11,6 +11,16 @@ from kiosk.services.api import ErrorBody, ErrorCode
 class ClientError(Exception):
     """Base of every failure the backend client raises."""
 
+    def __init__(self, message: str = "", *, correlation_id: str | None = None) -> None:
+        super().__init__(message)
+        self._correlation_id = correlation_id
+
+    @property
+    def correlation_id(self) -> str | None:
+        """The reference the answer carried: the backend's error body's, else a plain `X-Correlation-Id`
+        header (a proxy's error page in front of the backend); None when there was no answer or neither."""
+        return self._correlation_id
+
 
 class ApiError(ClientError):
     """The backend answered with an error body (4xx/5xx): a stable code and a correlation id."""

@@ -46,12 +46,10 @@ class ErrorPage(Page):
         else:
             message = texts.error_message(data.code)
         self.intro.setText(message)
-        has_id = bool(data.correlation_id)
-        self.reference_caption.setVisible(has_id)
-        self.reference.setVisible(has_id)
+        # Always a reference: the backend's, a proxy's header or one the kiosk made and logged (ErrorData).
         self.reference_caption.setText(_("If you contact the helpdesk, give them this reference:"))
-        self.reference.setText(data.correlation_id or "")
-        self.reference.setAccessibleName(_("Reference {reference}").format(reference=data.correlation_id or ""))
+        self.reference.setText(data.correlation_id)
+        self.reference.setAccessibleName(_("Reference {reference}").format(reference=data.correlation_id))
         self.retry.setText(_("Try again"))
         self.retry.setAccessibleName(_("Try again"))
         self.retry.setVisible(data.retryable)
