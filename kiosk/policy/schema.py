@@ -541,6 +541,15 @@ class LimitSettings(PolicySection):
     kiosk_window_minutes: int = Field(
         default=10, ge=1, le=1440, description="The window of kiosk_distinct_accounts, in minutes."
     )
+    kiosk_sessions_per_10_minutes: int = Field(
+        default=30, ge=1, le=10_000, description="Sessions one kiosk (and one source address) may open in 10 min "
+        "(each draws a CAPTCHA); one more is refused until the oldest leaves the 10 minutes. Raise it for a "
+        "busy lobby kiosk, or for several kiosks behind one address."
+    )
+    captchas_per_session: int = Field(
+        default=20, ge=1, le=1000, description="New CAPTCHAs (a new picture, a picture check, the CAPTCHA read "
+        "aloud) one session may ask for; one more is refused until the session ends (1 to 1000)."
+    )
 
 
 class Policy(PolicySection):

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from kiosk.policy.schema import Method
-from kiosk.services.backend import Backend, hashing
+from kiosk.services.backend import Backend, ManualClock, hashing
 from kiosk.services.backend.recovery.throttle import USER_LIMITS, Event
 
 from .conftest import Kiosk, kiosk_for
@@ -59,7 +59,7 @@ async def test_code_gates_answer_alike(kiosk: Kiosk, method: Method) -> None:
     assert wrong[USER_IDS[0]][0] == 400
 
 
-async def test_questions_look_alike_and_are_stable_for_an_unknown_id(kiosk: Kiosk) -> None:
+async def test_questions_look_alike_and_are_stable_for_an_unknown_id(kiosk: Kiosk, clock: ManualClock) -> None:
     shapes = {}
     for user_id in USER_IDS:
         await _identify(kiosk, user_id)
@@ -74,6 +74,7 @@ async def test_questions_look_alike_and_are_stable_for_an_unknown_id(kiosk: Kios
         # The union over several visits approaches the ID's 'registered' set, as for a real account.
         found: set[str] = set()
         for _ in range(8):
+            clock.advance(60)  # visits a minute apart: one kiosk may open 30 sessions in 10 minutes
             await _identify(kiosk, user_id)
             view = await kiosk.choose(Method.SECURITY_QUESTIONS)
             found |= {q.predefined_id or "" for q in view.questions}

@@ -51,7 +51,12 @@ CHECKS = [
 
 
 POLICY = load_policy(DEMO_POLICY)
-APP = _ServedApp(POLICY)  # the backend opens on the first request (ASGI lifespan), not at import
+# Every case opens a session from the one test client, on the real clock: far more than a kiosk may
+# open in 10 minutes (`limits.kiosk_sessions_per_10_minutes`), so the fuzzed backend allows them all.
+FUZZ_POLICY = POLICY.model_copy(
+    update={"limits": POLICY.limits.model_copy(update={"kiosk_sessions_per_10_minutes": 10_000})}
+)
+APP = _ServedApp(FUZZ_POLICY)  # the backend opens on the first request (ASGI lifespan), not at import
 
 # The document the app serves, built from the same route table without opening a backend at import.
 schema = schemathesis.openapi.from_dict(build_document(active_routes(POLICY.demo)))

@@ -191,7 +191,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", f"{_P}/openapi.json", "openapi", "This API's OpenAPI 3.1 document.", _openapi),
     RouteSpec(
         "POST", f"{_P}/sessions", "open_session", "Start a reset session (with a CAPTCHA).", _open,
-        request=OpenSessionRequest, response=SessionOpened, status=201,
+        request=OpenSessionRequest, response=SessionOpened, status=201, errors=(_BLOCKED,),
     ),
     RouteSpec("GET", f"{_P}/session", "get_session", "The session's state.", _view, response=SessionView, session=True),
     RouteSpec("DELETE", f"{_P}/session", "close_session", "End the session.", _close, status=204, session=True),
@@ -201,17 +201,17 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "POST", f"{_P}/session/captcha", "new_captcha", "Replace the CAPTCHA.", _captcha,
-        response=CaptchaImage, errors=_STEP, session=True,
+        response=CaptchaImage, errors=(*_STEP, _BLOCKED), session=True,
     ),
     RouteSpec(
         "POST", f"{_P}/session/captcha/pictures", "new_picture_check",
         "Replace the CAPTCHA with a picture check (no typing; if the policy offers it).", _pictures,
-        response=PictureCheck, errors=(*_STEP, ErrorCode.CAPTCHA_DISABLED), session=True,
+        response=PictureCheck, errors=(*_STEP, ErrorCode.CAPTCHA_DISABLED, _BLOCKED), session=True,
     ),
     RouteSpec(
         "GET", f"{_P}/session/captcha/audio", "captcha_audio",
         "The CAPTCHA read out in the session's language (if the policy offers it).", _audio,
-        response=CaptchaAudio, errors=(*_STEP, ErrorCode.CAPTCHA_DISABLED), session=True,
+        response=CaptchaAudio, errors=(*_STEP, ErrorCode.CAPTCHA_DISABLED, _BLOCKED), session=True,
     ),
     RouteSpec(
         "POST", f"{_P}/session/identify", "identify", "Give the user ID and the CAPTCHA answer.", _identify,

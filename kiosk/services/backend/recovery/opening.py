@@ -28,9 +28,24 @@ from kiosk.services.backend.runtime import Runtime
 
 
 async def open_session(rt: Runtime, request: OpenSessionRequest) -> SessionOpened:
-    """Start a session in the identify stage, with a first CAPTCHA."""
+    """Start a session in the identify stage, with a first CAPTCHA.
+
+    Drawing the CAPTCHA costs CPU, so opening is limited per kiosk id and per source address (the
+    kiosk id is the caller's claim; the address is not): 429 before anything is made or drawn,
+    audited without a session.
+    """
+    kiosk_id = request.kiosk_id or rt.kiosk_id
+    keys = [(Scope.KIOSK, kiosk_id)]
+    if address := source_address.get():
+        keys.append((Scope.ADDRESS, address))
+    try:
+        await rt.throttle.opened(keys)
+    except Blocked as blocked:
+        outcome = f"{blocked.reason}:until={blocked.until.isoformat()}"
+        await rt.audit.record(AuditEvent.BLOCKED, kiosk_id=kiosk_id, reference="", outcome=outcome)
+        raise ApiError(ErrorCode.TOO_MANY_ATTEMPTS, blocked_until=blocked.until) from None
     challenge = captcha.new_challenge()
-    token, state = await rt.sessions.create(request.kiosk_id or rt.kiosk_id, request.locale, challenge)
+    token, state = await rt.sessions.create(kiosk_id, request.locale, challenge)
     await rt.record(state, AuditEvent.SESSION_OPENED)
     image = await captcha.render_image(challenge)
     return SessionOpened(token=token, view=await build_view(rt, state), captcha=image)
@@ -39,6 +54,7 @@ async def open_session(rt: Runtime, request: OpenSessionRequest) -> SessionOpene
 async def new_captcha(rt: Runtime, state: SessionState) -> CaptchaImage:
     """Replace the session's CAPTCHA (the old one stops working) and return its picture."""
     await rt.require_stage(state, Stage.IDENTIFY)
+    await _count_captcha(rt, state)
     _set_text_challenge(state)
     return await captcha.render_image(state.captcha)
 
@@ -49,6 +65,7 @@ async def new_picture_check(rt: Runtime, state: SessionState) -> PictureCheck:
     if not rt.policy.captcha.no_transcription_alternative:
         raise ApiError(ErrorCode.CAPTCHA_DISABLED)
     await rt.require_stage(state, Stage.IDENTIFY)
+    await _count_captcha(rt, state)
     challenge = picture_check.new_challenge()
     state.captcha, state.captcha_pictures = challenge.answer, True
     return await picture_check.render(challenge)
@@ -65,7 +82,17 @@ async def captcha_audio(rt: Runtime, state: SessionState) -> CaptchaAudio:
     await rt.require_stage(state, Stage.IDENTIFY)
     if state.captcha_pictures:
         raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
+    await _count_captcha(rt, state)
     return await captcha.render_audio(state.captcha, state.locale)
+
+
+async def _count_captcha(rt: Runtime, state: SessionState) -> None:
+    """Count a CAPTCHA about to be drawn or read aloud; past the session's limit, 429 (audited) until
+    it ends, and the CAPTCHA on show stays as it was."""
+    try:
+        await rt.throttle.captcha(state.token_hash, state.expires_at)
+    except Blocked as blocked:
+        await rt.refuse_blocked(state, blocked)
 
 
 def _set_text_challenge(state: SessionState) -> None:

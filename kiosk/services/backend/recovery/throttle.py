@@ -12,8 +12,11 @@ Per user (the canonical login):
 a block lasts 24 h. A completed reset or unlock clears the user's counters (all but the resets, which
 count successes). Per kiosk (and per source address, when one is known): at most
 `KIOSK_DISTINCT_USERS` different accounts identified in `KIOSK_WINDOW`; the next new account is
-refused until the oldest of them leaves the window. These are the defaults; the policy's `[limits]`
-may make the per-user ones stricter (never looser: the schema refuses it) and tune the kiosk cap.
+refused until the oldest of them leaves the window. Opening a session draws a CAPTCHA, so per kiosk
+and per source address at most `KIOSK_SESSIONS` sessions open in a sliding 10 minutes (refused before
+anything is drawn), and one session may ask for at most `CAPTCHAS_PER_SESSION` new CAPTCHAs. These are
+the defaults; the policy's `[limits]` may make the per-user ones stricter (never looser: the schema
+refuses it) and tune the kiosk ones.
 
 Every check-and-record is ONE `Store.call`, i.e. one transaction on the store's single thread, so
 parallel requests cannot both pass the last free attempt. A proof is reserved as a failure before
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import contextvars
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -48,6 +52,7 @@ class Scope(StrEnum):
     USER = "user"
     KIOSK = "kiosk"
     ADDRESS = "address"
+    SESSION = "session"
 
 
 class Event(StrEnum):
@@ -58,6 +63,9 @@ class Event(StrEnum):
     EMAIL = "email"
     RESET = "reset"
     IDENTIFIED = "identified"
+    SESSION_OPENED = "session_opened"
+    CAPTCHA = "captcha"
+    """A new CAPTCHA drawn or read aloud for a session (not the one drawn when it opens)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,14 @@ USER_LIMITS: dict[Event, Limit] = {
 }
 """Per-user limits by default: SPEC §4's, the loosest the policy may set."""
 
+KIOSK_SESSIONS = Limit(30, timedelta(minutes=10))
+"""Sessions opened per kiosk (and per source address) by default: each one draws a CAPTCHA, so this bounds
+the drawing one kiosk can ask for (a person opens one, maybe a few; 30 is one every 20 s for 10 min)."""
+CAPTCHAS_PER_SESSION = 20
+"""New CAPTCHAs (picture, picture check, read aloud) one session may ask for by default."""
+SESSION_SPAN = timedelta(minutes=15)
+"""A session's CAPTCHAs are counted over this long: no session lives longer (`backend.session_minutes`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -85,6 +101,9 @@ class Limits:
     block_for: timedelta
     kiosk_distinct_users: int
     kiosk_window: timedelta
+    kiosk_sessions: Limit = KIOSK_SESSIONS
+    """Sessions one kiosk, and one source address, may open in a sliding window."""
+    captchas_per_session: int = CAPTCHAS_PER_SESSION
 
     @classmethod
     def from_settings(cls, settings: LimitSettings) -> Limits:
@@ -99,6 +118,8 @@ class Limits:
             block_for=timedelta(hours=settings.block_hours),
             kiosk_distinct_users=settings.kiosk_distinct_accounts,
             kiosk_window=timedelta(minutes=settings.kiosk_window_minutes),
+            kiosk_sessions=Limit(settings.kiosk_sessions_per_10_minutes, timedelta(minutes=10)),
+            captchas_per_session=settings.captchas_per_session,
         )
 
 source_address: contextvars.ContextVar[str] = contextvars.ContextVar("source_address", default="")
@@ -268,6 +289,77 @@ class Throttle:
                 "INSERT INTO throttle_events (scope, key, event, at, subject) VALUES (?, ?, ?, ?, ?)",
                 [(scope, key, Event.IDENTIFIED, stamp, subject) for scope, key in keys],
             )
+            return None
+
+        refused = await self._store.call(work)
+        if refused is not None:
+            raise Blocked(refused[0], _dt(refused[1]))
+
+    async def opened(self, keys: list[tuple[Scope, str]]) -> None:
+        """Count a session about to open against each kiosk/address key, in one transaction.
+
+        A key that already opened `limits.kiosk_sessions` sessions within its window refuses the next
+        (`Blocked`, `kiosk_sessions` / `address_sessions`) until the oldest of them leaves the window;
+        nothing is recorded then. Call it BEFORE anything is drawn.
+        """
+        now = self._clock.now()
+
+        def forget_old_captchas(db: sqlite3.Connection) -> None:
+            # Sessions that opened before this span have ended: their CAPTCHA counts are of no more use.
+            db.execute(
+                "DELETE FROM throttle_events WHERE scope = ? AND event = ? AND at <= ?",
+                (Scope.SESSION, Event.CAPTCHA, _ts(now - SESSION_SPAN)),
+            )
+
+        await self._take(keys, Event.SESSION_OPENED, self.limits.kiosk_sessions, "sessions", forget_old_captchas)
+
+    async def captcha(self, session: str, ends: datetime) -> None:
+        """Count a new CAPTCHA against the session (`session`: its token hash; `ends`: when it expires).
+
+        The session's `limits.captchas_per_session`-th is its last: the next is refused (`Blocked`,
+        `session_captchas`) until the session ends, and a new session starts over.
+        """
+        limit = Limit(self.limits.captchas_per_session, SESSION_SPAN)
+        try:
+            await self._take([(Scope.SESSION, session)], Event.CAPTCHA, limit, "captchas")
+        except Blocked as blocked:
+            raise Blocked(blocked.reason, ends) from None
+
+    async def _take(
+        self,
+        keys: list[tuple[Scope, str]],
+        event: Event,
+        limit: Limit,
+        what: str,
+        also: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
+        """Record one `event` for every key, unless a key already has `limit.count` of them within
+        `limit.window`: then `Blocked` (`<scope>_<what>`, until enough have left the window) and nothing is
+        recorded. One transaction: parallel requests cannot both take the last one. Events that have left
+        the window are forgotten for these keys; `also` runs in the same transaction when recorded."""
+        stamp = _ts(self._clock.now())
+        window = limit.window.total_seconds()
+        since = stamp - window
+
+        def work(db: sqlite3.Connection) -> tuple[str, float] | None:
+            for scope, key in keys:
+                rows = db.execute(
+                    "SELECT at FROM throttle_events WHERE scope = ? AND key = ? AND event = ? AND at > ? ORDER BY at",
+                    (scope, key, event, since),
+                ).fetchall()
+                if len(rows) >= limit.count:
+                    # One more fits once all but `count - 1` of them have left the window.
+                    return f"{scope.value}_{what}", float(rows[len(rows) - limit.count]["at"]) + window
+            db.executemany(
+                "DELETE FROM throttle_events WHERE scope = ? AND key = ? AND event = ? AND at <= ?",
+                [(scope, key, event, since) for scope, key in keys],
+            )
+            db.executemany(
+                "INSERT INTO throttle_events (scope, key, event, at) VALUES (?, ?, ?, ?)",
+                [(scope, key, event, stamp) for scope, key in keys],
+            )
+            if also is not None:
+                also(db)
             return None
 
         refused = await self._store.call(work)
