@@ -1,7 +1,8 @@
 """Where users and their passwords live: the `Directory` protocol and its embedded SQLite implementation.
 
 The Active Directory and OpenLDAP adapters (`active_directory`, `openldap`) implement the same protocol. User ids
-are matched case-insensitively against the login name and every alias (UPN, e-mail addresses).
+are matched case-insensitively against the login name and every alias (UPN, e-mail addresses); an id
+that is one user's login and another's alias is refused (`AmbiguousUser`), never guessed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from kiosk.services.backend.directory.errors import AmbiguousUser
 from kiosk.services.backend.hashing import hash_secret, verify_any, verify_secret
 from kiosk.services.backend.storage.store import Store
 
@@ -118,17 +120,21 @@ class EmbeddedDirectory:
         self._store = store
 
     async def find_user(self, user_id: str) -> DirectoryUser | None:
-        """The user whose login or alias equals `user_id` (case-insensitively), or None."""
+        """The user whose login or alias equals `user_id` (case-insensitively), or None;
+        `AmbiguousUser` when it is one user's login and another's alias (never guessed)."""
         key = user_id.strip().casefold()
 
         def read(db: sqlite3.Connection) -> DirectoryUser | None:
-            row = db.execute(
-                "SELECT u.* FROM users u LEFT JOIN user_aliases a ON a.login = u.login "
-                "WHERE lower(u.login) = ? OR a.alias = ? LIMIT 1",
+            rows = db.execute(
+                "SELECT DISTINCT u.* FROM users u LEFT JOIN user_aliases a ON a.login = u.login "
+                "WHERE lower(u.login) = ? OR a.alias = ? LIMIT 2",
                 (key, key),
-            ).fetchone()
-            if row is None:
+            ).fetchall()
+            if len(rows) > 1:
+                raise AmbiguousUser
+            if not rows:
                 return None
+            row = rows[0]
             aliases = [
                 r["alias"] for r in db.execute("SELECT alias FROM user_aliases WHERE login = ?", (row["login"],))
             ]
