@@ -177,6 +177,7 @@ async def _make_store(database: Path) -> None:
     await backend.close()
 
 
+@pytest.mark.usefixtures("memory_keyring")  # the store file seals app secrets with the keyring's key
 def test_explain_reads_a_configured_database_without_changing_it(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -279,6 +280,7 @@ def test_diff_json_and_a_refusal_that_changes_reason(capsys: pytest.CaptureFixtu
     assert {entry["login"] for entry in data["reason_changed"]} == {"fay", "owen"}  # now not_enabled first
 
 
+@pytest.mark.usefixtures("memory_keyring")
 def test_diff_reads_users_with_the_directory_policy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     database = tmp_path / "kiosk.sqlite3"
     asyncio.run(_make_store(database))

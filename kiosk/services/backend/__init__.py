@@ -72,7 +72,14 @@ class Backend:
                 os.close(handle)
                 database = temporary = Path(name)
         store = await Store.open(database)
-        embedded = EmbeddedDirectory(store)
+        from kiosk.services.backend.directory.factory import open_embedded_directory
+
+        try:
+            # App secrets sealed with the keyring's key, or one in memory for a temporary store.
+            embedded = await open_embedded_directory(store, persistent=temporary is None)
+        except BaseException:
+            await store.close()
+            raise
         directory: Directory = embedded
         ldap: LdapDirectory | None = None
         if policy.directory.kind is not DirectoryKind.EMBEDDED:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from argon2 import PasswordHasher
 
 from kiosk.services.backend import Backend
@@ -45,6 +46,7 @@ async def test_secret_fields_stay_out_of_repr(backend: Backend) -> None:
     assert adele.totp_secret not in repr(adele) and "$argon2" not in repr(adele)
 
 
+@pytest.mark.usefixtures("memory_keyring")  # the store file seals app secrets with the keyring's key
 async def test_store_is_reused_and_not_reseeded(tmp_path: object, clock: object) -> None:
     from pathlib import Path
 

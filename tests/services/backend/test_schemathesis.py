@@ -9,6 +9,7 @@ session routes are exercised past the 401. Bounded and deterministic: a few hund
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sqlite3
@@ -126,6 +127,7 @@ class GuidedBackend:
         self.policy = policy
         self.clock = ManualClock(datetime(2025, 3, 3, 9, 0, tzinfo=UTC))
         self.backend: Backend | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -133,6 +135,7 @@ class GuidedBackend:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
                     self.backend = await Backend.open(self.policy, clock=self.clock, kiosk_id="stateful")
+                    self.loop = asyncio.get_running_loop()
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     if self.backend is not None:
@@ -141,6 +144,12 @@ class GuidedBackend:
                     return
         assert self.backend is not None, "the app must run lifespan events"
         await self.backend.asgi(scope, receive, send)
+
+    def totp_secret(self, login: str) -> str:
+        """A demo user's app secret, read through the directory on the app's loop (stored sealed)."""
+        assert self.backend is not None and self.loop is not None
+        found = asyncio.run_coroutine_threadsafe(self.backend.directory.find_user(login), self.loop).result(10)
+        return found.totp_secret if found is not None else ""
 
     def read(self, query: str, *args: Any) -> list[sqlite3.Row]:
         """Rows of the backend's store (a second, read-only connection; the store runs in WAL mode)."""
@@ -202,8 +211,7 @@ class Guide:
 
     def code_for(self, state: dict[str, Any]) -> str | None:
         if state.get("method") == "app_code":
-            [user] = self.app.read("SELECT totp_secret FROM users WHERE login = ?", state["login"])
-            return str(pyotp.TOTP(user["totp_secret"]).at(self.app.clock.now()))
+            return str(pyotp.TOTP(self.app.totp_secret(state["login"])).at(self.app.clock.now()))
         newest = self.app.read("SELECT body FROM outbox ORDER BY id DESC LIMIT 1")
         digits = re.sub(r"(?<=\d) (?=\d)", "", newest[0]["body"]) if newest else ""
         found = re.search(r"\b(\d{6,10})\b", digits)

@@ -167,6 +167,7 @@ async def test_a_completed_unlock_clears_the_counters(kiosk: Kiosk, backend: Bac
     assert [b["code"] for b in bodies] == ["code_wrong"] * 4
 
 
+@pytest.mark.usefixtures("memory_keyring")  # the store file seals app secrets with the keyring's key
 async def test_the_block_survives_a_restart(tmp_path: Path, clock: ManualClock) -> None:
     database = tmp_path / "kiosk.sqlite3"
     policy = demo_policy()

@@ -109,6 +109,8 @@ class _Run:
                 needed.append(
                     (credentials.DIRECTORY_PASSWORD, "the directory service account's password", CheckStatus.FAIL)
                 )
+            if policy.directory.kind is not DirectoryKind.EMBEDDED or policy.directory.embedded.database:
+                # A store file seals its users' app secrets with it too; without a keyring it cannot be made.
                 needed.append(
                     (credentials.ENROLLMENT_KEY, "the key of registered authenticator secrets", CheckStatus.OK)
                 )
@@ -132,7 +134,9 @@ class _Run:
         try:
             name = credentials.keyring_name()
         except credentials.CredentialError as error:
-            required = any(missing is CheckStatus.FAIL for _, _, missing in needed)
+            required = any(
+                missing is CheckStatus.FAIL or entry == credentials.ENROLLMENT_KEY for entry, _, missing in needed
+            )
             probe.add(
                 "keyring",
                 CheckStatus.FAIL if required else CheckStatus.WARN,

@@ -2,7 +2,8 @@
 
 Security question answers are stored only as salted slow hashes (as in the embedded directory);
 authenticator app (TOTP) secrets must be readable to check codes, so they are Fernet-encrypted with
-a key from the OS keyring. Keys are objectGUID / entryUUID, so a renamed account keeps its data.
+a key from the OS keyring (`SecretBox`, the one cipher the embedded directory uses for its users'
+secrets too). Keys are objectGUID / entryUUID, so a renamed account keeps its data.
 """
 
 from __future__ import annotations
@@ -32,6 +33,37 @@ CREATE TABLE IF NOT EXISTS enrolled_totp (
 """
 
 
+SEALED_PREFIX = "gAAAAA"
+"""How every Fernet token starts (version byte 0x80, then the timestamp's high bytes): a base32 TOTP
+secret (A–Z, 2–7) never does, so a sealed secret is told from a plain one without decrypting it."""
+
+
+class SecretBox:
+    """Seals authenticator app secrets for storage (Fernet: AES-128-CBC and HMAC-SHA256) and opens them."""
+
+    def __init__(self, key: bytes) -> None:
+        self._fernet = Fernet(key)
+
+    def __repr__(self) -> str:
+        return "SecretBox()"  # never the key
+
+    def seal(self, secret: str) -> str:
+        """The stored form of `secret`: a Fernet token (text)."""
+        return self._fernet.encrypt(secret.encode("utf-8")).decode("ascii")
+
+    def open(self, token: str) -> str:
+        """The secret in `token`; '' when it was sealed with another key (as good as not registered)."""
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except (InvalidToken, UnicodeError):
+            return ""
+
+    @staticmethod
+    def is_sealed(value: str) -> bool:
+        """True when `value` is a sealed token, False for a plain secret (a database from before)."""
+        return value.startswith(SEALED_PREFIX)
+
+
 @dataclass(frozen=True, slots=True)
 class Enrolled:
     """One user's registered questions and (decrypted) TOTP secret."""
@@ -45,7 +77,7 @@ class Enrollment:
 
     def __init__(self, store: Store, key: bytes) -> None:
         self._store = store
-        self._fernet = Fernet(key)
+        self._box = SecretBox(key)
 
     def __repr__(self) -> str:
         return "Enrollment()"  # never the key
@@ -69,12 +101,7 @@ class Enrollment:
             return questions, totp.fetchone()
 
         rows, totp = await self._store.call(read)
-        secret = ""
-        if totp is not None:
-            try:
-                secret = self._fernet.decrypt(totp["secret_token"].encode("ascii")).decode("ascii")
-            except InvalidToken:
-                secret = ""  # encrypted with another key: as good as not registered
+        secret = self._box.open(totp["secret_token"]) if totp is not None else ""
         questions = tuple(RegisteredQuestion(r["predefined_id"], r["custom_text"], r["answer_hash"]) for r in rows)
         return Enrolled(questions, secret)
 
@@ -94,7 +121,7 @@ class Enrollment:
 
     async def set_totp_secret(self, directory_id: str, secret: str) -> None:
         """Register (or replace) the user's authenticator app secret, encrypted at rest."""
-        token = self._fernet.encrypt(secret.encode("ascii")).decode("ascii")
+        token = self._box.seal(secret)
         await self._store.call(
             lambda db: db.execute(
                 "INSERT INTO enrolled_totp (directory_id, secret_token) VALUES (?, ?) "

@@ -1,5 +1,8 @@
 """Open the directory the policy names: the embedded store, Active Directory or OpenLDAP.
 
+The embedded store's users' authenticator secrets are sealed like the enrollment store's, with the
+same key (`open_embedded_directory`).
+
 Start-up decision: a misconfiguration that never heals by itself (no credential in the keyring, a
 certificate that does not verify, a refused service account) makes `Backend.open` fail with a
 clear `DirectoryUnavailable`; a directory that is merely unreachable or slow at start-up is logged
@@ -13,7 +16,8 @@ import logging
 from kiosk.policy.schema import DirectoryKind, Policy
 from kiosk.services.backend import credentials
 from kiosk.services.backend.directory.active_directory import ActiveDirectoryDirectory
-from kiosk.services.backend.directory.enrollment import Enrollment
+from kiosk.services.backend.directory.embedded import EmbeddedDirectory
+from kiosk.services.backend.directory.enrollment import Enrollment, SecretBox
 from kiosk.services.backend.directory.errors import DirectoryUnavailable, Unavailability
 from kiosk.services.backend.directory.ldap import LdapDirectory
 from kiosk.services.backend.directory.ldap_connection import LdapConnector
@@ -24,6 +28,28 @@ log = logging.getLogger(__name__)
 
 TRANSIENT = frozenset({Unavailability.UNREACHABLE, Unavailability.TIMEOUT})
 """Start-up failures the backend rides out (the directory may come back); the others stop it."""
+
+
+async def open_embedded_directory(store: Store, *, persistent: bool, read_only: bool = False) -> EmbeddedDirectory:
+    """The embedded directory of `store`, its users' authenticator secrets sealed at rest.
+
+    A store kept in a file (`persistent`) seals them with the enrollment key from the OS keyring,
+    created on first use: without a usable keyring the backend does not start
+    (`DirectoryUnavailable(NO_CREDENTIAL)`), because a key kept beside the secrets would protect
+    nothing. A temporary store, deleted on close, gets a fresh key that lives in memory only.
+    `read_only` (the policy simulator, on a copy of the file): the key is read, never created; without
+    one, sealed secrets read as not registered.
+    """
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key()
+    if persistent:
+        try:
+            key = (credentials.existing_enrollment_key() or key) if read_only else credentials.enrollment_key()
+        except credentials.CredentialError as error:
+            if not read_only:
+                raise DirectoryUnavailable(Unavailability.NO_CREDENTIAL, str(error)) from None
+    return await EmbeddedDirectory.open(store, SecretBox(key))
 
 
 async def open_ldap_directory(

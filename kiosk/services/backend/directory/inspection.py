@@ -6,7 +6,8 @@ the directory or the OS keyring would notice:
 - embedded, `directory.embedded.database = ""`: a fresh temporary store, seeded with the demo users
   when `seed_demo_users` is true, exactly as `Backend.open` starts;
 - embedded with a database file: a copy of that file (read through SQLite's backup API, the
-  original opened read-only) in a temporary directory, seeded like the backend would if empty;
+  original opened read-only) in a temporary directory, seeded like the backend would if empty; its
+  users' app secrets are opened with the enrollment key from the OS keyring (read, never created);
 - Active Directory / OpenLDAP: the service password from the OS keyring, and the registered
   questions and app secrets (`enrollment`) from a copy of the backend's store when
   `directory.embedded.database` names one (none otherwise, as a backend on a temporary store sees).
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from kiosk.policy.schema import DirectoryKind, Policy
 from kiosk.services.backend.directory.demo_seed import seed_demo_users
-from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
+from kiosk.services.backend.directory.embedded import Directory
 from kiosk.services.backend.storage.store import Store
 
 
@@ -67,7 +68,9 @@ async def open_for_reading(policy: Policy) -> AsyncIterator[Directory]:
         store = await Store.open(database)
         try:
             if policy.directory.kind is DirectoryKind.EMBEDDED:
-                embedded = EmbeddedDirectory(store)
+                from kiosk.services.backend.directory.factory import open_embedded_directory
+
+                embedded = await open_embedded_directory(store, persistent=bool(configured), read_only=True)
                 if policy.directory.embedded.seed_demo_users and await embedded.is_empty():
                     await seed_demo_users(embedded)
                 yield embedded

@@ -164,6 +164,13 @@ class Store:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, transaction)
 
+    async def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file and empty it (outside any transaction)."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(
+            self._executor, lambda: self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        )
+
     async def close(self) -> None:
         """Close the connection and stop the store thread (a second call does nothing)."""
         if self._closed:
@@ -172,3 +179,28 @@ class Store:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._connection.close)
         self._executor.shutdown(wait=True)
+
+
+async def seal_plain_totp_secrets(store: Store, seal: Callable[[str], str], is_sealed: Callable[[str], bool]) -> int:
+    """Migration: embedded users' authenticator secrets kept in plain text (databases from before they
+    were encrypted) are replaced by their sealed form; returns how many. Sealed ones are left alone,
+    so it runs on every open and does nothing the second time.
+
+    With `secure_delete` SQLite zeroes the bytes a rewritten row leaves behind, and the checkpoint
+    copies the rewritten pages from the write-ahead log into the database file at once: no plain
+    secret is left in either file.
+    """
+
+    def work(connection: sqlite3.Connection) -> int:
+        rows = connection.execute("SELECT login, totp_secret FROM users WHERE totp_secret != ''").fetchall()
+        plain = [(row[0], row[1]) for row in rows if not is_sealed(row[1])]
+        if plain:
+            connection.execute("PRAGMA secure_delete = ON")
+        for login, secret in plain:
+            connection.execute("UPDATE users SET totp_secret = ? WHERE login = ?", (seal(secret), login))
+        return len(plain)
+
+    sealed = await store.call(work)
+    if sealed:
+        await store.checkpoint()
+    return sealed
