@@ -1,9 +1,7 @@
 """Where users and their passwords live: the `Directory` protocol and its embedded SQLite implementation.
 
 The Active Directory and OpenLDAP adapters (`active_directory`, `openldap`) implement the same protocol. User ids
-are matched case-insensitively against the login name and every alias (UPN, e-mail addresses); an id
-that is one user's login and another's alias is refused (`AmbiguousUser`), never guessed. Authenticator
-secrets are stored sealed (`SecretBox`, the enrollment store's cipher) and opened as they are read.
+are matched case-insensitively against the login name and every alias (UPN, e-mail addresses).
 """
 
 from __future__ import annotations
@@ -12,14 +10,11 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from kiosk.services.backend.directory.errors import AmbiguousUser
+from kiosk.policy.password import normalize_password
 from kiosk.services.backend.hashing import hash_secret, verify_any, verify_secret
-from kiosk.services.backend.storage.store import Store, seal_plain_totp_secrets
-
-if TYPE_CHECKING:
-    from kiosk.services.backend.directory.enrollment import SecretBox
+from kiosk.services.backend.storage.store import Store
 
 MAX_HISTORY = 24  # the policy's largest `password.history`; older hashes are dropped
 
@@ -97,7 +92,7 @@ class Directory(Protocol):
         ...
 
 
-def _user_from_row(row: sqlite3.Row, aliases: list[str], questions: list[sqlite3.Row], box: SecretBox) -> DirectoryUser:
+def _user_from_row(row: sqlite3.Row, aliases: list[str], questions: list[sqlite3.Row]) -> DirectoryUser:
     return DirectoryUser(
         login=row["login"],
         display_name=row["display_name"],
@@ -112,7 +107,7 @@ def _user_from_row(row: sqlite3.Row, aliases: list[str], questions: list[sqlite3
         enabled=bool(row["enabled"]),
         locked=bool(row["locked"]),
         password_managed_on_premises=bool(row["on_premises"]),
-        totp_secret=box.open(row["totp_secret"]) if row["totp_secret"] else "",
+        totp_secret=row["totp_secret"],
         questions=tuple(RegisteredQuestion(q["predefined_id"], q["custom_text"], q["answer_hash"]) for q in questions),
     )
 
@@ -120,44 +115,28 @@ def _user_from_row(row: sqlite3.Row, aliases: list[str], questions: list[sqlite3
 class EmbeddedDirectory:
     """The directory kept in the backend's own SQLite store (demo and stand-alone kiosks)."""
 
-    def __init__(self, store: Store, box: SecretBox) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
-        self._box = box
-        """Seals the users' authenticator secrets (the enrollment store's cipher; see `factory`)."""
-
-    def __repr__(self) -> str:
-        return "EmbeddedDirectory()"
-
-    @classmethod
-    async def open(cls, store: Store, box: SecretBox) -> EmbeddedDirectory:
-        """The embedded directory of `store`, its users' authenticator secrets sealed with `box`; plain
-        secrets a database from before kept are sealed now (`seal_plain_totp_secrets`)."""
-        await seal_plain_totp_secrets(store, box.seal, box.is_sealed)
-        return cls(store, box)
 
     async def find_user(self, user_id: str) -> DirectoryUser | None:
-        """The user whose login or alias equals `user_id` (case-insensitively), or None;
-        `AmbiguousUser` when it is one user's login and another's alias (never guessed)."""
+        """The user whose login or alias equals `user_id` (case-insensitively), or None."""
         key = user_id.strip().casefold()
 
         def read(db: sqlite3.Connection) -> DirectoryUser | None:
-            rows = db.execute(
-                "SELECT DISTINCT u.* FROM users u LEFT JOIN user_aliases a ON a.login = u.login "
-                "WHERE lower(u.login) = ? OR a.alias = ? LIMIT 2",
+            row = db.execute(
+                "SELECT u.* FROM users u LEFT JOIN user_aliases a ON a.login = u.login "
+                "WHERE lower(u.login) = ? OR a.alias = ? LIMIT 1",
                 (key, key),
-            ).fetchall()
-            if len(rows) > 1:
-                raise AmbiguousUser
-            if not rows:
+            ).fetchone()
+            if row is None:
                 return None
-            row = rows[0]
             aliases = [
                 r["alias"] for r in db.execute("SELECT alias FROM user_aliases WHERE login = ?", (row["login"],))
             ]
             questions = db.execute(
                 "SELECT * FROM user_questions WHERE login = ? ORDER BY position", (row["login"],)
             ).fetchall()
-            return _user_from_row(row, aliases, questions, self._box)
+            return _user_from_row(row, aliases, questions)
 
         return await self._store.call(read)
 
@@ -172,7 +151,7 @@ class EmbeddedDirectory:
             for row in db.execute("SELECT * FROM user_questions ORDER BY login, position"):
                 questions.setdefault(row["login"], []).append(row)
             return [
-                _user_from_row(row, aliases.get(row["login"], []), questions.get(row["login"], []), self._box)
+                _user_from_row(row, aliases.get(row["login"], []), questions.get(row["login"], []))
                 for row in db.execute("SELECT * FROM users ORDER BY login")
             ]
 
@@ -199,7 +178,7 @@ class EmbeddedDirectory:
 
         def write(db: sqlite3.Connection) -> None:
             for user, password_hash in users:
-                _insert_user(db, user, password_hash, self._box)
+                _insert_user(db, user, password_hash)
 
         await self._store.call(write)
 
@@ -223,16 +202,16 @@ class EmbeddedDirectory:
         if history <= 0:
             return False
         _, hashes = await self._hashes(login)
-        return await verify_any(hashes[:history], password)
+        return await verify_any(hashes[:history], normalize_password(password))
 
     async def verify_password(self, login: str, password: str) -> bool:
         """True when `password` is the user's current password."""
         current, _ = await self._hashes(login)
-        return bool(current) and await verify_secret(current, password)
+        return bool(current) and await verify_secret(current, normalize_password(password))
 
     async def reset_password(self, login: str, password: str) -> None:
         """Set a new password (an administrator reset), which also unlocks the account."""
-        new_hash = await hash_secret(password)
+        new_hash = await hash_secret(normalize_password(password))  # NFC, as it is verified
 
         def write(db: sqlite3.Connection) -> None:
             row = db.execute("SELECT history_json FROM users WHERE login = ?", (login,)).fetchone()
@@ -257,9 +236,8 @@ class EmbeddedDirectory:
         )
 
 
-def _insert_user(db: sqlite3.Connection, user: DirectoryUser, password_hash: str, box: SecretBox) -> None:
-    """Insert one user with its aliases and registered questions (inside the caller's transaction); the
-    authenticator secret is stored sealed."""
+def _insert_user(db: sqlite3.Connection, user: DirectoryUser, password_hash: str) -> None:
+    """Insert one user with its aliases and registered questions (inside the caller's transaction)."""
     db.execute(
         "INSERT INTO users (login, display_name, auth_email, alt_email, auth_phone, mobile_phone, "
         "office_phone, is_admin, groups_json, enabled, locked, on_premises, password_hash, history_json, "
@@ -268,7 +246,7 @@ def _insert_user(db: sqlite3.Connection, user: DirectoryUser, password_hash: str
             user.login, user.display_name, user.auth_email, user.alt_email, user.auth_phone,
             user.mobile_phone, user.office_phone, int(user.is_admin), json.dumps(list(user.groups)),
             int(user.enabled), int(user.locked), int(user.password_managed_on_premises), password_hash,
-            json.dumps([password_hash]), box.seal(user.totp_secret) if user.totp_secret else "",
+            json.dumps([password_hash]), user.totp_secret,
         ),
     )  # fmt: skip
     for alias in user.aliases:

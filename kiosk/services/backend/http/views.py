@@ -131,7 +131,7 @@ async def build_view(rt: Runtime, state: SessionState) -> SessionView:
         update["display_name"] = user.display_name
         update["locked"] = state.locked
     if state.stage is Stage.NEW_PASSWORD:
-        update["rules"] = PasswordRules.from_settings(rt.policy.password)
+        update["rules"] = PasswordRules.from_policy(rt.policy)
     if state.stage is Stage.DONE:
         update["outcome"] = state.outcome
     return view.model_copy(update=update)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 
-from kiosk.policy.password import PasswordRules, check_password
+from kiosk.policy.password import PasswordRules, check_password, normalize_password
 from kiosk.policy.schema import Method
 from kiosk.services.api import Action, ChooseActionRequest, ErrorCode, NewPasswordRequest, Outcome, SessionView, Stage
 from kiosk.services.backend.audit.log import AuditEvent
@@ -47,11 +47,14 @@ async def set_password(rt: Runtime, state: SessionState, request: NewPasswordReq
     user = await rt.directory.find_user(state.login)
     if user is None:
         raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE)
-    rules = PasswordRules.from_settings(rt.policy.password)
-    recent = await rt.directory.password_recently_used(user.login, request.password, rules.history)
+    rules = PasswordRules.from_policy(rt.policy)  # the organisation's name is banned too
+    # NFC is what is checked, compared with the history and written (the request model already
+    # normalized it; this keeps the rule where the password is used).
+    password = normalize_password(request.password)
+    recent = await rt.directory.password_recently_used(user.login, password, rules.history)
     # zxcvbn is CPU-heavy: off the event loop like the hashing.
     verdict = await asyncio.to_thread(
-        check_password, request.password, rules, (user.login, user.display_name), recently_used=recent
+        check_password, password, rules, (user.login, user.display_name), recently_used=recent
     )
     if not verdict.ok:
         await rt.record(state, AuditEvent.PASSWORD_REJECTED, outcome=",".join(verdict.failed))
@@ -61,7 +64,7 @@ async def set_password(rt: Runtime, state: SessionState, request: NewPasswordReq
     except Blocked as blocked:
         await rt.refuse_blocked(state, blocked)
     try:
-        await _write(rt, state, AuditEvent.RESET, rt.directory.reset_password(user.login, request.password))
+        await _write(rt, state, AuditEvent.RESET, rt.directory.reset_password(user.login, password))
     except ApiError:
         await rt.throttle.refund(taken)  # nothing was changed
         raise
