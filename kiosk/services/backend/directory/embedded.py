@@ -1,7 +1,9 @@
 """Where users and their passwords live: the `Directory` protocol and its embedded SQLite implementation.
 
 The Active Directory and OpenLDAP adapters (`active_directory`, `openldap`) implement the same protocol. User ids
-are matched case-insensitively against the login name and every alias (UPN, e-mail addresses).
+are matched case-insensitively against the login name and every alias (UPN, e-mail addresses); an id
+that is one user's login and another's alias is refused (`AmbiguousUser`), never guessed. Authenticator
+secrets are stored sealed (`SecretBox`, the enrollment store's cipher) and opened as they are read.
 """
 
 from __future__ import annotations
@@ -10,11 +12,15 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from kiosk.services.backend.directory.errors import AmbiguousUser
 from kiosk.policy.password import normalize_password
 from kiosk.services.backend.hashing import hash_secret, verify_any, verify_secret
-from kiosk.services.backend.storage.store import Store
+from kiosk.services.backend.storage.store import Store, seal_plain_totp_secrets
+
+if TYPE_CHECKING:
+    from kiosk.services.backend.directory.enrollment import SecretBox
 
 MAX_HISTORY = 24  # the policy's largest `password.history`; older hashes are dropped
 
@@ -92,7 +98,7 @@ class Directory(Protocol):
         ...
 
 
-def _user_from_row(row: sqlite3.Row, aliases: list[str], questions: list[sqlite3.Row]) -> DirectoryUser:
+def _user_from_row(row: sqlite3.Row, aliases: list[str], questions: list[sqlite3.Row], box: SecretBox) -> DirectoryUser:
     return DirectoryUser(
         login=row["login"],
         display_name=row["display_name"],
@@ -107,7 +113,7 @@ def _user_from_row(row: sqlite3.Row, aliases: list[str], questions: list[sqlite3
         enabled=bool(row["enabled"]),
         locked=bool(row["locked"]),
         password_managed_on_premises=bool(row["on_premises"]),
-        totp_secret=row["totp_secret"],
+        totp_secret=box.open(row["totp_secret"]) if row["totp_secret"] else "",
         questions=tuple(RegisteredQuestion(q["predefined_id"], q["custom_text"], q["answer_hash"]) for q in questions),
     )
 
@@ -115,28 +121,44 @@ def _user_from_row(row: sqlite3.Row, aliases: list[str], questions: list[sqlite3
 class EmbeddedDirectory:
     """The directory kept in the backend's own SQLite store (demo and stand-alone kiosks)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, box: SecretBox) -> None:
         self._store = store
+        self._box = box
+        """Seals the users' authenticator secrets (the enrollment store's cipher; see `factory`)."""
+
+    def __repr__(self) -> str:
+        return "EmbeddedDirectory()"
+
+    @classmethod
+    async def open(cls, store: Store, box: SecretBox) -> EmbeddedDirectory:
+        """The embedded directory of `store`, its users' authenticator secrets sealed with `box`; plain
+        secrets a database from before kept are sealed now (`seal_plain_totp_secrets`)."""
+        await seal_plain_totp_secrets(store, box.seal, box.is_sealed)
+        return cls(store, box)
 
     async def find_user(self, user_id: str) -> DirectoryUser | None:
-        """The user whose login or alias equals `user_id` (case-insensitively), or None."""
+        """The user whose login or alias equals `user_id` (case-insensitively), or None;
+        `AmbiguousUser` when it is one user's login and another's alias (never guessed)."""
         key = user_id.strip().casefold()
 
         def read(db: sqlite3.Connection) -> DirectoryUser | None:
-            row = db.execute(
-                "SELECT u.* FROM users u LEFT JOIN user_aliases a ON a.login = u.login "
-                "WHERE lower(u.login) = ? OR a.alias = ? LIMIT 1",
+            rows = db.execute(
+                "SELECT DISTINCT u.* FROM users u LEFT JOIN user_aliases a ON a.login = u.login "
+                "WHERE lower(u.login) = ? OR a.alias = ? LIMIT 2",
                 (key, key),
-            ).fetchone()
-            if row is None:
+            ).fetchall()
+            if len(rows) > 1:
+                raise AmbiguousUser
+            if not rows:
                 return None
+            row = rows[0]
             aliases = [
                 r["alias"] for r in db.execute("SELECT alias FROM user_aliases WHERE login = ?", (row["login"],))
             ]
             questions = db.execute(
                 "SELECT * FROM user_questions WHERE login = ? ORDER BY position", (row["login"],)
             ).fetchall()
-            return _user_from_row(row, aliases, questions)
+            return _user_from_row(row, aliases, questions, self._box)
 
         return await self._store.call(read)
 
@@ -151,7 +173,7 @@ class EmbeddedDirectory:
             for row in db.execute("SELECT * FROM user_questions ORDER BY login, position"):
                 questions.setdefault(row["login"], []).append(row)
             return [
-                _user_from_row(row, aliases.get(row["login"], []), questions.get(row["login"], []))
+                _user_from_row(row, aliases.get(row["login"], []), questions.get(row["login"], []), self._box)
                 for row in db.execute("SELECT * FROM users ORDER BY login")
             ]
 
@@ -178,7 +200,7 @@ class EmbeddedDirectory:
 
         def write(db: sqlite3.Connection) -> None:
             for user, password_hash in users:
-                _insert_user(db, user, password_hash)
+                _insert_user(db, user, password_hash, self._box)
 
         await self._store.call(write)
 
@@ -236,8 +258,9 @@ class EmbeddedDirectory:
         )
 
 
-def _insert_user(db: sqlite3.Connection, user: DirectoryUser, password_hash: str) -> None:
-    """Insert one user with its aliases and registered questions (inside the caller's transaction)."""
+def _insert_user(db: sqlite3.Connection, user: DirectoryUser, password_hash: str, box: SecretBox) -> None:
+    """Insert one user with its aliases and registered questions (inside the caller's transaction); the
+    authenticator secret is stored sealed."""
     db.execute(
         "INSERT INTO users (login, display_name, auth_email, alt_email, auth_phone, mobile_phone, "
         "office_phone, is_admin, groups_json, enabled, locked, on_premises, password_hash, history_json, "
@@ -246,7 +269,7 @@ def _insert_user(db: sqlite3.Connection, user: DirectoryUser, password_hash: str
             user.login, user.display_name, user.auth_email, user.alt_email, user.auth_phone,
             user.mobile_phone, user.office_phone, int(user.is_admin), json.dumps(list(user.groups)),
             int(user.enabled), int(user.locked), int(user.password_managed_on_premises), password_hash,
-            json.dumps([password_hash]), user.totp_secret,
+            json.dumps([password_hash]), box.seal(user.totp_secret) if user.totp_secret else "",
         ),
     )  # fmt: skip
     for alias in user.aliases:
