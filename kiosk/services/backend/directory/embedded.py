@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from kiosk.services.backend.directory.errors import AmbiguousUser
 from kiosk.policy.password import normalize_password
+from kiosk.services.backend.directory.errors import AmbiguousUser
 from kiosk.services.backend.hashing import hash_secret, verify_any, verify_secret
 from kiosk.services.backend.storage.store import Store, seal_plain_totp_secrets
 
