@@ -59,11 +59,24 @@ class WrongCurrentPassword(DirectoryError):
 
 
 class WriteFailed(DirectoryError):
-    """The directory refused a write for another reason (access rights, missing entry): nothing was changed."""
+    """The directory refused a write for another reason (access rights, missing entry): nothing was changed.
+
+    `result` is the directory's reason as a stable short code (`write_reason`): the LDAP result name
+    (`insufficientAccessRights`, `noSuchObject`, `unwillingToPerform` …) or the adapter's own
+    (`administrator_lock`). It is audited and logged, so it never holds a request value.
+    """
 
     def __init__(self, result: str) -> None:
-        super().__init__(f"the directory refused the change: {result}")
-        self.result = result
+        self.result = write_reason(result)
+        super().__init__(f"the directory refused the change: {self.result}")
+
+
+_NOT_A_CODE = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def write_reason(result: str) -> str:
+    """`result` as a short code of letters, digits and `_` (at most 64), 'unknown' when nothing is left."""
+    return _NOT_A_CODE.sub("_", result).strip("_")[:64] or "unknown"
 
 
 _REASONS: tuple[tuple[tuple[str, ...], PasswordRule], ...] = (

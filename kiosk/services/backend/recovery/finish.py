@@ -13,7 +13,7 @@ from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.delivery.messages import admin_reset_notice, password_changed_notice
 from kiosk.services.backend.delivery.sender import DeliveryError
 from kiosk.services.backend.directory.embedded import DirectoryUser
-from kiosk.services.backend.directory.errors import DirectoryUnavailable, PasswordRefused
+from kiosk.services.backend.directory.errors import DirectoryUnavailable, PasswordRefused, WriteFailed
 from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.http.views import build_view
 from kiosk.services.backend.recovery.eligibility import unlock_offered
@@ -84,6 +84,12 @@ async def _write(rt: Runtime, state: SessionState, event: AuditEvent, change: Aw
     except DirectoryUnavailable as outage:
         await rt.record(state, event, outcome=f"{ErrorCode.DIRECTORY_UNAVAILABLE.value}:{outage.reason.value}")
         raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE) from None
+    except WriteFailed as refusal:
+        # The directory's reason (its LDAP result name, e.g. insufficientAccessRights: a rights problem
+        # an administrator can fix) goes into the audit and the log; it is a stable code, never a value.
+        log.warning("%s refused by the directory: %s", event.value, refusal.result)
+        await rt.record(state, event, outcome=f"{ErrorCode.WRITEBACK_FAILED.value}:{refusal.result}")
+        raise ApiError(ErrorCode.WRITEBACK_FAILED) from None
     except Exception as error:  # noqa: BLE001 - any adapter failure: nothing changed, tell the user
         log.warning("%s failed in the directory: %s", event.value, type(error).__name__)
         await rt.record(state, event, outcome=ErrorCode.WRITEBACK_FAILED.value)
