@@ -12,7 +12,8 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from kiosk.policy.audit_schema import AuditSettings
 from kiosk.policy.characters import check_plain
@@ -31,6 +32,10 @@ class Method(StrEnum):
     SECURITY_QUESTIONS = "security_questions"
     APP_CODE = "app_code"
     APP_NOTIFICATION = "app_notification"
+
+
+PHONE_METHODS = frozenset({Method.MOBILE_SMS, Method.MOBILE_CALL, Method.OFFICE_CALL})
+"""Methods whose codes go by SMS or voice call: through `[delivery.gateway]` (or the demo's dev outbox)."""
 
 
 class EnabledFor(StrEnum):
@@ -583,6 +588,34 @@ class Policy(PolicySection):
     audit: AuditSettings = Field(
         default=AuditSettings(), description="The audit trail: copies of its events sent to a syslog server."
     )
+
+    @model_validator(mode="after")
+    def _every_method_can_be_delivered(self) -> Policy:
+        # Across two sections, so raised with the location itself: the problem is reported at
+        # methods.enabled (its line, or its Group Policy value), where the administrator fixes it.
+        unreachable = [method.value for method in self.methods.enabled if method in PHONE_METHODS]
+        if (
+            unreachable
+            and self.delivery.kind is DeliveryKind.SMTP
+            and self.delivery.gateway.kind is GatewayKind.NONE
+        ):
+            them = "it" if len(unreachable) == 1 else "them"
+            message = (
+                f"{', '.join(unreachable)} cannot be delivered: there is no gateway for SMS and voice calls "
+                '(delivery.kind = "smtp" carries e-mail only); configure [delivery.gateway] (kind = "webhook" '
+                f'or "twilio") or remove {them} from methods.enabled'
+            )
+            raise ValidationError.from_exception_data(
+                "Policy",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("undeliverable_method", message),
+                        loc=("methods", "enabled"),
+                        input=[method.value for method in self.methods.enabled],
+                    )
+                ],
+            )
+        return self
 
     @property
     def demo(self) -> bool:

@@ -81,7 +81,7 @@ def smtp_policy(port: int, **smtp: Any) -> Policy:
     settings.update(smtp)
     return Policy(
         reset=ResetSettings(enabled_for=EnabledFor.GROUP, groups=("Staff",)),
-        methods=MethodSettings(enabled=(Method.EMAIL, Method.MOBILE_SMS, Method.APP_CODE), required=1),
+        methods=MethodSettings(enabled=(Method.EMAIL, Method.APP_CODE), required=1),
         kiosk=KioskSettings(branding=BrandingSettings(organisation=ORGANISATION)),
         directory=DirectorySettings(embedded=EmbeddedDirectorySettings(seed_demo_users=False)),
         delivery=DeliverySettings(
@@ -267,13 +267,10 @@ async def test_no_password_or_code_in_the_logs_of_a_successful_send(
     assert SMTP_PASSWORD not in ours and code not in ours
 
 
-async def test_sms_is_refused_clearly_when_delivery_is_smtp(smtp_server: SmtpServer) -> None:
-    async with smtp_kiosk(smtp_policy(smtp_server.port)) as kiosk:
-        await kiosk.start("ivy")
-        await kiosk.error("POST", "/session/method", {"method": "mobile_sms"}, 503, "delivery_failed")
-        assert await outcomes(kiosk, AuditEvent.CODE_SENT) == ["delivery_failed:unsupported_channel"]
-        await kiosk.choose(Method.EMAIL)  # e-mail still works in the same session
-    assert len(smtp_server.inbox.messages) == 1
+def test_sms_without_a_gateway_is_refused_by_the_policy_when_delivery_is_smtp() -> None:
+    policy = smtp_policy(25)
+    with pytest.raises(ValidationError, match=r"mobile_sms cannot be delivered.*\[delivery\.gateway\]"):
+        Policy(methods=MethodSettings(enabled=(Method.EMAIL, Method.MOBILE_SMS)), delivery=policy.delivery)
 
 
 async def test_a_refused_notice_is_audited_and_the_reset_still_stands(smtp_server: SmtpServer) -> None:

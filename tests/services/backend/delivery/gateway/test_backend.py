@@ -22,6 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from live_servers.fake_gateway import RunningGateway
 from live_servers.fake_keyring import FakeMemoryKeyring
+from pydantic import ValidationError
 
 import kiosk.i18n
 from kiosk.cli import directory_cmd
@@ -245,11 +246,9 @@ async def test_a_failing_gateway_is_503_delivery_failed_audited_and_email_still_
     assert len(smtp_server.inbox.messages) == 1
 
 
-async def test_without_a_gateway_sms_is_an_unsupported_channel(smtp_server: SmtpServer) -> None:
-    async with gateway_kiosk(gateway_policy(smtp_server.port, GatewaySettings())) as kiosk:
-        await kiosk.start("tara")
-        await kiosk.error("POST", "/session/method", {"method": "mobile_sms"}, 503, "delivery_failed")
-        assert await outcomes(kiosk, AuditEvent.CODE_SENT) == ["delivery_failed:unsupported_channel"]
+def test_without_a_gateway_the_policy_refuses_sms_and_calls(smtp_server: SmtpServer) -> None:
+    with pytest.raises(ValidationError, match="mobile_sms, mobile_call cannot be delivered"):
+        gateway_policy(smtp_server.port, GatewaySettings())
 
 
 async def test_a_missing_gateway_token_stops_the_start_with_the_command_to_run(
