@@ -1,13 +1,20 @@
 """Active Directory: an administrator reset writes unicodePwd, lockoutTime and pwdLastSet in one modify.
 
 One modify request is atomic in AD, so a refused password (0000052D) leaves the lock state and
-pwdLastSet untouched too. Lock state comes from msDS-User-Account-Control-Computed (bit 0x10),
-which accounts for lockout expiry, unlike lockoutTime; it is a constructed attribute, so it is read
-with a base-scope search of the user's entry.
+pwdLastSet untouched too. The reset carries LDAP_SERVER_POLICY_HINTS (and its older OID), so Windows
+AD applies the domain's password history to it as to a user's own change; both are non-critical, so
+a domain controller that knows neither (Samba 4.17: it then applies no history) still resets. Whether
+history is applied is read from the rootDSE's supportedControl (`enforces_history`).
+
+Lock state comes from msDS-User-Account-Control-Computed (bit 0x10), which accounts for lockout
+expiry, unlike lockoutTime; it is a constructed attribute, so it is read with a base-scope search of
+the user's entry.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from kiosk.policy.directory_schema import ActiveDirectorySettings, PwdLastSet
@@ -22,6 +29,33 @@ from kiosk.services.backend.directory.ldap import LdapDirectory
 ACCOUNT_DISABLE = 0x2
 UF_LOCKOUT = 0x10
 COMPUTED_UAC = "msDS-User-Account-Control-Computed"
+POLICY_HINTS = "1.2.840.113556.1.4.2239"
+"""LDAP_SERVER_POLICY_HINTS_OID: a password set that carries it obeys the password history
+([MS-ADTS] 3.1.1.3.4.1.27; Windows Server 2012 and later)."""
+POLICY_HINTS_DEPRECATED = "1.2.840.113556.1.4.2066"
+"""LDAP_SERVER_POLICY_HINTS_DEPRECATED_OID: the same control for Windows Server 2008 R2 (with its update)."""
+
+
+@cache
+def policy_hints_value() -> bytes:
+    """The control's value: `PolicyHintsRequestValue ::= SEQUENCE { Flags INTEGER }`, Flags = 1
+    (enforce the history), BER-encoded (`30 03 02 01 01`)."""
+    from pyasn1.codec.ber import encoder  # type: ignore[import-untyped]  # pyasn1 comes with ldap3
+    from pyasn1.type import namedtype, univ  # type: ignore[import-untyped]
+
+    value = univ.Sequence(componentType=namedtype.NamedTypes(namedtype.NamedType("flags", univ.Integer())))
+    value["flags"] = 1
+    return bytes(encoder.encode(value))
+
+
+def policy_hints_controls() -> list[tuple[str, bool, bytes]]:
+    """The controls of a reset: both OIDs, non-critical (a DC that knows neither still resets)."""
+    return [(oid, False, policy_hints_value()) for oid in (POLICY_HINTS, POLICY_HINTS_DEPRECATED)]
+
+
+def advertises_policy_hints(supported_controls: Iterable[str]) -> bool:
+    """True when a rootDSE's supportedControl lists either policy-hints OID (the DC then applies history)."""
+    return bool({POLICY_HINTS, POLICY_HINTS_DEPRECATED} & {str(oid).strip() for oid in supported_controls})
 
 
 def unicode_pwd(password: str) -> bytes:
@@ -53,6 +87,8 @@ class ActiveDirectoryDirectory(LdapDirectory):
     user_filter = "(&(objectCategory=person)(objectClass=user))"
     group_filter = "(objectClass=group)"
     member_attributes = ("member",)
+    _history_enforced: bool | None = None
+    """What `enforces_history` read from the rootDSE (None: not read yet)."""
 
     def state_attributes(self) -> list[str]:
         """userAccountControl says whether the account is disabled."""
@@ -68,11 +104,30 @@ class ActiveDirectoryDirectory(LdapDirectory):
         locked = bool(found) and bool(_int_value(found[0]["attributes"], COMPUTED_UAC) & UF_LOCKOUT)
         return enabled, locked
 
-    def _modify(self, connection: Any, dn: str, changes: dict[str, Any]) -> None:
+    async def enforces_history(self, login: str) -> bool:
+        """True when the domain controller advertises the policy-hints control, so the kiosk's reset obeys
+        the domain's password history (for every account); read from the rootDSE once. Samba 4.17
+        advertises neither OID and applies no history to a reset (measured): False there, and the kiosk
+        claims no history rule."""
+        if self._history_enforced is None:
+
+            def read(connection: Any) -> bool:
+                import ldap3
+
+                connection.search("", "(objectClass=*)", search_scope=ldap3.BASE, attributes=["supportedControl"])
+                found = [e for e in connection.response if e.get("type") == "searchResEntry"]
+                return bool(found) and advertises_policy_hints(found[0]["attributes"].get("supportedControl") or [])
+
+            self._history_enforced = await self.connector.run(read)
+        return self._history_enforced
+
+    def _modify(
+        self, connection: Any, dn: str, changes: dict[str, Any], controls: list[tuple[str, bool, bytes]] | None = None
+    ) -> None:
         import ldap3.core.exceptions as ldap_errors
 
         try:
-            connection.modify(dn, changes)
+            connection.modify(dn, changes, controls=controls)
         except ldap_errors.LDAPOperationResult as error:
             _raise_write_error(error)
 
@@ -83,7 +138,8 @@ class ActiveDirectoryDirectory(LdapDirectory):
         return str(entry["dn"])
 
     async def reset_password(self, login: str, password: str) -> None:
-        """Administrator reset: new unicodePwd, unlocked, pwdLastSet per policy, in one atomic modify."""
+        """Administrator reset: new unicodePwd, unlocked, pwdLastSet per policy, in one atomic modify that
+        carries the policy-hints controls (the domain's history applies where the DC supports them)."""
         import ldap3
 
         settings = self.settings
@@ -99,6 +155,7 @@ class ActiveDirectoryDirectory(LdapDirectory):
                     "lockoutTime": [(ldap3.MODIFY_REPLACE, ["0"])],
                     "pwdLastSet": [(ldap3.MODIFY_REPLACE, [pwd_last_set])],
                 },
+                policy_hints_controls(),
             )
 
         await self.connector.run(reset)

@@ -85,6 +85,11 @@ class Directory(Protocol):
         """True when `password` is the current one or among the last `history` passwords."""
         ...
 
+    async def enforces_history(self, login: str) -> bool:
+        """True when a recently used password of `login` is refused on reset (by the kiosk's own check, or
+        by the directory): only then may the new-password page claim the history rule."""
+        ...
+
     async def verify_password(self, login: str, password: str) -> bool:
         """True when `password` is the user's current password."""
         ...
@@ -225,6 +230,10 @@ class EmbeddedDirectory:
             return False
         _, hashes = await self._hashes(login)
         return await verify_any(hashes[:history], normalize_password(password))
+
+    async def enforces_history(self, login: str) -> bool:
+        """Always True: the embedded directory keeps the hashes and checks them itself."""
+        return True
 
     async def verify_password(self, login: str, password: str) -> bool:
         """True when `password` is the user's current password."""

@@ -269,8 +269,13 @@ class LdapDirectory:
         return await self.connector.run(read)
 
     async def password_recently_used(self, login: str, password: str, history: int) -> bool:
-        """Always False: the directory enforces its own history and says so when it refuses."""
+        """Always False: the directory enforces its own history (where `enforces_history`) and says so
+        when it refuses."""
         return False
+
+    async def enforces_history(self, login: str) -> bool:
+        """True when the directory itself refuses a recently used password on the kiosk's reset of `login`."""
+        raise NotImplementedError
 
     def open_as_user(self, dn: str, password: str) -> Any:
         """A connection bound as the user (blocking); a wrong password raises WrongCurrentPassword."""

@@ -1,6 +1,11 @@
 """OpenLDAP with the ppolicy overlay: reset by the password modify extended operation, unlock by
 removing pwdAccountLockedTime, lock state from pwdAccountLockedTime and the password policy control.
 
+ppolicy applies its password history (`pwdInHistory`) to the password modify operation of the
+service account, as to a user's own change (measured on OpenLDAP 2.5; only the rootdn bypasses
+ppolicy, so it must never be the kiosk's service account): a reused password is refused
+(`passwordInHistory`, or "Password is in history of old passwords"), `directory_history`.
+
 `pwdAccountLockedTime = 000001010000Z` is ppolicy's "locked by an administrator until unlocked by
 one": the kiosk treats that account as disabled, because a self-service unlock would undo an
 administrator's decision.
@@ -21,6 +26,11 @@ from kiosk.services.backend.directory.errors import (
 from kiosk.services.backend.directory.ldap import LdapDirectory
 
 PPOLICY_CONTROL = "1.3.6.1.4.1.42.2.27.8.5.1"
+POLICY_SUBENTRY = "pwdPolicySubentry"
+"""The password policy assigned to an entry (operational; absent when ppolicy's default governs it)."""
+IN_HISTORY = "pwdInHistory"
+MAX_POLICIES = 50
+"""Password policies read at most when looking for the default one's history."""
 ADMIN_LOCK = "000001010000Z"
 LOCKED_TIME = "pwdAccountLockedTime"
 
@@ -45,6 +55,33 @@ class OpenLdapDirectory(LdapDirectory):
         if locked_time == ADMIN_LOCK:
             return False, False
         return True, bool(locked_time)
+
+    async def enforces_history(self, login: str) -> bool:
+        """True when ppolicy keeps a password history for `login`: `pwdInHistory` > 0 in the policy that
+        governs the entry (`pwdPolicySubentry`) or, for the default policy (`ppolicy_default`, in
+        cn=config, which the service account cannot read), in every password policy it can see under
+        the base DN. Nothing readable, or any of them without history: False (no history rule claimed)."""
+
+        def read(connection: Any) -> bool:
+            import ldap3
+            import ldap3.core.exceptions as ldap_errors
+
+            entry = self._entry_by_login(connection, login)
+            if entry is None:
+                return False
+            try:
+                connection.search(entry["dn"], "(objectClass=*)", search_scope=ldap3.BASE, attributes=[POLICY_SUBENTRY])
+                found = [e for e in connection.response if e.get("type") == "searchResEntry"]
+                governing = _raw_first(found[0], POLICY_SUBENTRY) if found else ""
+                base, scope = (governing, ldap3.BASE) if governing else (self.settings.base_dn, ldap3.SUBTREE)
+                connection.search(base, "(objectClass=pwdPolicy)", search_scope=scope, attributes=[IN_HISTORY],
+                                  size_limit=MAX_POLICIES)  # fmt: skip
+                kept = [_raw_first(e, IN_HISTORY) for e in connection.response if e.get("type") == "searchResEntry"]
+            except ldap_errors.LDAPOperationResult:
+                return False  # not readable (noSuchObject, insufficientAccessRights, too many): claim nothing
+            return bool(kept) and all(value.isdigit() and int(value) > 0 for value in kept)
+
+        return await self.connector.run(read)
 
     def _write_password(self, connection: Any, dn: str, password: str, old_password: str | None) -> None:
         """The password modify extended operation (RFC 3062) with the ppolicy control; refusals mapped."""

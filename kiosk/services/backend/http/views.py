@@ -131,7 +131,10 @@ async def build_view(rt: Runtime, state: SessionState) -> SessionView:
         update["display_name"] = user.display_name
         update["locked"] = state.locked
     if state.stage is Stage.NEW_PASSWORD:
-        update["rules"] = PasswordRules.from_policy(rt.policy)
+        rules = PasswordRules.from_policy(rt.policy)
+        # Claim "not one of your last N" only where a reused password will be refused (Samba: never).
+        history_checked = rules.history == 0 or await rt.directory.enforces_history(user.login)
+        update["rules"] = rules if history_checked else rules.model_copy(update={"history": 0})
     if state.stage is Stage.DONE:
         update["outcome"] = state.outcome
     return view.model_copy(update=update)
