@@ -7,6 +7,7 @@ for and stops them all at its end; AUTH accepts exactly one (user, password) pai
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -47,6 +48,12 @@ class Inbox:
     logins: list[tuple[str, str]] = field(default_factory=list)
     refused: set[str] = field(default_factory=set)
     """Recipients the server answers 550 to."""
+    delay: float = 0.0
+    """Seconds the server takes to answer each message (a slow relay)."""
+    failures: int = 0
+    """The next this many messages are answered 451 (try again later); -1: every message."""
+    attempts: int = 0
+    """Messages offered to the server (DATA commands), accepted or not."""
 
     def to(self, address: str) -> list[EmailMessage]:
         """The messages addressed to `address`."""
@@ -64,6 +71,12 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.inbox.attempts += 1
+        if self.inbox.delay:
+            await asyncio.sleep(self.inbox.delay)
+        if self.inbox.failures:
+            self.inbox.failures -= 1 if self.inbox.failures > 0 else 0
+            return "451 4.3.0 temporary failure, try again later"
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.inbox.messages.append(Arrived(envelope.mail_from, list(envelope.rcpt_tos), parsed))

@@ -1,7 +1,8 @@
 """The bundled service backend: an ASGI app that alone decides eligibility, gates, resets and unlocks.
 
 `Backend.open` does all the setup (httpx's ASGITransport runs no lifespan events): it opens the
-SQLite store, creates the schema and seeds the demo users into an empty embedded directory.
+SQLite store, creates the schema, seeds the demo users into an empty embedded directory and starts
+the delivery worker (`delivery.queue`) on the running loop; `Backend.close` stops it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from kiosk.policy.schema import DeliveryKind, DirectoryKind, GatewayKind, Policy
 from kiosk.services.api import OutboxMessage
 from kiosk.services.backend.audit.log import AuditLog, AuditRecord, AuditSink
 from kiosk.services.backend.clock import Clock, ManualClock, SystemClock
+from kiosk.services.backend.delivery.queue import DeliveryQueue
 from kiosk.services.backend.delivery.sender import DevOutbox, Sender
 from kiosk.services.backend.directory.demo_seed import seed_demo_users
 from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
@@ -51,12 +53,19 @@ class Backend:
 
     @classmethod
     async def open(
-        cls, policy: Policy, *, clock: Clock | None = None, database: Path | None = None, kiosk_id: str = ""
+        cls,
+        policy: Policy,
+        *,
+        clock: Clock | None = None,
+        database: Path | None = None,
+        kiosk_id: str = "",
+        sender: Sender | None = None,
     ) -> Backend:
         """Open the store (a fresh temporary file if none is configured), the directory, build the app.
 
         An LDAP directory that is misconfigured (TLS, service account, keyring) fails here with
         `DirectoryUnavailable`; one that is only unreachable opens (see `directory_factory`).
+        `sender` (tests, bench) delivers instead of the policy's SMTP, gateway or dev outbox.
         """
         from kiosk.services.backend.http.app import build_app  # Starlette only once a backend is wanted
 
@@ -93,8 +102,9 @@ class Backend:
         elif policy.directory.embedded.seed_demo_users and await embedded.is_empty():
             await seed_demo_users(embedded)
         outbox = DevOutbox(store, clock)
-        sender: Sender = outbox
-        if policy.delivery.kind is DeliveryKind.SMTP:
+        if sender is None:
+            sender = outbox
+        if policy.delivery.kind is DeliveryKind.SMTP and sender is outbox:
             try:
                 sender = _smtp_sender(policy)
             except BaseException:
@@ -102,6 +112,7 @@ class Backend:
                     await ldap.close()
                 await store.close()
                 raise
+        audit = AuditLog(store, clock, sink)
         runtime = Runtime(
             policy=policy,
             clock=clock,
@@ -109,7 +120,8 @@ class Backend:
             directory=directory,
             sender=sender,
             outbox=outbox if policy.demo else None,
-            audit=AuditLog(store, clock, sink),
+            delivery=DeliveryQueue(store, clock, sender, audit),
+            audit=audit,
             sessions=SessionStore(store, clock, timedelta(minutes=policy.backend.session_minutes)),
             codes=CodeBook(
                 store,
@@ -123,10 +135,13 @@ class Backend:
             kiosk_id=kiosk_id or policy.backend.kiosk_id or socket.gethostname(),
             demo_users=embedded if policy.demo and ldap is None else None,
         )
+        runtime.delivery.start()
         return cls(runtime, build_app(runtime), temporary, ldap)
 
     async def close(self) -> None:
-        """Close the directory's connections and the store; a temporary database is deleted."""
+        """Stop the delivery worker, close the directory's connections and the store; a temporary
+        database is deleted."""
+        await self._rt.delivery.close()
         await self._rt.audit.close()
         if self._ldap is not None:
             await self._ldap.close()
@@ -141,12 +156,21 @@ class Backend:
         assert isinstance(self._rt.directory, EmbeddedDirectory)
         return self._rt.directory
 
+    async def deliver_pending(self) -> None:
+        """Test hook: deliver every queued message that is due now, and wait until it is sent or failed.
+
+        The worker does the same on its own within milliseconds; this makes a test not depend on when.
+        """
+        await self._rt.delivery.deliver_pending()
+
     async def outbox(self) -> list[OutboxMessage]:
-        """Test hook: the messages the dev outbox kept, oldest first."""
+        """Test hook: the messages the dev outbox kept, oldest first (after delivering what is due)."""
+        await self.deliver_pending()
         return await DevOutbox(self._rt.store, self.clock).messages(limit=1000)
 
     async def audit_records(self) -> list[AuditRecord]:
-        """Test hook: every audit row, oldest first."""
+        """Test hook: every audit row, oldest first (after delivering what is due: deliveries are audited)."""
+        await self.deliver_pending()
         return await self._rt.audit.records()
 
     async def captcha_text_for_test(self, token: str) -> str:

@@ -9,6 +9,7 @@ from kiosk.policy.schema import Policy
 from kiosk.services.api import ErrorCode, Stage
 from kiosk.services.backend.audit.log import AuditEvent, AuditLog
 from kiosk.services.backend.clock import Clock
+from kiosk.services.backend.delivery.queue import DeliveryQueue, Origin
 from kiosk.services.backend.delivery.sender import DevOutbox, Sender
 from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
 from kiosk.services.backend.errors import ApiError
@@ -29,6 +30,8 @@ class Runtime:
     directory: Directory
     sender: Sender
     outbox: DevOutbox | None
+    delivery: DeliveryQueue
+    """The durable outbox: codes and notices are queued here, never sent by a request (see its module)."""
     audit: AuditLog
     sessions: SessionStore
     codes: CodeBook
@@ -42,6 +45,16 @@ class Runtime:
         """Audit one step of a session."""
         await self.audit.record(
             event, kiosk_id=state.kiosk_id, reference=state.reference, user_id=state.login, outcome=outcome
+        )
+
+    def origin(self, state: SessionState) -> Origin:
+        """What a queued message keeps of its session, for the delivery worker's audit rows."""
+        return Origin(
+            kiosk_id=state.kiosk_id,
+            reference=state.reference,
+            user_id=state.login,
+            account=state.subject,
+            locale=state.locale,
         )
 
     async def require_stage(self, state: SessionState, *stages: Stage) -> None:

@@ -127,11 +127,22 @@ class Kiosk:
         return await self.identify(user_id)
 
     async def choose(self, method: Method) -> SessionView:
-        """Choose the method for the next gate."""
-        return await self.ok("POST", "/session/method", {"method": method.value})
+        """Choose the method for the next gate, and let the delivery worker send what that queued."""
+        view = await self.ok("POST", "/session/method", {"method": method.value})
+        await self.backend.deliver_pending()
+        return view
+
+    async def run_queue(self, seconds: int) -> None:
+        """Let `seconds` of (manual) time pass, one second at a time, delivering what falls due (retries)."""
+        clock = self.backend.clock
+        assert isinstance(clock, ManualClock)
+        for _ in range(seconds):
+            await self.backend.deliver_pending()
+            clock.advance(1)
+        await self.backend.deliver_pending()
 
     async def sent_code(self) -> str:
-        """The code in the newest outbox message."""
+        """The code in the newest outbox message (delivered first: the dev outbox is the queue's sender)."""
         messages = await self.backend.outbox()
         digits = re.sub(r"(?<=\d) (?=\d)", "", messages[-1].body)  # voice calls space the digits out
         match = re.search(r"\b(\d{6,10})\b", digits)
@@ -164,8 +175,10 @@ class Kiosk:
         return await self.request("POST", "/session/answers", body)
 
     async def password(self, password: str) -> httpx.Response:
-        """Send a new password."""
-        return await self.request("POST", "/session/password", {"password": password})
+        """Send a new password, and let the delivery worker send the notices that queued."""
+        response = await self.request("POST", "/session/password", {"password": password})
+        await self.backend.deliver_pending()
+        return response
 
 
 @pytest.fixture

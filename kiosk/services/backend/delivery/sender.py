@@ -24,6 +24,8 @@ class DeliveryFailure(StrEnum):
     UNSUPPORTED_CHANNEL = "unsupported_channel"
     NO_CREDENTIAL = "no_credential"
     ERROR = "error"
+    LOST = "lost"
+    """Queued by a backend that stopped before delivering it (see `delivery.queue`)."""
 
 
 class DeliveryError(Exception):

@@ -11,7 +11,7 @@ from kiosk.policy.schema import Method
 from kiosk.services.api import Action, ChooseActionRequest, ErrorCode, NewPasswordRequest, Outcome, SessionView, Stage
 from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.delivery.messages import admin_reset_notice, password_changed_notice
-from kiosk.services.backend.delivery.sender import DeliveryError
+from kiosk.services.backend.delivery.queue import Message
 from kiosk.services.backend.directory.embedded import DirectoryUser
 from kiosk.services.backend.directory.errors import DirectoryUnavailable, PasswordRefused, WriteFailed
 from kiosk.services.backend.errors import ApiError
@@ -106,20 +106,16 @@ async def _finish(rt: Runtime, state: SessionState, outcome: Outcome, event: Aud
 
 
 async def _notify(rt: Runtime, state: SessionState, user: DirectoryUser) -> None:
-    """E-mail the notices the policy asks for. The password is already changed: a notice that cannot
-    be sent does not undo that or fail the request; it is audited (`notice_failed`) and logged."""
-    notices: list[tuple[str, str, str]] = []
+    """Queue the e-mail notices the policy asks for. The password is already changed: the worker sends
+    them with retries, and one that cannot be sent is audited (`notice_failed`) and logged, never
+    undoing the reset or failing the request."""
+    notices: list[Message] = []
     if rt.policy.notifications.notify_user_on_reset:
         subject, body = password_changed_notice(rt.policy, user)
-        notices += [(address, subject, body) for address in user.emails]
+        notices += [Message(Method.EMAIL, address, subject, body) for address in user.emails]
     if user.is_admin and rt.policy.notifications.notify_admins_on_admin_reset:
         subject, body = admin_reset_notice(rt.policy, user)
         for admin in await rt.directory.administrators():
             if admin.login != user.login:
-                notices += [(address, subject, body) for address in admin.emails]
-    for address, subject, body in notices:
-        try:
-            await rt.sender.send(Method.EMAIL, address, subject, body)
-        except DeliveryError as failure:
-            log.warning("a reset notice could not be e-mailed: %s", failure.reason.value)
-            await rt.record(state, AuditEvent.NOTICE_FAILED, outcome=failure.reason.value)
+                notices += [Message(Method.EMAIL, address, subject, body) for address in admin.emails]
+    await rt.delivery.enqueue_notices(rt.origin(state), notices)

@@ -11,7 +11,7 @@ from kiosk.policy.schema import Method
 from kiosk.services.api import AnswersRequest, ChooseMethodRequest, ErrorCode, SessionView, Stage, VerifyCodeRequest
 from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.delivery.messages import code_message
-from kiosk.services.backend.delivery.sender import DeliveryError
+from kiosk.services.backend.delivery.queue import Message
 from kiosk.services.backend.directory.embedded import DirectoryUser
 from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.http.views import (
@@ -57,20 +57,14 @@ async def _settle(rt: Runtime, state: SessionState, proof: int, *, failed: bool)
 async def _send_code(rt: Runtime, state: SessionState, user: DirectoryUser | None, method: Method) -> None:
     await _take(rt, state, Event.EMAIL if method is Method.EMAIL else Event.PHONE_ATTEMPT)
     target = target_of(user, method) if user is not None and state.genuine else ""
-    code, _ = await rt.codes.issue(state.token_hash, method, target, genuine=state.genuine)
-    if not state.genuine:
-        # A decoy gate: the code is never sent (nobody to send it to). The audit says so, for the helpdesk.
-        await rt.record(state, AuditEvent.CODE_SENT, outcome=f"decoy:{method.value}")
-        return
+    code, issued = await rt.codes.issue(state.token_hash, method, target, genuine=state.genuine)
+    # Real or decoy, the same work: the message is built and queued (one store round trip); the
+    # delivery worker sends a real one, drops a decoy's, and audits either (code_sent). The answer
+    # never waits for SMTP or the gateway, nor reports a failure: it cannot tell the two apart.
     subject, body = code_message(rt.policy, method, code)
-    try:
-        await rt.sender.send(method, target, subject, body)
-    except DeliveryError as failure:
-        # The code never left: tell the user (503 delivery_failed) and audit why, without the code.
-        outcome = f"{ErrorCode.DELIVERY_FAILED.value}:{failure.reason.value}"
-        await rt.record(state, AuditEvent.CODE_SENT, outcome=outcome)
-        raise ApiError(ErrorCode.DELIVERY_FAILED) from None
-    await rt.record(state, AuditEvent.CODE_SENT, outcome=method.value)
+    await rt.delivery.enqueue_code(
+        rt.origin(state), Message(method, target, subject, body), expires_at=issued.expires_at, decoy=not state.genuine
+    )
 
 
 async def choose_method(rt: Runtime, state: SessionState, request: ChooseMethodRequest) -> SessionView:

@@ -90,6 +90,30 @@ CREATE TABLE IF NOT EXISTS outbox (
     body TEXT NOT NULL,
     sent_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS delivery_queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    locale TEXT NOT NULL,
+    account TEXT NOT NULL,
+    kiosk_id TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    superseded INTEGER NOT NULL DEFAULT 0,
+    queued_at REAL NOT NULL,
+    next_attempt_at REAL NOT NULL,
+    deadline REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivery_queue_due ON delivery_queue(owner, state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS delivery_queue_by_account ON delivery_queue(account);
 CREATE TABLE IF NOT EXISTS throttle_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     scope TEXT NOT NULL,

@@ -1,0 +1,381 @@
+"""The durable outbox: codes and notices are queued in the backend's store and sent by a background worker.
+
+Why a queue: a request that sent inline waited for SMTP or the gateway, and a decoy gate (an ID
+without that method, see `recovery/decoys.py`) had nothing to wait for, so the time of "choose a
+method" told real accounts apart, and so did a 503 when sending failed. Now the request only queues
+the message: one store round trip, the same for a decoy (its row holds a decoy code's message and
+the worker drops it), and answers at once, the same way for every ID. The worker sends, retries
+and audits; the person at the kiosk has "send a new code" and "try another method" if nothing comes.
+
+- **Bodies hold the code**: stored encrypted (Fernet) with a key that lives only in this process's
+  memory, and deleted as soon as delivered or given up. The demo's dev outbox is a sender like any
+  other: a message reaches it (and the demo inbox) only when delivered.
+- **Retries**: after a failed attempt the next comes `RETRY_DELAYS` later (2, 5, 15, 30, 60 s), at
+  most `MAX_ATTEMPTS` in all, and never at or after the message's deadline (a code's expiry; a
+  notice's `NOTICE_WINDOW`). Failures that a retry cannot fix (`PERMANENT`: no channel, no
+  credential, a refused login, which retrying could lock) end at once. A newer code for the same
+  account replaces one still waiting for its retry.
+- **Audit**: a delivered code `code_sent` with its method (a decoy `decoy:<method>`); a code given up
+  `code_sent` with `delivery_failed:<reason>`; a notice given up `notice_failed` with the reason.
+  The reason is the sender's (`unreachable`, `timeout`, `tls`, `auth`, `refused`, `error`,
+  `unsupported_channel`, `no_credential`) or `lost`. Never the code, the body or a secret.
+- **Lost**: a row this process did not queue cannot be read (its key died with the backend that
+  queued it), so it is never sent late; once its deadline is `LOST_GRACE` past (another live backend
+  may still be sending it) any backend drops it and audits it as `lost`.
+
+Times in the table are the backend clock's (UNIX seconds), so tests move a `ManualClock` instead of
+sleeping; `deliver_pending` delivers what is due now and waits for it (tests, the demo inbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from kiosk.i18n import language
+from kiosk.policy.schema import Method
+from kiosk.services.backend.audit.log import AuditEvent, AuditLog, correlation_id
+from kiosk.services.backend.clock import Clock
+from kiosk.services.backend.delivery.sender import DeliveryError, DeliveryFailure, Sender
+from kiosk.services.backend.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0)
+"""Seconds from a failed attempt to the next: the first, second, … (the last repeats)."""
+MAX_ATTEMPTS = 6
+"""Attempts per message in all (at 0, 2, 7, 22, 52 and 112 s), fewer when the deadline comes first."""
+PERMANENT = frozenset({DeliveryFailure.UNSUPPORTED_CHANNEL, DeliveryFailure.NO_CREDENTIAL, DeliveryFailure.AUTH})
+"""Failures a retry cannot fix: given up at once (retrying a refused login could lock the mail account)."""
+NOTICE_WINDOW = timedelta(hours=1)
+"""How long a notice (password changed, administrator reset) is retried; a code: until it expires."""
+LOST_GRACE = timedelta(minutes=10)
+"""How long past its deadline a row queued by another backend is left to it before it counts as lost."""
+MAX_IN_FLIGHT = 16
+"""Messages sent at the same time (one slow or hanging server does not hold up the others)."""
+IDLE_WAIT = 30.0
+"""Seconds the worker sleeps at most when nothing is due (it is woken at once by a new message)."""
+DECOY_HOLD_MAX = 10.0
+"""The longest a decoy row is held before it is dropped (see `_typical`)."""
+
+
+class Kind(StrEnum):
+    """What a queued row is."""
+
+    CODE = "code"
+    NOTICE = "notice"
+    DECOY = "decoy"
+    """A decoy gate's "code": queued like a real one so the request does the same work; never sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The session a message belongs to, for the worker's audit rows (nothing of the message itself)."""
+
+    kiosk_id: str
+    reference: str
+    user_id: str
+    """The canonical login ('' for an ID that matched no account)."""
+    account: str
+    """Whose codes replace each other: the login, or the keyed hash of an ID that matched nothing."""
+    locale: str
+    """The session's language: the gateway states it (TwiML `language`, the webhook's `language`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message to send; `body` may hold a code and is never logged."""
+
+    channel: Method
+    to: str
+    subject: str
+    body: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    id: int
+    kind: Kind
+    channel: Method
+    recipient: str
+    subject: str
+    token: str = field(repr=False)
+    locale: str
+    attempts: int
+    last_error: str
+    superseded: bool
+    deadline: float
+    origin_cid: str
+    kiosk_id: str
+    reference: str
+    user_id: str
+
+    @classmethod
+    def of(cls, row: sqlite3.Row) -> _Row:
+        return cls(
+            id=row["id"],
+            kind=Kind(row["kind"]),
+            channel=Method(row["channel"]),
+            recipient=row["recipient"],
+            subject=row["subject"],
+            token=row["body"],
+            locale=row["locale"],
+            attempts=row["attempts"],
+            last_error=row["last_error"],
+            superseded=bool(row["superseded"]),
+            deadline=row["deadline"],
+            origin_cid=row["correlation_id"],
+            kiosk_id=row["kiosk_id"],
+            reference=row["reference"],
+            user_id=row["user_id"],
+        )
+
+
+class DeliveryQueue:
+    """The outbox of one backend process and its worker (`start` … `close`)."""
+
+    CLOSE_GRACE = 3.0
+    """Seconds `close` gives messages being sent (and those due) before it stops the worker."""
+
+    def __init__(self, store: Store, clock: Clock, sender: Sender, audit: AuditLog) -> None:
+        self._store = store
+        self._clock = clock
+        self._sender = sender
+        self._audit = audit
+        self._fernet = Fernet(Fernet.generate_key())  # this process's only: never stored
+        self._owner = secrets.token_hex(8)
+        self._wake = asyncio.Event()
+        self._claiming = asyncio.Lock()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._worker: asyncio.Task[None] | None = None
+        self._closed = False
+        self._typical: dict[Method, float] = {}
+        """Seconds a send attempt takes lately, per channel (moving average): a decoy row is held as long
+        before it is dropped, so the worker's store writes after it (delete, audit) come when they would
+        after a real send, and do not fall on the kiosk's next request sooner for a decoy than for a real code."""
+
+    def __repr__(self) -> str:
+        return f"DeliveryQueue(owner={self._owner})"  # never the key
+
+    # ------------------------------------------------------------------------------------ queueing
+
+    async def enqueue_code(self, origin: Origin, message: Message, *, expires_at: datetime, decoy: bool) -> None:
+        """Queue a code (a decoy's is queued the same way and dropped by the worker): one store round trip.
+
+        It replaces this account's codes still waiting for a retry (their codes no longer work).
+        """
+        row = self._row(origin, message, Kind.DECOY if decoy else Kind.CODE, expires_at)
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE delivery_queue SET superseded = 1 WHERE account = ? AND kind IN ('code', 'decoy')",
+                (origin.account,),
+            )
+            db.execute(_INSERT, row)
+
+        await self._store.call(write)
+        self._wake.set()
+
+    async def enqueue_notices(self, origin: Origin, messages: Sequence[Message]) -> None:
+        """Queue notices (no code in them; retried for `NOTICE_WINDOW`)."""
+        if not messages:
+            return
+        deadline = self._clock.now() + NOTICE_WINDOW
+        rows = [self._row(origin, message, Kind.NOTICE, deadline) for message in messages]
+        await self._store.call(lambda db: db.executemany(_INSERT, rows))
+        self._wake.set()
+
+    def _row(self, origin: Origin, message: Message, kind: Kind, deadline: datetime) -> tuple[object, ...]:
+        now = self._clock.now().timestamp()
+        token = self._fernet.encrypt(message.body.encode("utf-8")).decode("ascii")
+        return (
+            kind.value, message.channel.value, message.to, message.subject, token, origin.locale, origin.account,
+            origin.kiosk_id, origin.reference, origin.user_id, correlation_id.get(), self._owner,
+            now, now, deadline.timestamp(),
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------------------------ the worker
+
+    def start(self) -> None:
+        """Start the worker on the running loop (`Backend.open`; under uvicorn, the lifespan's)."""
+        if self._worker is None and not self._closed:
+            self._worker = asyncio.get_running_loop().create_task(self._run(), name="kiosk-delivery")
+
+    async def close(self) -> None:
+        """Deliver what is due and being sent (for at most `CLOSE_GRACE` seconds), then stop the worker."""
+        if self._closed:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.deliver_pending(), self.CLOSE_GRACE)
+        self._closed = True
+        tasks = [*self._inflight, *([self._worker] if self._worker is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def deliver_pending(self) -> None:
+        """Deliver every message due now (and wait for those already being sent): tests, the demo inbox."""
+        while not self._closed:
+            async with self._claiming:
+                await self._claim_and_start()
+                running = list(self._inflight)
+            if not running:
+                return
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                async with self._claiming:
+                    wait = await self._claim_and_start()
+            except Exception as error:  # noqa: BLE001 - a store failure: say so, try again later
+                log.error("delivery queue: could not read the queue: %s", type(error).__name__)
+                wait = IDLE_WAIT
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _claim_and_start(self) -> float:
+        """Take the due rows (marked `sending`), start their deliveries; drop rows lost by other backends.
+
+        Returns the seconds until something may be due next.
+        """
+        now = self._clock.now().timestamp()
+        room = MAX_IN_FLIGHT - len(self._inflight)
+        lost_before = now - LOST_GRACE.total_seconds()
+
+        def claim(db: sqlite3.Connection) -> tuple[list[sqlite3.Row], list[sqlite3.Row], float | None]:
+            lost = db.execute(
+                "SELECT * FROM delivery_queue WHERE owner != ? AND deadline < ?", (self._owner, lost_before)
+            ).fetchall()
+            db.executemany("DELETE FROM delivery_queue WHERE id = ?", [(row["id"],) for row in lost])
+            due = db.execute(
+                "SELECT * FROM delivery_queue WHERE owner = ? AND state = 'queued' AND next_attempt_at <= ? "
+                "ORDER BY id LIMIT ?",
+                (self._owner, now, max(room, 0)),
+            ).fetchall()
+            db.executemany("UPDATE delivery_queue SET state = 'sending' WHERE id = ?", [(row["id"],) for row in due])
+            mine = db.execute(
+                "SELECT MIN(next_attempt_at) FROM delivery_queue WHERE owner = ? AND state = 'queued'", (self._owner,)
+            ).fetchone()[0]
+            others = db.execute("SELECT MIN(deadline) FROM delivery_queue WHERE owner != ?", (self._owner,))
+            oldest = others.fetchone()[0]
+            nexts = [mine] if mine is not None else []
+            nexts += [oldest + LOST_GRACE.total_seconds()] if oldest is not None else []
+            return lost, due, min(nexts) if nexts else None
+
+        lost, due, next_at = await self._store.call(claim)
+        for row in lost:
+            await self._give_up(_Row.of(row), DeliveryFailure.LOST.value, delete=False)
+        for row in due:
+            task = asyncio.get_running_loop().create_task(self._deliver(_Row.of(row)), name="kiosk-delivery-send")
+            self._inflight.add(task)
+            task.add_done_callback(self._done)
+        if next_at is None:
+            return IDLE_WAIT
+        return min(max(next_at - now, 0.01), IDLE_WAIT)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:  # the store or the audit failed
+            log.error("delivery: a message could not be finished: %s", type(error).__name__)
+        self._wake.set()  # room for more
+
+    async def _deliver(self, row: _Row) -> None:
+        if row.kind is Kind.DECOY:
+            await asyncio.sleep(min(self._typical.get(row.channel, 0.0), DECOY_HOLD_MAX))
+            await self._delete(row.id)
+            await self._record(row, AuditEvent.CODE_SENT, f"decoy:{row.channel.value}")
+            return
+        if row.superseded and row.attempts:
+            # A newer code replaced this one while it waited for a retry: sending it now helps nobody.
+            await self._give_up(row, row.last_error or DeliveryFailure.ERROR.value)
+            return
+        try:
+            body = self._fernet.decrypt(row.token.encode("ascii")).decode("utf-8")
+        except InvalidToken:  # not ours after all: another backend's key
+            await self._give_up(row, DeliveryFailure.LOST.value)
+            return
+        started = time.perf_counter()
+        reason: DeliveryFailure | None
+        try:
+            with language(row.locale) if row.locale else contextlib.nullcontext():
+                await self._sender.send(row.channel, row.recipient, row.subject, body)
+        except DeliveryError as failure:
+            reason = failure.reason
+        except Exception as error:  # noqa: BLE001 - any sender failure counts as one, stated by type only
+            log.error("delivery: message %d: the sender raised %s", row.id, type(error).__name__)
+            reason = DeliveryFailure.ERROR
+        else:
+            reason = None
+        finally:
+            took = time.perf_counter() - started
+            self._typical[row.channel] = 0.8 * self._typical.get(row.channel, took) + 0.2 * took
+        if reason is None:
+            await self._delete(row.id)
+            if row.kind is Kind.CODE:
+                await self._record(row, AuditEvent.CODE_SENT, row.channel.value)
+            return
+        await self._failed(row, reason)
+
+    async def _failed(self, row: _Row, reason: DeliveryFailure) -> None:
+        attempts = row.attempts + 1
+        retry_at = self._clock.now().timestamp() + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+        if reason in PERMANENT or attempts >= MAX_ATTEMPTS or retry_at >= row.deadline:
+            await self._give_up(row, reason.value, attempts=attempts)
+            return
+        log.info(
+            "delivery: %s %d by %s failed (%s), attempt %d; next in %.0f s",
+            row.kind.value, row.id, row.channel.value, reason.value, attempts, retry_at - self._clock.now().timestamp(),
+        )  # fmt: skip
+        await self._store.call(
+            lambda db: db.execute(
+                "UPDATE delivery_queue SET state = 'queued', attempts = ?, next_attempt_at = ?, last_error = ? "
+                "WHERE id = ?",
+                (attempts, retry_at, reason.value, row.id),
+            )
+        )
+
+    async def _give_up(self, row: _Row, reason: str, *, attempts: int | None = None, delete: bool = True) -> None:
+        if delete:
+            await self._delete(row.id)
+        if row.kind is Kind.DECOY:
+            await self._record(row, AuditEvent.CODE_SENT, f"decoy:{row.channel.value}")
+            return
+        log.warning(
+            "delivery: gave up %s %d by %s after %d attempt(s): %s",
+            row.kind.value, row.id, row.channel.value, row.attempts if attempts is None else attempts, reason,
+        )  # fmt: skip
+        if row.kind is Kind.CODE:
+            await self._record(row, AuditEvent.CODE_SENT, f"delivery_failed:{reason}")
+        else:
+            await self._record(row, AuditEvent.NOTICE_FAILED, reason)
+
+    async def _delete(self, row_id: int) -> None:
+        await self._store.call(lambda db: db.execute("DELETE FROM delivery_queue WHERE id = ?", (row_id,)))
+
+    async def _record(self, row: _Row, event: AuditEvent, outcome: str) -> None:
+        context = correlation_id.set(row.origin_cid)  # the request that queued it
+        try:
+            await self._audit.record(
+                event, kiosk_id=row.kiosk_id, reference=row.reference, user_id=row.user_id, outcome=outcome
+            )
+        finally:
+            correlation_id.reset(context)
+
+
+_INSERT = (
+    "INSERT INTO delivery_queue (kind, channel, recipient, subject, body, locale, account, kiosk_id, reference, "
+    "user_id, correlation_id, owner, queued_at, next_attempt_at, deadline) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
