@@ -194,14 +194,16 @@ def explain_lines(user: DirectoryUser, decision: Decision, policy: Policy) -> It
     yield "checks, in the order the kiosk applies them:"
     access_ok, access = _access_line(user, decision, policy)
     writeback_ok, writeback = _writeback_line(user, policy)
-    usable = len(decision.offered)
+    usable = len(decision.factors)
+    factors = ", ".join(factor.value for factor in decision.factors) or "none"
     checks = [
         (user.enabled, "account enabled" if user.enabled else "account disabled"),
         (access_ok, access),
         (writeback_ok, writeback),
         (
             usable >= decision.gates_required,
-            f"{usable} usable method(s) for {decision.gates_required} gate(s)",
+            # Factors, not methods: an SMS and a call to one phone are one factor (mobile_phone).
+            f"{usable} usable factor(s) ({factors}) for {decision.gates_required} gate(s)",
         ),
     ]
     for ok, text in checks:
@@ -264,6 +266,7 @@ def decision_json(user: DirectoryUser, decision: Decision, policy: Policy) -> di
         "two_gate_groups": list(decision.two_gate_groups),
         "access_groups": list(decision.access_groups),
         "offered": [method.value for method in decision.offered],
+        "factors": [factor.value for factor in decision.factors],
         "methods": [
             {"method": v.method.value, "status": v.status.value, "masked_target": masked_target(user, v.method)}
             for v in decision.methods
@@ -414,6 +417,7 @@ def _summary_json(decision: Decision) -> dict[str, Any]:
         "refusal": decision.refusal.value if decision.refusal else None,
         "gates_required": decision.gates_required,
         "offered": [method.value for method in decision.offered],
+        "factors": [factor.value for factor in decision.factors],
     }
 
 

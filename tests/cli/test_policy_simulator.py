@@ -70,7 +70,7 @@ def test_explain_a_user_with_nothing_registered_is_refused_and_never_told(capsys
     code, out, _ = run(capsys, "policy", "explain", "--policy", DEMO, "--user", "fay@contoso.com")
     assert code == 3
     assert "verdict: REFUSED (too_few_methods): too few usable verification methods" in out
-    assert "  NO  0 usable method(s) for 1 gate(s)" in out.splitlines()
+    assert "  NO  0 usable factor(s) (none) for 1 gate(s)" in out.splitlines()
     assert "no code ever arrives and the refusal is never told" in out
 
 
@@ -270,7 +270,9 @@ def test_diff_json_and_a_refusal_that_changes_reason(capsys: pytest.CaptureFixtu
     assert data["settings"] == [{"key": "reset.enabled_for", "old": "group", "new": "all"}]
     assert data["users"] == 11 and data["lose"] == []
     assert [entry["login"] for entry in data["gain"]] == ["nora"]
-    assert data["gain"][0]["new"] == {"eligible": True, "refusal": None, "gates_required": 1, "offered": ["email"]}
+    assert data["gain"][0]["new"] == {
+        "eligible": True, "refusal": None, "gates_required": 1, "offered": ["email"], "factors": ["email"]
+    }
     assert data["reason_changed"] == []
 
     closed = variant(tmp_path, "none.toml", ('enabled_for = "group"', 'enabled_for = "none"'))

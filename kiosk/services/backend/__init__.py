@@ -24,6 +24,7 @@ from kiosk.services.backend.directory.demo_seed import seed_demo_users
 from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
 from kiosk.services.backend.recovery.authenticator import Authenticator
 from kiosk.services.backend.recovery.codes import CodeBook
+from kiosk.services.backend.recovery.questions import QuestionDraws
 from kiosk.services.backend.recovery.sessions import SessionStore
 from kiosk.services.backend.recovery.throttle import Limits, Throttle
 from kiosk.services.backend.runtime import Runtime
@@ -132,6 +133,7 @@ class Backend:
             ),
             authenticator=Authenticator(store, clock),
             throttle=Throttle(store, clock, Limits.from_settings(policy.limits)),
+            question_draws=QuestionDraws(store, clock),
             kiosk_id=kiosk_id or policy.backend.kiosk_id or socket.gethostname(),
             demo_users=embedded if policy.demo and ldap is None else None,
         )

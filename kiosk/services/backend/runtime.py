@@ -6,15 +6,17 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from kiosk.policy.schema import Policy
-from kiosk.services.api import ErrorCode, Stage
+from kiosk.services.api import ErrorCode
 from kiosk.services.backend.audit.log import AuditEvent, AuditLog
 from kiosk.services.backend.clock import Clock
 from kiosk.services.backend.delivery.queue import DeliveryQueue, Origin
 from kiosk.services.backend.delivery.sender import DevOutbox, Sender
 from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
 from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.recovery import machine
 from kiosk.services.backend.recovery.authenticator import Authenticator
 from kiosk.services.backend.recovery.codes import CodeBook
+from kiosk.services.backend.recovery.questions import QuestionDraws
 from kiosk.services.backend.recovery.sessions import SessionState, SessionStore
 from kiosk.services.backend.recovery.throttle import Blocked, Throttle
 from kiosk.services.backend.storage.store import Store
@@ -37,6 +39,7 @@ class Runtime:
     codes: CodeBook
     authenticator: Authenticator
     throttle: Throttle
+    question_draws: QuestionDraws
     kiosk_id: str
     demo_users: EmbeddedDirectory | None = None
     """The demo's user list (dev authenticator); None outside demo mode."""
@@ -57,9 +60,10 @@ class Runtime:
             locale=state.locale,
         )
 
-    async def require_stage(self, state: SessionState, *stages: Stage) -> None:
-        """Refuse (409 `step_not_allowed`, audited) a call the session has not earned at its stage."""
-        if state.stage not in stages:
+    async def require(self, state: SessionState, operation: machine.Operation) -> None:
+        """Refuse (409 `step_not_allowed`, audited) an operation the state machine does not allow at the
+        session's stage."""
+        if not machine.allowed(state.stage, operation):
             await self.record(state, AuditEvent.STEP_REFUSED, outcome=state.stage.value)
             raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
 

@@ -222,9 +222,12 @@ async def test_parallel_wrong_guesses_across_sessions_never_exceed_the_limit(
     )
     answered = [r.json()["code"] for r in responses]
     assert answered.count("code_wrong") + answered.count("code_burned") <= 4
-    assert answered.count("too_many_attempts") >= 20
+    # Only the newest session's code is live (a new code of a user supersedes the older ones): the
+    # others answer code_expired without checking a guess; the rest is refused by the throttle.
+    assert answered.count("too_many_attempts") + answered.count("code_expired") >= 20
     failed = [r for r in await backend.audit_records() if r.event is AuditEvent.GATE_FAILED]
-    assert len(failed) == 5  # exactly the limit of guesses was ever checked
+    guesses = [r for r in failed if r.outcome != "expired"]
+    assert len(guesses) <= 5  # never more than the limit of guesses was checked
 
 
 async def test_two_parallel_correct_passwords_give_exactly_one_reset(kiosk: Kiosk, backend: Backend) -> None:

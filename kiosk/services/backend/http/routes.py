@@ -105,7 +105,8 @@ async def _openapi(call: Call) -> dict[str, Any]:
 
 
 async def _open(call: Call) -> SessionOpened:
-    return await opening.open_session(call.rt, call.body(OpenSessionRequest))
+    token, state, image = await opening.open_session(call.rt, call.body(OpenSessionRequest))
+    return SessionOpened(token=token, view=await build_view(call.rt, state), captcha=image)
 
 
 async def _view(call: Call) -> SessionView:
@@ -133,31 +134,38 @@ async def _audio(call: Call) -> CaptchaAudio:
 
 
 async def _identify(call: Call) -> SessionView:
-    return await opening.identify(call.rt, call.state, call.body(IdentifyRequest))
+    await opening.identify(call.rt, call.state, call.body(IdentifyRequest))
+    return await build_view(call.rt, call.state)
 
 
 async def _method(call: Call) -> SessionView:
-    return await gates.choose_method(call.rt, call.state, call.body(ChooseMethodRequest))
+    await gates.choose_method(call.rt, call.state, call.body(ChooseMethodRequest))
+    return await build_view(call.rt, call.state)
 
 
 async def _code(call: Call) -> SessionView:
-    return await gates.verify_code(call.rt, call.state, call.body(VerifyCodeRequest))
+    await gates.verify_code(call.rt, call.state, call.body(VerifyCodeRequest))
+    return await build_view(call.rt, call.state)
 
 
 async def _resend(call: Call) -> SessionView:
-    return await gates.resend_code(call.rt, call.state)
+    await gates.resend_code(call.rt, call.state)
+    return await build_view(call.rt, call.state)
 
 
 async def _answers(call: Call) -> SessionView:
-    return await gates.answer_questions(call.rt, call.state, call.body(AnswersRequest))
+    await gates.answer_questions(call.rt, call.state, call.body(AnswersRequest))
+    return await build_view(call.rt, call.state)
 
 
 async def _action(call: Call) -> SessionView:
-    return await finish.choose_action(call.rt, call.state, call.body(ChooseActionRequest))
+    await finish.choose_action(call.rt, call.state, call.body(ChooseActionRequest))
+    return await build_view(call.rt, call.state)
 
 
 async def _password(call: Call) -> SessionView:
-    return await finish.set_password(call.rt, call.state, call.body(NewPasswordRequest))
+    await finish.set_password(call.rt, call.state, call.body(NewPasswordRequest))
+    return await build_view(call.rt, call.state)
 
 
 async def _outbox(call: Call) -> Outbox:

@@ -2,7 +2,8 @@
 
 A code is `length` random digits from `secrets`, stored only as an argon2 hash, valid for the
 policy's lifetime, allows `attempts` wrong tries and is then burned; issuing a new code for a
-session supersedes every older one.
+user supersedes every older code of that user, in every session (SPEC §4): a superseded code
+answers `expired`, whichever session it was sent in.
 """
 
 from __future__ import annotations
@@ -65,9 +66,10 @@ class CodeBook:
         self._attempts = attempts
 
     async def issue(
-        self, session: str, method: Method, target: str, *, genuine: bool = True
+        self, session: str, method: Method, target: str, *, subject: str, genuine: bool = True
     ) -> tuple[str, ActiveCode]:
-        """Create a code for `session` (superseding older ones); returns the plain code, to send, once.
+        """Create a code for `session` of the user `subject`, superseding every older code of that user
+        (in any session) and of that session; returns the plain code, to send, once.
 
         A decoy code (`genuine=False`, see `decoys`) is made and hashed the same way, but what is
         stored is the hash of a value no typed code can equal, so it can never be passed.
@@ -77,20 +79,21 @@ class CodeBook:
         expires_at = self._clock.now() + self._lifetime
 
         def write(db: sqlite3.Connection) -> None:
-            db.execute("UPDATE codes SET superseded = 1 WHERE token_hash = ?", (session,))
+            db.execute("UPDATE codes SET superseded = 1 WHERE token_hash = ? OR subject = ?", (session, subject))
             db.execute(
-                "INSERT INTO codes (token_hash, method, target, code_hash, expires_at, attempts_left) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (session, method.value, target, encoded, expires_at.isoformat(), self._attempts),
+                "INSERT INTO codes (token_hash, subject, method, target, code_hash, expires_at, attempts_left) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (session, subject, method.value, target, encoded, expires_at.isoformat(), self._attempts),
             )
 
         await self._store.call(write)
         return code, ActiveCode(method, target, expires_at, self._attempts)
 
     async def _current(self, session: str) -> sqlite3.Row | None:
+        """The session's newest code; `superseded` is set when a newer code of the user replaced it."""
         return await self._store.call(
             lambda db: db.execute(
-                "SELECT * FROM codes WHERE token_hash = ? AND superseded = 0 ORDER BY id DESC LIMIT 1", (session,)
+                "SELECT * FROM codes WHERE token_hash = ? ORDER BY id DESC LIMIT 1", (session,)
             ).fetchone()
         )
 
@@ -110,7 +113,7 @@ class CodeBook:
             return CodeCheck(CodeStatus.NONE)
         if row["attempts_left"] <= 0:
             return CodeCheck(CodeStatus.BURNED)
-        if self._clock.now() >= datetime.fromisoformat(row["expires_at"]):
+        if row["superseded"] or self._clock.now() >= datetime.fromisoformat(row["expires_at"]):
             return CodeCheck(CodeStatus.EXPIRED)
         candidate = "".join(typed.split())
         matches = candidate.isdigit() and len(candidate) == self.length

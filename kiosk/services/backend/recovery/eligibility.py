@@ -10,6 +10,7 @@ user on a prompt that never arrives.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -20,6 +21,51 @@ from kiosk.services.backend.recovery.masking import mask_email, mask_phone
 
 CODE_METHODS = frozenset({Method.EMAIL, Method.MOBILE_SMS, Method.MOBILE_CALL, Method.OFFICE_CALL})
 """Methods that send a one-time code to a contact address or number."""
+
+
+class Factor(StrEnum):
+    """What a gate proves the person holds. Two gates must be two different factors (SPEC §2.4)."""
+
+    EMAIL = "email"
+    MOBILE_PHONE = "mobile_phone"
+    """An SMS and a call to the same phone are one factor, as in the anchor (Azure AD SSPR)."""
+    OFFICE_PHONE = "office_phone"
+    SECURITY_QUESTIONS = "security_questions"
+    AUTHENTICATOR_APP = "authenticator_app"
+
+
+_FACTOR_OF_METHOD: dict[Method, Factor] = {
+    Method.EMAIL: Factor.EMAIL,
+    Method.MOBILE_SMS: Factor.MOBILE_PHONE,
+    Method.MOBILE_CALL: Factor.MOBILE_PHONE,
+    Method.OFFICE_CALL: Factor.OFFICE_PHONE,
+    Method.SECURITY_QUESTIONS: Factor.SECURITY_QUESTIONS,
+    Method.APP_CODE: Factor.AUTHENTICATOR_APP,
+    Method.APP_NOTIFICATION: Factor.AUTHENTICATOR_APP,
+}
+
+
+def _digits(number: str) -> str:
+    return "".join(character for character in number if character.isdigit())
+
+
+def factor_of(user: DirectoryUser, method: Method) -> Factor:
+    """The factor a gate by `method` proves for `user`.
+
+    An office phone with the same number as the mobile phone is that one phone: a call to it proves
+    nothing an SMS to the mobile did not.
+    """
+    factor = _FACTOR_OF_METHOD[method]
+    if factor is Factor.OFFICE_PHONE:
+        mobile = _digits(user.auth_phone or user.mobile_phone)
+        if mobile and mobile == _digits(user.office_phone):
+            return Factor.MOBILE_PHONE
+    return factor
+
+
+def factors_of(user: DirectoryUser, methods: Iterable[Method]) -> frozenset[Factor]:
+    """The distinct factors a set of methods stands for."""
+    return frozenset(factor_of(user, method) for method in methods)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +134,9 @@ class Decision:
     def refusal(self) -> ErrorCode | None:
         """The refusal the kiosk tells, None when the user may reset."""
         return self.refusals[0] if self.refusals else None
+
+    factors: tuple[Factor, ...] = ()
+    """The distinct factors of the offered methods (what the gate count is measured against)."""
 
     @property
     def offered(self) -> tuple[Method, ...]:
@@ -197,7 +246,8 @@ def evaluate(user: DirectoryUser, policy: Policy) -> Decision:
         refusals.append(ErrorCode.NOT_ENABLED)
     if user.password_managed_on_premises and not policy.on_premises.writeback:
         refusals.append(ErrorCode.WRITEBACK_DISABLED)
-    if sum(verdict.status is MethodStatus.OFFERED for verdict in methods) < required:
+    offered = [verdict.method for verdict in methods if verdict.status is MethodStatus.OFFERED]
+    if len(factors_of(user, offered)) < required:  # two gates need two factors, not two names of one
         refusals.append(ErrorCode.TOO_FEW_METHODS)
     return Decision(
         refusals=tuple(refusals),
@@ -209,6 +259,7 @@ def evaluate(user: DirectoryUser, policy: Policy) -> Decision:
         questions_registered=len(user.questions),
         questions_needed=policy.security_questions.number_to_reset,
         unlock_offered=unlock_offered(user.locked, policy),
+        factors=tuple(dict.fromkeys(factor_of(user, method) for method in offered)),
     )
 
 

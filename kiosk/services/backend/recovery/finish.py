@@ -8,15 +8,16 @@ from collections.abc import Awaitable
 
 from kiosk.policy.password import PasswordRules, check_password, normalize_password
 from kiosk.policy.schema import Method
-from kiosk.services.api import Action, ChooseActionRequest, ErrorCode, NewPasswordRequest, Outcome, SessionView, Stage
+from kiosk.services.api import Action, ChooseActionRequest, ErrorCode, NewPasswordRequest, Outcome, Stage
 from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.delivery.messages import admin_reset_notice, password_changed_notice
 from kiosk.services.backend.delivery.queue import Message
 from kiosk.services.backend.directory.embedded import DirectoryUser
 from kiosk.services.backend.directory.errors import DirectoryUnavailable, PasswordRefused, WriteFailed
 from kiosk.services.backend.errors import ApiError
-from kiosk.services.backend.http.views import build_view
+from kiosk.services.backend.recovery import machine
 from kiosk.services.backend.recovery.eligibility import unlock_offered
+from kiosk.services.backend.recovery.machine import Operation
 from kiosk.services.backend.recovery.sessions import SessionState
 from kiosk.services.backend.recovery.throttle import Blocked, Event
 from kiosk.services.backend.runtime import Runtime
@@ -24,29 +25,40 @@ from kiosk.services.backend.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-async def choose_action(rt: Runtime, state: SessionState, request: ChooseActionRequest) -> SessionView:
-    """A verified user with a locked account chooses: unlock only, or a new password."""
-    stages = [Stage.CHOOSE_ACTION]
-    if unlock_offered(state.locked, rt.policy):
-        # The user chose "reset", then went back from the new-password page: every gate is
-        # passed, so unlock-only is still earned.
-        stages.append(Stage.NEW_PASSWORD)
-    await rt.require_stage(state, *stages)
-    await rt.record(state, AuditEvent.ACTION_CHOSEN, outcome=request.action.value)
-    if request.action is Action.RESET:
-        state.stage = Stage.NEW_PASSWORD
-        return await build_view(rt, state)
-    await _write(rt, state, AuditEvent.UNLOCKED, rt.directory.unlock(state.login))
-    await _finish(rt, state, Outcome.UNLOCKED, AuditEvent.UNLOCKED)
-    return await build_view(rt, state)
-
-
-async def set_password(rt: Runtime, state: SessionState, request: NewPasswordRequest) -> SessionView:
-    """Check the new password against the policy and the history, then reset it (which also unlocks)."""
-    await rt.require_stage(state, Stage.NEW_PASSWORD)
+async def _require_earned(rt: Runtime, state: SessionState, operation: Operation) -> DirectoryUser:
+    """The session's account, when the state machine allows `operation` now AND the recorded gates
+    earn it (`machine.earned`, re-evaluated against the account as it is now); 409 otherwise."""
+    await rt.require(state, operation)
+    if not state.login:
+        await rt.record(state, AuditEvent.STEP_REFUSED, outcome="not_earned")
+        raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
     user = await rt.directory.find_user(state.login)
     if user is None:
         raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE)
+    if not machine.earned(state, user, rt.policy):
+        await rt.record(state, AuditEvent.STEP_REFUSED, outcome="not_earned")
+        raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
+    return user
+
+
+async def choose_action(rt: Runtime, state: SessionState, request: ChooseActionRequest) -> None:
+    """A verified user with a locked account chooses: unlock only, or a new password."""
+    if state.stage is Stage.NEW_PASSWORD and not unlock_offered(state.locked, rt.policy):
+        # Back from the new-password page is "unlock only" only for a locked account that may unlock.
+        await rt.record(state, AuditEvent.STEP_REFUSED, outcome=state.stage.value)
+        raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
+    await _require_earned(rt, state, Operation.CHOOSE_ACTION)
+    await rt.record(state, AuditEvent.ACTION_CHOSEN, outcome=request.action.value)
+    if request.action is Action.RESET:
+        machine.move(state, Operation.CHOOSE_ACTION, Stage.NEW_PASSWORD)
+        return
+    await _write(rt, state, AuditEvent.UNLOCKED, rt.directory.unlock(state.login))
+    await _finish(rt, state, Operation.CHOOSE_ACTION, Outcome.UNLOCKED, AuditEvent.UNLOCKED)
+
+
+async def set_password(rt: Runtime, state: SessionState, request: NewPasswordRequest) -> None:
+    """Check the new password against the policy and the history, then reset it (which also unlocks)."""
+    user = await _require_earned(rt, state, Operation.SET_PASSWORD)
     rules = PasswordRules.from_policy(rt.policy)  # the organisation's name is banned too
     # NFC is what is checked, compared with the history and written (the request model already
     # normalized it; this keeps the rule where the password is used).
@@ -68,9 +80,8 @@ async def set_password(rt: Runtime, state: SessionState, request: NewPasswordReq
     except ApiError:
         await rt.throttle.refund(taken)  # nothing was changed
         raise
-    await _finish(rt, state, Outcome.RESET, AuditEvent.RESET)
+    await _finish(rt, state, Operation.SET_PASSWORD, Outcome.RESET, AuditEvent.RESET)
     await _notify(rt, state, user)
-    return await build_view(rt, state)
 
 
 async def _write(rt: Runtime, state: SessionState, event: AuditEvent, change: Awaitable[None]) -> None:
@@ -96,9 +107,11 @@ async def _write(rt: Runtime, state: SessionState, event: AuditEvent, change: Aw
         raise ApiError(ErrorCode.WRITEBACK_FAILED) from None
 
 
-async def _finish(rt: Runtime, state: SessionState, outcome: Outcome, event: AuditEvent) -> None:
+async def _finish(
+    rt: Runtime, state: SessionState, operation: Operation, outcome: Outcome, event: AuditEvent
+) -> None:
     """The session has done its job: remember what, and audit it."""
-    state.stage = Stage.DONE
+    machine.move(state, operation, Stage.DONE)
     state.outcome = outcome
     state.locked = False
     await rt.record(state, event)

@@ -1,31 +1,27 @@
 """The verification gates: choosing a method, sending and checking codes, answering questions.
 
-Two gates are always two different methods. Codes sent by e-mail/SMS/voice count attempts per code;
-the authenticator app and security questions count them per session, and a method whose attempts
-are used up is no longer offered in that session.
+Two gates are always two different factors (`eligibility.Factor`); every stage change goes through
+the declared state machine (`machine`), which alone records a passed gate. Codes sent by
+e-mail/SMS/voice count attempts per code; the authenticator app and security questions count them
+per session, and a method whose attempts are used up is no longer offered in that session.
 """
 
 from __future__ import annotations
 
 from kiosk.policy.schema import Method
-from kiosk.services.api import AnswersRequest, ChooseMethodRequest, ErrorCode, SessionView, Stage, VerifyCodeRequest
+from kiosk.services.api import AnswersRequest, ChooseMethodRequest, ErrorCode, Stage, VerifyCodeRequest
 from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.delivery.messages import code_message
 from kiosk.services.backend.delivery.queue import Message
 from kiosk.services.backend.directory.embedded import DirectoryUser
 from kiosk.services.backend.errors import ApiError
-from kiosk.services.backend.http.views import (
-    GATE_STAGES,
-    attempts_left,
-    available_methods,
-    build_view,
-    lookup,
-    shown_methods,
-)
+from kiosk.services.backend.recovery import machine
 from kiosk.services.backend.recovery.codes import CodeStatus
 from kiosk.services.backend.recovery.decoys import check_decoy_answers, decoy_pool, decoy_prompts
 from kiosk.services.backend.recovery.eligibility import CODE_METHODS, target_of, unlock_offered
-from kiosk.services.backend.recovery.questions import answers_correct, pick_questions, prompts
+from kiosk.services.backend.recovery.machine import Operation
+from kiosk.services.backend.recovery.offer import attempts_left, available_methods, lookup, shown_methods
+from kiosk.services.backend.recovery.questions import answers_correct, prompts
 from kiosk.services.backend.recovery.sessions import SessionState
 from kiosk.services.backend.recovery.throttle import Blocked, Event
 from kiosk.services.backend.runtime import Runtime
@@ -57,7 +53,9 @@ async def _settle(rt: Runtime, state: SessionState, proof: int, *, failed: bool)
 async def _send_code(rt: Runtime, state: SessionState, user: DirectoryUser | None, method: Method) -> None:
     await _take(rt, state, Event.EMAIL if method is Method.EMAIL else Event.PHONE_ATTEMPT)
     target = target_of(user, method) if user is not None and state.genuine else ""
-    code, issued = await rt.codes.issue(state.token_hash, method, target, genuine=state.genuine)
+    code, issued = await rt.codes.issue(
+        state.token_hash, method, target, subject=state.subject, genuine=state.genuine
+    )
     # Real or decoy, the same work: the message is built and queued (one store round trip); the
     # delivery worker sends a real one, drops a decoy's, and audits either (code_sent). The answer
     # never waits for SMTP or the gateway, nor reports a failure: it cannot tell the two apart.
@@ -67,9 +65,9 @@ async def _send_code(rt: Runtime, state: SessionState, user: DirectoryUser | Non
     )
 
 
-async def choose_method(rt: Runtime, state: SessionState, request: ChooseMethodRequest) -> SessionView:
+async def choose_method(rt: Runtime, state: SessionState, request: ChooseMethodRequest) -> None:
     """Pick the method for the next gate (also to switch method while a gate is open)."""
-    await rt.require_stage(state, *GATE_STAGES)
+    await rt.require(state, Operation.CHOOSE_METHOD)
     user = await _user(rt, state)
     method = request.method
     if method not in shown_methods(rt, state, user):
@@ -80,9 +78,9 @@ async def choose_method(rt: Runtime, state: SessionState, request: ChooseMethodR
     state.genuine = method in available_methods(rt, state, user)
     if method in CODE_METHODS:
         await _send_code(rt, state, user, method)
-        state.stage = Stage.VERIFY_CODE
+        machine.move(state, Operation.CHOOSE_METHOD, Stage.VERIFY_CODE)
     elif method is Method.APP_CODE:
-        state.stage = Stage.VERIFY_CODE
+        machine.move(state, Operation.CHOOSE_METHOD, Stage.VERIFY_CODE)
     else:
         if not state.asked:  # switching back keeps the same questions: re-picking would reveal more
             registered = (
@@ -90,55 +88,51 @@ async def choose_method(rt: Runtime, state: SessionState, request: ChooseMethodR
                 if state.genuine and user is not None
                 else len(await decoy_pool(rt.store, rt.policy, state.subject))
             )
-            state.asked = pick_questions(registered, rt.policy.security_questions.number_to_reset)
+            # The same questions for this ID in every session until answered or a day old: a new
+            # session must not be a way to draw questions until the known ones come up.
+            state.asked = await rt.question_draws.draw(
+                state.subject, registered, rt.policy.security_questions.number_to_reset
+            )
             state.shown_questions = list(
                 prompts(user, state.asked)
                 if state.genuine and user is not None
                 else decoy_prompts(await decoy_pool(rt.store, rt.policy, state.subject), state.asked)
             )
-        state.stage = Stage.ANSWER_QUESTIONS
-    return await build_view(rt, state)
+        machine.move(state, Operation.CHOOSE_METHOD, Stage.ANSWER_QUESTIONS)
 
 
-async def _pass_gate(rt: Runtime, state: SessionState, method: Method) -> SessionView:
-    state.passed.append(method)
-    state.method = None
-    state.genuine = False
-    if method is Method.SECURITY_QUESTIONS:
-        state.asked = {}
-        state.shown_questions = []
+async def _pass_gate(
+    rt: Runtime, state: SessionState, user: DirectoryUser | None, method: Method, operation: Operation
+) -> None:
+    machine.record_gate(state, method)
     await rt.record(state, AuditEvent.GATE_PASSED, outcome=method.value)
     if state.refusal is not None:
         # The person has proved they hold the account: now they may learn why it cannot reset.
-        state.stage = Stage.REFUSED
+        machine.move(state, operation, Stage.REFUSED)
         await rt.record(state, AuditEvent.REFUSED, outcome=state.refusal.value)
-    elif len(state.passed) < state.gates_required:
-        state.stage = Stage.CHOOSE_METHOD
+    elif not machine.earned(state, user, rt.policy):
+        machine.move(state, operation, Stage.CHOOSE_METHOD)
     else:
         state.locked = await rt.directory.is_locked(state.login)
-        if unlock_offered(state.locked, rt.policy):
-            state.stage = Stage.CHOOSE_ACTION
-        else:
-            state.stage = Stage.NEW_PASSWORD
-    return await build_view(rt, state)
+        next_stage = Stage.CHOOSE_ACTION if unlock_offered(state.locked, rt.policy) else Stage.NEW_PASSWORD
+        machine.move(state, operation, next_stage)
 
 
-async def _count_failure(rt: Runtime, state: SessionState, method: Method) -> int:
+async def _count_failure(rt: Runtime, state: SessionState, method: Method, operation: Operation) -> int:
     """Count a wrong try of a per-session method; when none are left the method is used up."""
     state.failures[method] = state.failures.get(method, 0) + 1
     left = attempts_left(rt, state, method)
     await rt.record(state, AuditEvent.GATE_FAILED, outcome=method.value)
     if left == 0:
         state.exhausted.append(method)
-        state.method = None
-        state.stage = Stage.CHOOSE_METHOD
+        machine.back_to_choosing(state, operation)
     return left
 
 
-async def verify_code(rt: Runtime, state: SessionState, request: VerifyCodeRequest) -> SessionView:
+async def verify_code(rt: Runtime, state: SessionState, request: VerifyCodeRequest) -> None:
     """Check a typed code (sent code or authenticator app) for the open gate."""
     if state.stage in (Stage.IDENTIFY, Stage.REFUSED):
-        await rt.require_stage(state, Stage.VERIFY_CODE)
+        await rt.require(state, Operation.VERIFY_CODE)
     method = state.method
     if state.stage is not Stage.VERIFY_CODE or method is None:
         await rt.record(state, AuditEvent.STEP_REFUSED, outcome=ErrorCode.NO_ACTIVE_CODE.value)
@@ -151,15 +145,15 @@ async def verify_code(rt: Runtime, state: SessionState, request: VerifyCodeReque
             user.login, user.totp_secret, request.code
         ):
             await _settle(rt, state, proof, failed=False)
-            return await _pass_gate(rt, state, method)
-        left = await _count_failure(rt, state, method)
+            return await _pass_gate(rt, state, user, method, Operation.VERIFY_CODE)
+        left = await _count_failure(rt, state, method, Operation.VERIFY_CODE)
         await _settle(rt, state, proof, failed=True)
         raise ApiError(ErrorCode.CODE_WRONG if left else ErrorCode.CODE_BURNED, attempts_left=left)
     (proof,) = await _take(rt, state, Event.FAILED_PROOF)
     check = await rt.codes.check(state.token_hash, request.code)
     if check.status is CodeStatus.OK:
         await _settle(rt, state, proof, failed=False)
-        return await _pass_gate(rt, state, method)
+        return await _pass_gate(rt, state, await _user(rt, state), method, Operation.VERIFY_CODE)
     if not check.spent:
         await rt.throttle.refund([proof])  # no guess was checked (none, expired, already burned)
     if check.status is CodeStatus.NONE:
@@ -174,20 +168,19 @@ async def verify_code(rt: Runtime, state: SessionState, request: VerifyCodeReque
     raise ApiError(ErrorCode.CODE_WRONG, attempts_left=check.attempts_left)
 
 
-async def resend_code(rt: Runtime, state: SessionState) -> SessionView:
+async def resend_code(rt: Runtime, state: SessionState) -> None:
     """Send a new code for the open gate; the previous one stops working."""
-    await rt.require_stage(state, Stage.VERIFY_CODE)
+    await rt.require(state, Operation.RESEND_CODE)
     method = state.method
     if method not in CODE_METHODS or method is None:  # app codes roll by themselves
         await rt.record(state, AuditEvent.STEP_REFUSED, outcome="resend_app_code")
         raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
     await _send_code(rt, state, await _user(rt, state), method)
-    return await build_view(rt, state)
 
 
-async def answer_questions(rt: Runtime, state: SessionState, request: AnswersRequest) -> SessionView:
+async def answer_questions(rt: Runtime, state: SessionState, request: AnswersRequest) -> None:
     """Check the answers to the asked security questions; all must be right."""
-    await rt.require_stage(state, Stage.ANSWER_QUESTIONS)
+    await rt.require(state, Operation.ANSWER_QUESTIONS)
     user = await _user(rt, state)
     _, proof = await _take(rt, state, Event.PHONE_ATTEMPT, Event.FAILED_PROOF)
     if state.genuine and user is not None:
@@ -196,7 +189,8 @@ async def answer_questions(rt: Runtime, state: SessionState, request: AnswersReq
         correct = await check_decoy_answers(len(state.asked))
     if correct:
         await _settle(rt, state, proof, failed=False)
-        return await _pass_gate(rt, state, Method.SECURITY_QUESTIONS)
-    left = await _count_failure(rt, state, Method.SECURITY_QUESTIONS)
+        await rt.question_draws.release(state.subject)  # answered: the next reset may draw anew
+        return await _pass_gate(rt, state, user, Method.SECURITY_QUESTIONS, Operation.ANSWER_QUESTIONS)
+    left = await _count_failure(rt, state, Method.SECURITY_QUESTIONS, Operation.ANSWER_QUESTIONS)
     await _settle(rt, state, proof, failed=True)
     raise ApiError(ErrorCode.ANSWERS_WRONG, attempts_left=left)

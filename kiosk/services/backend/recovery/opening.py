@@ -10,25 +10,24 @@ from kiosk.services.api import (
     OpenSessionRequest,
     PictureCheck,
     SessionLocaleRequest,
-    SessionOpened,
-    SessionView,
     Stage,
 )
 from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.directory.errors import AmbiguousUser
 from kiosk.services.backend.errors import ApiError
-from kiosk.services.backend.http.views import build_view
 from kiosk.services.backend.human_check import captcha
 from kiosk.services.backend.human_check import pictures as picture_check
+from kiosk.services.backend.recovery import machine
 from kiosk.services.backend.recovery.decoys import subject_of
 from kiosk.services.backend.recovery.eligibility import assess
+from kiosk.services.backend.recovery.machine import Operation
 from kiosk.services.backend.recovery.sessions import SessionState
 from kiosk.services.backend.recovery.throttle import Blocked, Scope, source_address
 from kiosk.services.backend.runtime import Runtime
 
 
-async def open_session(rt: Runtime, request: OpenSessionRequest) -> SessionOpened:
-    """Start a session in the identify stage, with a first CAPTCHA.
+async def open_session(rt: Runtime, request: OpenSessionRequest) -> tuple[str, SessionState, CaptchaImage]:
+    """Start a session in the identify stage, with a first CAPTCHA: its token, state and picture.
 
     Drawing the CAPTCHA costs CPU, so opening is limited per kiosk id and per source address (the
     kiosk id is the caller's claim; the address is not): 429 before anything is made or drawn,
@@ -48,12 +47,12 @@ async def open_session(rt: Runtime, request: OpenSessionRequest) -> SessionOpene
     token, state = await rt.sessions.create(kiosk_id, request.locale, challenge)
     await rt.record(state, AuditEvent.SESSION_OPENED)
     image = await captcha.render_image(challenge)
-    return SessionOpened(token=token, view=await build_view(rt, state), captcha=image)
+    return token, state, image
 
 
 async def new_captcha(rt: Runtime, state: SessionState) -> CaptchaImage:
     """Replace the session's CAPTCHA (the old one stops working) and return its picture."""
-    await rt.require_stage(state, Stage.IDENTIFY)
+    await rt.require(state, Operation.NEW_CAPTCHA)
     await _count_captcha(rt, state)
     _set_text_challenge(state)
     return await captcha.render_image(state.captcha)
@@ -64,7 +63,7 @@ async def new_picture_check(rt: Runtime, state: SessionState) -> PictureCheck:
     policy does not offer it (`captcha.no_transcription_alternative`)."""
     if not rt.policy.captcha.no_transcription_alternative:
         raise ApiError(ErrorCode.CAPTCHA_DISABLED)
-    await rt.require_stage(state, Stage.IDENTIFY)
+    await rt.require(state, Operation.NEW_CAPTCHA)
     await _count_captcha(rt, state)
     challenge = picture_check.new_challenge()
     state.captcha, state.captcha_pictures = challenge.answer, True
@@ -79,7 +78,7 @@ async def captcha_audio(rt: Runtime, state: SessionState) -> CaptchaAudio:
     """
     if not rt.policy.captcha.audio:
         raise ApiError(ErrorCode.CAPTCHA_DISABLED)
-    await rt.require_stage(state, Stage.IDENTIFY)
+    await rt.require(state, Operation.NEW_CAPTCHA)
     if state.captcha_pictures:
         raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
     await _count_captcha(rt, state)
@@ -99,14 +98,14 @@ def _set_text_challenge(state: SessionState) -> None:
     state.captcha, state.captcha_pictures = captcha.new_challenge(), False
 
 
-async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -> SessionView:
+async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -> None:
     """Check the CAPTCHA, find the user and decide eligibility.
 
     Unless `reset.early_refusals`, every user ID (unknown, disabled, ineligible, eligible) goes on
     to the same method page by the same code path, and a refusal is told only after a first gate
     (see `decoys`). With it, a refusal is told at once.
     """
-    await rt.require_stage(state, Stage.IDENTIFY)
+    await rt.require(state, Operation.IDENTIFY)
     # Either kind of CAPTCHA: the typed characters, or the chosen picture's id (`picture_check`).
     solved = captcha.solves(state.captcha, request.captcha)
     _set_text_challenge(state)  # one try per challenge, right or wrong
@@ -129,14 +128,13 @@ async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -
     state.refusal = verdict.refusal
     outcome = "ambiguous_user" if ambiguous else (verdict.refusal.value if verdict.refusal else "ok")
     if verdict.refusal is not None and rt.policy.reset.early_refusals:
-        state.stage = Stage.REFUSED
+        machine.move(state, Operation.IDENTIFY, Stage.REFUSED)
         await rt.record(state, AuditEvent.REFUSED, outcome=outcome)
     else:
-        state.stage = Stage.CHOOSE_METHOD
+        machine.move(state, Operation.IDENTIFY, Stage.CHOOSE_METHOD)
         # An account that may not reset still has to pass one gate to learn why.
         state.gates_required = verdict.gates_required or 1
         await rt.record(state, AuditEvent.IDENTIFIED, outcome=outcome)
-    return await build_view(rt, state)
 
 
 async def _throttle(rt: Runtime, state: SessionState) -> None:

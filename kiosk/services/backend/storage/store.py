@@ -64,6 +64,11 @@ CREATE TABLE IF NOT EXISTS codes (
     superseded INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS codes_by_session ON codes(token_hash);
+CREATE TABLE IF NOT EXISTS question_draws (
+    subject TEXT PRIMARY KEY,
+    positions_json TEXT NOT NULL,
+    drawn_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS totp_steps (
     login TEXT PRIMARY KEY,
     last_step INTEGER NOT NULL
@@ -137,6 +142,15 @@ CREATE TABLE IF NOT EXISTS throttle_blocks (
 """
 
 
+def _add_code_subjects(connection: sqlite3.Connection) -> None:
+    """Codes know whose they are (a new code supersedes every older code of that user, in every
+    session): databases from before that get the column; their old codes belong to nobody."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(codes)")}
+    if "subject" not in columns:
+        connection.execute("ALTER TABLE codes ADD COLUMN subject TEXT NOT NULL DEFAULT ''")
+    connection.execute("CREATE INDEX IF NOT EXISTS codes_by_subject ON codes(subject)")
+
+
 class Store:
     """An SQLite database reached only through `call`, which runs work on the store's own thread."""
 
@@ -161,6 +175,7 @@ class Store:
             # databases) runs in the same transaction, so it happens completely or not at all.
             connection.executescript(f"BEGIN;\n{SCHEMA}")
             try:
+                _add_code_subjects(connection)
                 migrate_audit_chain(connection)
             except BaseException:
                 connection.execute("ROLLBACK")

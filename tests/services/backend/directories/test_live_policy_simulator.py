@@ -53,7 +53,7 @@ def test_explain_on_the_live_directory(live: Any, fake_keyring: FakeMemoryKeyrin
     code, out, _ = explain(policy, live.users["bob"].mail)  # by e-mail; enabled through the nested group
     assert code == 0 and f"self-service allowed: member of {live.groups.enabled} (reset.groups)" in out
     code, out, _ = explain(policy, "frank")
-    assert code == 3 and "  NO  0 usable method(s) for 1 gate(s)" in out and "refusal is never told" in out
+    assert code == 3 and "  NO  0 usable factor(s) (none) for 1 gate(s)" in out and "refusal is never told" in out
     code, out, _ = explain(policy, "grace")
     assert code == 3 and "verdict: REFUSED (account_disabled)" in out
     code, out, _ = explain(policy, "erin")
