@@ -99,3 +99,28 @@ async def test_an_ambiguous_id_is_refused_as_unknown_with_early_refusals() -> No
         refused = [r for r in await kiosk.backend.audit_records() if r.event is AuditEvent.REFUSED]
         assert [r.outcome for r in refused] == ["ambiguous_user"]
         assert await kiosk.backend.outbox() == []
+
+
+async def test_an_account_whose_login_is_another_accounts_alias_is_refused_by_any_id(
+    kiosk: Kiosk, backend: Backend
+) -> None:
+    """`sam` reached by a unique alias is still refused: every later lookup by its login would be
+    ambiguous (a 500 after the first gate), and guessing there would act on the wrong account."""
+    password_hash = await hash_secret("Twin-Lantern-Orbit-42")
+    sam = DirectoryUser(
+        login="sam",
+        display_name="Sam",
+        aliases=("sam@contoso.com",),
+        auth_email="sam@contoso.com",
+        groups=("SSPR-Users",),
+    )
+    await backend.directory.add_users([(sam, password_hash)])
+    assert (await backend.directory.find_user("sam@contoso.com")) is not None  # alone, sam is fine
+    samuel = DirectoryUser(login="samuel", display_name="Samuel", aliases=("sam",), groups=("SSPR-Users",))
+    await backend.directory.add_users([(samuel, password_hash)])  # now samuel's alias is sam's login
+    with pytest.raises(AmbiguousUser):
+        await backend.directory.find_user("sam@contoso.com")
+    assert await _walk(kiosk, "sam@contoso.com") == await _walk(kiosk, "nobody-here@contoso.com")
+    assert await backend.outbox() == []
+    identified = [r for r in await backend.audit_records() if r.event is AuditEvent.IDENTIFIED]
+    assert [r.outcome for r in identified] == ["ambiguous_user", "unknown_user"]

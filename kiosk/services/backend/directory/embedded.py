@@ -143,7 +143,8 @@ class EmbeddedDirectory:
 
     async def find_user(self, user_id: str) -> DirectoryUser | None:
         """The user whose login or alias equals `user_id` (case-insensitively), or None;
-        `AmbiguousUser` when it is one user's login and another's alias (never guessed)."""
+        `AmbiguousUser` when it is one user's login and another's alias (never guessed), and for the
+        user whose login is another's alias, whichever ID reaches it."""
         key = user_id.strip().casefold()
 
         def read(db: sqlite3.Connection) -> DirectoryUser | None:
@@ -157,6 +158,11 @@ class EmbeddedDirectory:
             if not rows:
                 return None
             row = rows[0]
+            # An account whose login is another account's alias is refused by any ID that reaches it:
+            # every later lookup by its login would be ambiguous.
+            shadowed = "SELECT 1 FROM user_aliases WHERE alias = ? AND login != ? LIMIT 1"
+            if db.execute(shadowed, (row["login"].casefold(), row["login"])).fetchone() is not None:
+                raise AmbiguousUser
             aliases = [
                 r["alias"] for r in db.execute("SELECT alias FROM user_aliases WHERE login = ?", (row["login"],))
             ]
