@@ -178,3 +178,13 @@ async def test_the_questions_are_drawn_anew_after_a_right_answer_or_a_day(questi
 def _draws(kiosk: Kiosk) -> int:
     with contextlib.closing(sqlite3.connect(kiosk.backend.database)) as db:
         return int(db.execute("SELECT COUNT(*) FROM question_draws").fetchone()[0])
+
+
+async def test_after_identify_the_account_is_looked_up_by_its_login_alone(kiosk: Kiosk) -> None:
+    directory = kiosk.backend.directory
+    emma = await directory.user_by_login("EMMA")
+    assert emma is not None and emma.login == "emma"
+    # An alias is an ID to type at identify, never a login: the later lookups do not search aliases, so
+    # another entry's alias or e-mail equal to a login cannot make them ambiguous.
+    assert emma.aliases and await directory.user_by_login(emma.aliases[0]) is None
+    assert await directory.user_by_login("?" + "0" * 64) is None  # an unknown ID's subject: nobody

@@ -69,6 +69,12 @@ class Directory(Protocol):
         """The user whose login or alias equals `user_id` (case-insensitively), or None."""
         ...
 
+    async def user_by_login(self, login: str) -> DirectoryUser | None:
+        """The user whose login (as `find_user` resolved it) is `login`, or None. Every step after
+        identify looks the account up this way: by the login alone, never by aliases, so another
+        entry's alias or e-mail that happens to equal it cannot make the lookup ambiguous."""
+        ...
+
     async def administrators(self) -> list[DirectoryUser]:
         """Every administrator account (told when another administrator resets)."""
         ...
@@ -163,6 +169,24 @@ class EmbeddedDirectory:
             shadowed = "SELECT 1 FROM user_aliases WHERE alias = ? AND login != ? LIMIT 1"
             if db.execute(shadowed, (row["login"].casefold(), row["login"])).fetchone() is not None:
                 raise AmbiguousUser
+            aliases = [
+                r["alias"] for r in db.execute("SELECT alias FROM user_aliases WHERE login = ?", (row["login"],))
+            ]
+            questions = db.execute(
+                "SELECT * FROM user_questions WHERE login = ? ORDER BY position", (row["login"],)
+            ).fetchall()
+            return _user_from_row(row, aliases, questions, self._box)
+
+        return await self._store.call(read)
+
+    async def user_by_login(self, login: str) -> DirectoryUser | None:
+        """The user whose login is `login` (case-insensitively), or None; aliases are not searched."""
+        key = login.strip().casefold()
+
+        def read(db: sqlite3.Connection) -> DirectoryUser | None:
+            row = db.execute("SELECT * FROM users WHERE lower(login) = ?", (key,)).fetchone()
+            if row is None:
+                return None
             aliases = [
                 r["alias"] for r in db.execute("SELECT alias FROM user_aliases WHERE login = ?", (row["login"],))
             ]

@@ -181,6 +181,18 @@ class LdapDirectory:
 
         return await self._with_enrollment(await self.connector.run(find))
 
+    async def user_by_login(self, login: str) -> DirectoryUser | None:
+        """The user whose login attribute (sAMAccountName / uid) is `login`, or None; UPN and e-mail
+        are not searched, so another entry's address equal to this login cannot make it ambiguous."""
+        if not login or len(login) > MAX_USER_ID:
+            return None
+
+        def find(connection: Any) -> DirectoryUser | None:
+            entry = self._entry_by_login(connection, login)
+            return self._user(connection, entry)[0] if entry else None
+
+        return await self._with_enrollment(await self.connector.run(find))
+
     async def all_users(self) -> list[DirectoryUser]:
         """Every entry the user filter matches under the user search base, sorted by login.
 

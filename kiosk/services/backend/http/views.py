@@ -63,7 +63,7 @@ async def build_view(rt: Runtime, state: SessionState) -> SessionView:
         return view
     uniform = uniform_phase(rt, state)
     if not uniform:
-        user = await rt.directory.find_user(state.login) if state.login else None
+        user = await rt.directory.user_by_login(state.login) if state.login else None
         if user is None:
             return view
     else:

@@ -32,7 +32,7 @@ async def _require_earned(rt: Runtime, state: SessionState, operation: Operation
     if not state.login:
         await rt.record(state, AuditEvent.STEP_REFUSED, outcome="not_earned")
         raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
-    user = await rt.directory.find_user(state.login)
+    user = await rt.directory.user_by_login(state.login)
     if user is None:
         raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE)
     if not machine.earned(state, user, rt.policy):

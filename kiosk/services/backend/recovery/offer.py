@@ -20,7 +20,7 @@ GATE_STAGES = (Stage.CHOOSE_METHOD, Stage.VERIFY_CODE, Stage.ANSWER_QUESTIONS)
 async def lookup(rt: Runtime, state: SessionState) -> DirectoryUser | None:
     """The session's account, None when the typed ID matched none; one directory lookup either way,
     so the two cases take alike long."""
-    user = await rt.directory.find_user(state.login or state.subject)
+    user = await rt.directory.user_by_login(state.login or state.subject)
     return user if state.login else None  # the subject hash ('?…') is no valid login anyway
 
 
