@@ -161,21 +161,15 @@ class EmbeddedDirectory:
             ).fetchall()
             if len(rows) > 1:
                 raise AmbiguousUser
-            if not rows:
-                return None
-            row = rows[0]
+            row = rows[0] if rows else None
+            login = row["login"] if row is not None else key
             # An account whose login is another account's alias is refused by any ID that reaches it:
-            # every later lookup by its login would be ambiguous.
+            # every later lookup by its login would be ambiguous. (Asked for an unknown ID too: the
+            # same queries either way, so the time taken tells nothing.)
             shadowed = "SELECT 1 FROM user_aliases WHERE alias = ? AND login != ? LIMIT 1"
-            if db.execute(shadowed, (row["login"].casefold(), row["login"])).fetchone() is not None:
+            if db.execute(shadowed, (login.casefold(), login)).fetchone() is not None and row is not None:
                 raise AmbiguousUser
-            aliases = [
-                r["alias"] for r in db.execute("SELECT alias FROM user_aliases WHERE login = ?", (row["login"],))
-            ]
-            questions = db.execute(
-                "SELECT * FROM user_questions WHERE login = ? ORDER BY position", (row["login"],)
-            ).fetchall()
-            return _user_from_row(row, aliases, questions, self._box)
+            return self._complete(db, row, login)
 
         return await self._store.call(read)
 
@@ -185,17 +179,16 @@ class EmbeddedDirectory:
 
         def read(db: sqlite3.Connection) -> DirectoryUser | None:
             row = db.execute("SELECT * FROM users WHERE lower(login) = ?", (key,)).fetchone()
-            if row is None:
-                return None
-            aliases = [
-                r["alias"] for r in db.execute("SELECT alias FROM user_aliases WHERE login = ?", (row["login"],))
-            ]
-            questions = db.execute(
-                "SELECT * FROM user_questions WHERE login = ? ORDER BY position", (row["login"],)
-            ).fetchall()
-            return _user_from_row(row, aliases, questions, self._box)
+            return self._complete(db, row, row["login"] if row is not None else key)
 
         return await self._store.call(read)
+
+    def _complete(self, db: sqlite3.Connection, row: sqlite3.Row | None, login: str) -> DirectoryUser | None:
+        """The user of `row` with its aliases and questions; for no row, the same queries, and None
+        (an unknown ID must cost what a real one does: see `decoys`)."""
+        aliases = [r["alias"] for r in db.execute("SELECT alias FROM user_aliases WHERE login = ?", (login,))]
+        questions = db.execute("SELECT * FROM user_questions WHERE login = ? ORDER BY position", (login,)).fetchall()
+        return _user_from_row(row, aliases, questions, self._box) if row is not None else None
 
     async def all_users(self) -> list[DirectoryUser]:
         """Every user, sorted by login, read in one transaction (three queries, whatever the count)."""
