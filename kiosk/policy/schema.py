@@ -7,6 +7,7 @@ silently ignored setting.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -277,12 +278,33 @@ class BackendSettings(PolicySection):
     kiosk_id: str = Field(default="", max_length=64, description="This kiosk's id in audit ('' = host name).")
     timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Request timeout in seconds.")
     session_minutes: int = Field(default=15, ge=1, le=15, description="Minutes a reset session lives (1 to 15).")
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        max_length=64,
+        description=(
+            "Addresses (10.0.0.5) or networks (10.1.0.0/16) of reverse proxies whose X-Forwarded-For "
+            "header `kiosk serve` believes; from any other peer the header is ignored."
+        ),
+    )
 
     @field_validator("kiosk_id")
     @classmethod
     def _kiosk_id_is_plain(cls, value: str) -> str:
         # Written into every audit row: an invisible direction mark would make it read as another id.
         return check_plain(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=True)
+            except ValueError:
+                raise ValueError(
+                    f"{entry[:64]!r} is not an IP address or a network in CIDR form (e.g. '10.0.0.5', "
+                    "'10.1.0.0/16', 'fd00::/8'; a network's host bits must be 0)"
+                ) from None
+        return value
 
     @model_validator(mode="after")
     def _url_for_shared(self) -> BackendSettings:

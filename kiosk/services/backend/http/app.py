@@ -25,6 +25,7 @@ from kiosk.services.api import ErrorCode
 from kiosk.services.backend.audit.log import AuditEvent, correlation_id
 from kiosk.services.backend.directory.errors import DirectoryUnavailable
 from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.http.forwarded import Network, client_address, trusted_networks
 from kiosk.services.backend.http.routes import Call, RouteSpec, active_routes
 from kiosk.services.backend.recovery.throttle import source_address
 from kiosk.services.backend.runtime import Runtime
@@ -81,7 +82,7 @@ def _bearer(request: Request) -> str:
 
 
 def _endpoint(
-    rt: Runtime, spec: RouteSpec, document: Callable[[], dict[str, Any]]
+    rt: Runtime, spec: RouteSpec, document: Callable[[], dict[str, Any]], proxies: tuple[Network, ...] = ()
 ) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> BaseModel | dict[str, Any] | None:
         raw = await _read_body(request)
@@ -105,7 +106,10 @@ def _endpoint(
     async def endpoint(request: Request) -> Response:
         cid = uuid.uuid4().hex
         context = correlation_id.set(cid)
-        address = source_address.set(request.client.host if request.client else "")  # per-address throttle
+        peer = request.client.host if request.client else ""
+        # The per-address throttle's address: the peer's, or the client's behind a trusted proxy.
+        forwarded = request.headers.getlist("x-forwarded-for") if proxies else []
+        address = source_address.set(client_address(peer, forwarded, proxies))
         try:
             result = await run(request)
             if isinstance(result, BaseModel):
@@ -152,7 +156,8 @@ def build_app(rt: Runtime) -> Starlette:
 
         return build_document(specs)
 
-    routes = [Route(spec.path, _endpoint(rt, spec, document), methods=[spec.method]) for spec in specs]
+    proxies = trusted_networks(rt.policy.backend.trusted_proxies)
+    routes = [Route(spec.path, _endpoint(rt, spec, document, proxies), methods=[spec.method]) for spec in specs]
     return Starlette(
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_found, HTTPException: _not_found, Exception: _internal},
