@@ -111,6 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--policy", dest="serve_policy", metavar="FILE", required=True)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument(
+        "--certificate", metavar="FILE", type=Path, help="serve HTTPS with this PEM certificate (chain after it)"
+    )
+    serve.add_argument("--key", metavar="FILE", type=Path, help="the certificate's PEM private key (unencrypted)")
 
     shots = commands.add_parser("screenshots", help="render every page to PNG, offscreen")
     shots.add_argument("--out", metavar="DIR", required=True, type=Path)
@@ -152,7 +156,7 @@ async def connect_services(policy: Policy) -> KioskServices:
 
     timeout = policy.backend.timeout_seconds
     if policy.backend.mode is BackendMode.SHARED:
-        client = BackendClient.shared(policy.backend.url, timeout=timeout)
+        client = BackendClient.shared(policy.backend.url, timeout=timeout, ca_file=policy.backend.ca_file)
 
         async def close_shared() -> None:
             await client.aclose()
@@ -297,8 +301,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_audit(args, _load, sys.stdout, sys.stderr)
     if args.command == "serve":
         from kiosk.services.backend import serve
+        from kiosk.services.backend.server_tls import ServerTlsError
 
-        serve(_load(args.serve_policy), args.host, args.port)
+        if (args.certificate is None) != (args.key is None):
+            print("ERROR: HTTPS needs both --certificate FILE and --key FILE", file=sys.stderr)
+            return 2
+        try:
+            serve(_load(args.serve_policy), args.host, args.port, certificate=args.certificate, key=args.key)
+        except ServerTlsError as error:
+            print(f"ERROR: {error}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "check-install":
         from kiosk.cli.install_check_cmd import check_install

@@ -19,6 +19,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from kiosk.policy.audit_schema import AuditSettings
 from kiosk.policy.characters import check_plain
 from kiosk.policy.directory_schema import ActiveDirectorySettings, OpenLdapSettings
+from kiosk.policy.loopback import is_loopback_host
 from kiosk.policy.questions import PREDEFINED_QUESTION_IDS
 from kiosk.policy.section import PolicySection
 
@@ -274,7 +275,16 @@ class BackendSettings(PolicySection):
     """Which backend the kiosk talks to."""
 
     mode: BackendMode = Field(default=BackendMode.EMBEDDED, description="embedded (in-process) or shared (URL).")
-    url: str = Field(default="", max_length=2048, description="Base URL of the shared backend (mode = 'shared').")
+    url: str = Field(
+        default="",
+        max_length=2048,
+        description="Base URL of the shared backend (mode = 'shared'): https://; http:// only to a loopback host.",
+    )
+    ca_file: str = Field(
+        default="",
+        max_length=1024,
+        description="PEM file of the CA that signed the shared backend's certificate ('' = the OS trust store).",
+    )
     kiosk_id: str = Field(default="", max_length=64, description="This kiosk's id in audit ('' = host name).")
     timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Request timeout in seconds.")
     session_minutes: int = Field(default=15, ge=1, le=15, description="Minutes a reset session lives (1 to 15).")
@@ -311,6 +321,23 @@ class BackendSettings(PolicySection):
         if self.mode is BackendMode.SHARED and not self.url.startswith(("https://", "http://")):
             raise ValueError("mode = 'shared' needs url = 'https://…'")
         return self
+
+    @field_validator("url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        # A field validator, so the error names backend.url and its line.
+        try:
+            parts = urlsplit(value.strip())
+            host = parts.hostname or ""
+        except ValueError:  # an unclosed [IPv6 bracket
+            return value  # the mode check above refuses what is no URL at all
+        if parts.scheme.lower() == "http" and host and not is_loopback_host(host):
+            raise ValueError(
+                "http:// sends user IDs, codes and new passwords unencrypted: it is only allowed to a loopback "
+                "host (127.0.0.0/8, ::1, localhost); use https:// (kiosk serve --certificate FILE --key FILE) "
+                "and set backend.ca_file to the CA that signed the server's certificate"
+            )
+        return value
 
 
 class DirectoryKind(StrEnum):

@@ -239,8 +239,20 @@ class _ServedApp:
         await self._backend.asgi(scope, receive, send)
 
 
-def serve(policy: Policy, host: str, port: int) -> None:
-    """Run the backend as an HTTP server under uvicorn until interrupted (blocking)."""
+def serve(policy: Policy, host: str, port: int, *, certificate: Path | None = None, key: Path | None = None) -> None:
+    """Run the backend as an HTTP server under uvicorn until interrupted (blocking).
+
+    With `certificate` and `key` (PEM files) it serves HTTPS; they are checked first, and a file that
+    cannot be used raises `ServerTlsError` (its message names the file and the fix) before anything opens.
+    """
     import uvicorn
 
-    uvicorn.run(_ServedApp(policy), host=host, port=port, lifespan="on", server_header=False, proxy_headers=False)
+    tls: dict[str, Any] = {}
+    if certificate is not None and key is not None:
+        from kiosk.services.backend.server_tls import check_server_tls
+
+        check_server_tls(certificate, key)
+        tls = {"ssl_certfile": str(certificate), "ssl_keyfile": str(key)}
+    uvicorn.run(
+        _ServedApp(policy), host=host, port=port, lifespan="on", server_header=False, proxy_headers=False, **tls
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, TypeVar
@@ -93,9 +94,14 @@ class BackendClient:
         return cls(http)
 
     @classmethod
-    def shared(cls, base_url: str, *, timeout: float = 10.0) -> BackendClient:
-        """A client of a shared backend server at `base_url`."""
-        return cls(httpx.AsyncClient(base_url=base_url, timeout=request_timeouts(timeout)))
+    def shared(cls, base_url: str, *, timeout: float = 10.0, ca_file: str = "") -> BackendClient:
+        """A client of a shared backend server at `base_url`.
+
+        An https:// server's certificate is verified against `ca_file` (the organisation's CA, PEM),
+        or the OS trust store when it is empty.
+        """
+        verify = server_trust(ca_file)
+        return cls(httpx.AsyncClient(base_url=base_url, timeout=request_timeouts(timeout), verify=verify))
 
     @property
     def has_session(self) -> bool:
@@ -240,6 +246,9 @@ class BackendClient:
         except httpx.ProtocolError as error:
             raise ProtocolError(f"{method} {url}: broken HTTP answer ({type(error).__name__})") from None
         except httpx.TransportError as error:
+            reason = _tls_verify_failure(error)
+            if reason is not None:
+                log.warning("%s %s: TLS verification failed: %s (check backend.ca_file)", method, url, reason)
             raise BackendUnavailable(f"{method} {url}: backend unreachable ({type(error).__name__})") from None
         log.debug("%s %s -> %s", method, url, response.status_code)
         if response.is_success:
@@ -249,6 +258,36 @@ class BackendClient:
         raise ProtocolError(
             f"{method} {url}: unexpected HTTP {response.status_code}", correlation_id=_header_reference(response)
         )
+
+
+def server_trust(ca_file: str) -> ssl.SSLContext:
+    """The TLS context that verifies a shared backend: `ca_file`'s CA, or the OS trust store when empty.
+
+    A `ca_file` that cannot be read or holds no certificate is logged and trusts nothing, so every
+    request fails as unreachable (the kiosk shows its out-of-service page) instead of the start crashing.
+    """
+    try:
+        return ssl.create_default_context(cafile=ca_file or None)
+    except (OSError, ssl.SSLError) as error:
+        log.error(
+            "backend.ca_file %s cannot be used (%s): no backend is trusted; point it at a readable PEM file of "
+            "the CA that signed the backend's certificate",
+            ca_file,
+            type(error).__name__,
+        )
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies against no CA at all
+
+
+def _tls_verify_failure(error: BaseException) -> str | None:
+    """OpenSSL's reason when `error` comes from a failed certificate verification, else None."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current.verify_message or "certificate verify failed"
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _request_body(model: type[_Model], **fields: object) -> _Model:

@@ -307,6 +307,20 @@ async def test_a_shared_backend_with_an_untrusted_certificate_fails_tls(tmp_path
     assert "certificate verify failed" in detail(report, "backend")
 
 
+async def test_a_shared_backend_signed_by_backend_ca_file_passes_tls(tmp_path: Path) -> None:
+    tls = make_tls_files(tmp_path, ("127.0.0.1",), "shared backend")
+    async with served_backend("diagnose-tls", cert_file=tls.cert_file, key_file=tls.key_file) as url:
+        report = await run_diagnostics(shared(url, ca_file=str(tls.ca_file)))
+        wrong = await run_diagnostics(shared(url, ca_file=str(tls.wrong_ca_file)))
+        missing = await run_diagnostics(shared(url, ca_file=str(tmp_path / "none.pem")))
+    assert statuses(report)["backend"] is CheckStatus.OK
+    assert statuses(report)["backend TLS"] is CheckStatus.WARN  # verified; the test certificate expires in 2 days
+    assert statuses(wrong)["backend"] is CheckStatus.FAIL
+    assert "certificate verify failed" in detail(wrong, "backend")
+    assert statuses(missing)["backend"] is CheckStatus.FAIL
+    assert "backend.ca_file" in detail(missing, "backend")
+
+
 async def test_a_hung_shared_backend_fails_with_no_answer(silent_peer: SilentPeer) -> None:
     report = await run_diagnostics(shared(f"http://127.0.0.1:{silent_peer.port}", timeout_seconds=0.5))
     assert statuses(report)["backend"] is CheckStatus.FAIL

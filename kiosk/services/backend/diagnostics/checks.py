@@ -261,7 +261,9 @@ class _Run:
         settings = self.policy.backend
         if settings.mode is BackendMode.SHARED:
             seconds = settings.timeout_seconds + 1
-            work = probe_shared_backend(settings.url, settings.timeout_seconds, kiosk.__version__, self.clock)
+            work = probe_shared_backend(
+                settings.url, settings.timeout_seconds, kiosk.__version__, self.clock, ca_file=settings.ca_file
+            )
             return await _bounded("backend", seconds, work)
         return await _bounded("backend", STORE_TIMEOUT_SECONDS, self.blocking(self.check_store))
 

@@ -522,8 +522,11 @@ async def probe_gateway(settings: GatewaySettings, token: str | None, clock: Clo
     return probe
 
 
-async def probe_shared_backend(base_url: str, timeout: float, version: str, clock: Clock) -> Probe:
-    """`GET /v1/health` of a shared backend: reachable, TLS, the answer, its version, the round trip."""
+async def probe_shared_backend(
+    base_url: str, timeout: float, version: str, clock: Clock, *, ca_file: str = ""
+) -> Probe:
+    """`GET /v1/health` of a shared backend: reachable, TLS (verified against `ca_file`, '' = the OS trust
+    store, as the kiosk does), the answer, its version, the round trip."""
     import httpx
 
     from kiosk.services.api import API_PREFIX, Health
@@ -532,7 +535,17 @@ async def probe_shared_backend(base_url: str, timeout: float, version: str, cloc
     parts = urlsplit(base_url)
     host = parts.hostname or ""
     url = f"{base_url.rstrip('/')}{API_PREFIX}/health"
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    try:
+        context = ssl.create_default_context(cafile=ca_file or None)
+    except (OSError, ssl.SSLError) as error:
+        probe.add(
+            "backend",
+            CheckStatus.FAIL,
+            f"backend.ca_file {ca_file} cannot be used ({type(error).__name__})",
+            "point backend.ca_file at a readable PEM file of the CA that signed the backend's certificate",
+        )
+        return probe
+    async with httpx.AsyncClient(verify=context, timeout=timeout, follow_redirects=False) as client:
         before, started = clock(), time.perf_counter()
         try:
             response = await client.get(url)
