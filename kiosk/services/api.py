@@ -84,6 +84,8 @@ class ErrorCode(StrEnum):
     DELIVERY_FAILED = "delivery_failed"
     # throttles (SPEC §4): the user, kiosk or source address is blocked until `ErrorBody.blocked_until`
     TOO_MANY_ATTEMPTS = "too_many_attempts"
+    # readiness (`GET /v1/ready`): the backend's own store cannot be used (the directory has its own code)
+    STORE_UNAVAILABLE = "store_unavailable"
 
 
 class Stage(StrEnum):

@@ -28,6 +28,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.WRITEBACK_FAILED: 502,
     ErrorCode.DELIVERY_FAILED: 503,
     ErrorCode.TOO_MANY_ATTEMPTS: 429,
+    ErrorCode.STORE_UNAVAILABLE: 503,
 }
 """HTTP status per error code; refusal codes (unknown_user …) travel inside a SessionView, not as errors."""
 

@@ -167,6 +167,13 @@ class LdapConnector:
         """Connect and bind once (start-up check): a clear `DirectoryUnavailable` when that fails."""
         await self.run(lambda connection: None)
 
+    async def reachable(self) -> None:
+        """Open and bind a fresh connection, then unbind it (readiness): `DirectoryUnavailable` when that fails.
+
+        Unlike `check`, never an idle pooled connection, which may have gone stale without anyone noticing.
+        """
+        await self.run_blocking(lambda: _quietly_close(self.open_connection()))
+
     async def close(self) -> None:
         """Unbind every idle connection and stop the worker threads."""
 

@@ -6,6 +6,7 @@ so the documentation cannot drift from the routes.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -98,6 +99,27 @@ class RouteSpec:
 
 async def _health(call: Call) -> Health:
     return Health(status="ok", version=kiosk.__version__)
+
+
+READY_TIMEOUT = 10.0
+"""Seconds `GET /v1/ready` waits for the store and the directory before answering 503."""
+
+
+async def _ready(call: Call) -> Health:
+    # The store: one trivial transaction on its thread.
+    try:
+        await asyncio.wait_for(call.rt.store.call(lambda db: db.execute("SELECT 1").fetchone()), READY_TIMEOUT)
+    except Exception:  # noqa: BLE001 - closed, locked, broken or too slow: not ready, whatever the reason
+        raise ApiError(ErrorCode.STORE_UNAVAILABLE) from None
+    # The directory: the embedded one lives in the store; an LDAP one is connected and bound afresh.
+    from kiosk.services.backend.directory.ldap import LdapDirectory
+
+    if isinstance(call.rt.directory, LdapDirectory):
+        try:
+            await asyncio.wait_for(call.rt.directory.connector.reachable(), READY_TIMEOUT)
+        except Exception:  # noqa: BLE001 - down, refused, TLS, service account, timeout: not ready
+            raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE) from None
+    return Health(status="ready", version=kiosk.__version__)
 
 
 async def _openapi(call: Call) -> dict[str, Any]:
@@ -199,6 +221,10 @@ _P = API_PREFIX
 
 ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", f"{_P}/health", "health", "Is the backend up?", _health, response=Health),
+    RouteSpec(
+        "GET", f"{_P}/ready", "ready", "Can the backend serve (its store and the directory reachable)?", _ready,
+        response=Health, errors=(ErrorCode.STORE_UNAVAILABLE, ErrorCode.DIRECTORY_UNAVAILABLE),
+    ),
     RouteSpec("GET", f"{_P}/openapi.json", "openapi", "This API's OpenAPI 3.1 document.", _openapi),
     RouteSpec(
         "POST", f"{_P}/sessions", "open_session", "Start a reset session (with a CAPTCHA).", _open,
