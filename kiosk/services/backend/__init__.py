@@ -226,8 +226,10 @@ class _ServedApp:
                 if message["type"] == "lifespan.startup":
                     try:
                         self._backend = await Backend.open(self._policy)
-                    except Exception as error:  # noqa: BLE001 - reported to uvicorn, which stops
-                        await send({"type": "lifespan.startup.failed", "message": type(error).__name__})
+                    except Exception as error:  # noqa: BLE001 - reported to uvicorn, which logs it and stops
+                        from kiosk.services.backend.startup import startup_failure  # the cause and the fix
+
+                        await send({"type": "lifespan.startup.failed", "message": startup_failure(error, self._policy)})
                         return
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":

@@ -44,11 +44,21 @@ def _server(url: str, settings: LdapSettings) -> Any:
     if settings.insecure_skip_tls_verify:
         tls = ldap3.Tls(validate=ssl.CERT_NONE, version=ssl.PROTOCOL_TLS_CLIENT)
     else:
-        tls = ldap3.Tls(
-            validate=ssl.CERT_REQUIRED,
-            version=ssl.PROTOCOL_TLS_CLIENT,
-            ca_certs_file=settings.ca_file or None,
-        )
+        import ldap3.core.exceptions as ldap_errors
+
+        try:
+            tls = ldap3.Tls(
+                validate=ssl.CERT_REQUIRED,
+                version=ssl.PROTOCOL_TLS_CLIENT,
+                ca_certs_file=settings.ca_file or None,
+            )
+        except (ldap_errors.LDAPSSLConfigurationError, OSError):
+            # A missing or unreadable CA file: say which, and what to do (start-up, `kiosk directory test`).
+            raise DirectoryUnavailable(
+                Unavailability.TLS,
+                f"ca_file {settings.ca_file} cannot be read: point the directory's ca_file at a readable PEM file "
+                "of the CA that signed the directory server's certificate",
+            ) from None
     return ldap3.Server(
         parts.hostname or "",
         port=parts.port or (636 if secure else 389),

@@ -1,0 +1,34 @@
+"""What `kiosk serve` prints when the backend cannot start: the cause and the fix, never a traceback.
+
+The backend's own start-up errors already say both, without secrets (`kiosk directory test` prints the
+same text for the directory's): a missing keyring secret names the `kiosk secrets set …` command, a
+TLS failure the CA file, a refused service account the bind DN to check. Anything else is told by its
+type only, as before: a foreign exception's message may quote what it was given.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from kiosk.policy.schema import Policy
+
+
+def startup_failure(error: BaseException, policy: Policy) -> str:
+    """One line for the operator: why the backend did not start, and what to do about it."""
+    from kiosk.services.backend.audit.syslog import SyslogSetupError
+    from kiosk.services.backend.credentials import CredentialError
+    from kiosk.services.backend.delivery.sender import DeliveryError
+    from kiosk.services.backend.directory.errors import DirectoryError
+
+    lead = "the backend cannot start: "
+    if isinstance(error, DirectoryError | CredentialError | SyslogSetupError):
+        return lead + str(error)
+    if isinstance(error, DeliveryError):
+        return f"{lead}delivery: {error}"
+    if isinstance(error, sqlite3.Error | OSError):
+        database = policy.directory.embedded.database or "(a temporary file)"
+        return (
+            f"{lead}the store {database} cannot be opened ({type(error).__name__}: {error}); check that "
+            "directory.embedded.database names a file in an existing folder the service account may write"
+        )
+    return f"{lead}{type(error).__name__}"
