@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from kiosk.services.backend.directory.ldap import LdapDirectory
+    from kiosk.services.backend.metrics import Metrics
 
 __all__ = ["Backend", "Clock", "ManualClock", "SystemClock", "serve"]
 
@@ -61,12 +62,15 @@ class Backend:
         database: Path | None = None,
         kiosk_id: str = "",
         sender: Sender | None = None,
+        metrics: bool = False,
     ) -> Backend:
         """Open the store (a fresh temporary file if none is configured), the directory, build the app.
 
         An LDAP directory that is misconfigured (TLS, service account, keyring) fails here with
         `DirectoryUnavailable`; one that is only unreachable opens (see `directory_factory`).
         `sender` (tests, bench) delivers instead of the policy's SMTP, gateway or dev outbox.
+        `metrics` (`kiosk serve`, tests) counts requests and audited events and serves `GET /metrics`;
+        off, `prometheus_client` is never imported (the kiosk's embedded backend does not pay for it).
         """
         from kiosk.services.backend.http.app import build_app  # Starlette only once a backend is wanted
 
@@ -113,7 +117,12 @@ class Backend:
                     await ldap.close()
                 await store.close()
                 raise
-        audit = AuditLog(store, clock, sink)
+        counters: Metrics | None = None
+        if metrics:
+            from kiosk.services.backend.metrics import Metrics  # prometheus_client only when served
+
+            counters = Metrics()
+        audit = AuditLog(store, clock, sink, counters.audited if counters is not None else None)
         runtime = Runtime(
             policy=policy,
             clock=clock,
@@ -136,6 +145,7 @@ class Backend:
             question_draws=QuestionDraws(store, clock),
             kiosk_id=kiosk_id or policy.backend.kiosk_id or socket.gethostname(),
             demo_users=embedded if policy.demo and ldap is None else None,
+            metrics=counters,
         )
         runtime.delivery.start()
         return cls(runtime, build_app(runtime), temporary, ldap)
@@ -215,8 +225,9 @@ def _smtp_sender(policy: Policy) -> Sender:
 class _ServedApp:
     """The backend as a self-contained ASGI app for uvicorn: opened on startup, closed on shutdown."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, *, metrics: bool = True) -> None:
         self._policy = policy
+        self._metrics = metrics
         self._backend: Backend | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -225,7 +236,7 @@ class _ServedApp:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
                     try:
-                        self._backend = await Backend.open(self._policy)
+                        self._backend = await Backend.open(self._policy, metrics=self._metrics)
                     except Exception as error:  # noqa: BLE001 - reported to uvicorn, which logs it and stops
                         from kiosk.services.backend.startup import startup_failure  # the cause and the fix
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from kiosk.policy.schema import Policy
 from kiosk.services.api import ErrorCode
@@ -20,6 +20,9 @@ from kiosk.services.backend.recovery.questions import QuestionDraws
 from kiosk.services.backend.recovery.sessions import SessionState, SessionStore
 from kiosk.services.backend.recovery.throttle import Blocked, Throttle
 from kiosk.services.backend.storage.store import Store
+
+if TYPE_CHECKING:
+    from kiosk.services.backend.metrics import Metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,8 @@ class Runtime:
     kiosk_id: str
     demo_users: EmbeddedDirectory | None = None
     """The demo's user list (dev authenticator); None outside demo mode."""
+    metrics: Metrics | None = None
+    """Prometheus metrics (`GET /metrics`): only a backend served by `kiosk serve` has them."""
 
     async def record(self, state: SessionState, event: AuditEvent, outcome: str = "ok") -> None:
         """Audit one step of a session."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import secrets
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
@@ -93,10 +94,18 @@ class AuditSink(Protocol):
 class AuditLog:
     """Appends hash-chained audit rows to the store, and hands each one to the sink (if any)."""
 
-    def __init__(self, store: Store, clock: Clock, sink: AuditSink | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        sink: AuditSink | None = None,
+        observer: Callable[[AuditEvent, str], None] | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._sink = sink
+        self._observer = observer
+        """Told the event and outcome of every row written (the served backend's metrics count them)."""
 
     async def record(
         self, event: AuditEvent, *, kiosk_id: str, reference: str, user_id: str = "", outcome: str = "ok"
@@ -120,6 +129,8 @@ class AuditLog:
             return replace(record, id=int(cursor.lastrowid or 0), hash=digest)
 
         written = await self._store.call(insert)
+        if self._observer is not None:
+            self._observer(event, outcome)
         if self._sink is not None:
             self._sink.submit(written)
 

@@ -204,6 +204,10 @@ class DeliveryQueue:
             now, now, deadline.timestamp(),
         )  # fmt: skip
 
+    async def depth(self) -> int:
+        """Messages in the queue now (waiting, being sent or waiting for a retry), of every backend."""
+        return int(await self._store.call(lambda db: db.execute("SELECT COUNT(*) FROM delivery_queue").fetchone()[0]))
+
     # ------------------------------------------------------------------------------------ the worker
 
     def start(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -104,6 +105,7 @@ def _endpoint(
                     raise ApiError(ErrorCode.DIRECTORY_UNAVAILABLE) from None
 
     async def endpoint(request: Request) -> Response:
+        started = time.perf_counter()
         cid = uuid.uuid4().hex
         context = correlation_id.set(cid)
         peer = request.client.host if request.client else ""
@@ -127,6 +129,8 @@ def _endpoint(
             correlation_id.reset(context)
             source_address.reset(address)
         response.headers[CORRELATION_HEADER] = cid
+        if rt.metrics is not None:  # the route's template, never the raw path
+            rt.metrics.request(spec.path, spec.method, response.status_code, time.perf_counter() - started)
         return response
 
     endpoint.__name__ = spec.operation_id
@@ -144,8 +148,26 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(ErrorCode.INTERNAL), cid)
 
 
+METRICS_PATH = "/metrics"
+"""Prometheus's scrape path. Deliberately NOT in the route table (so not in the OpenAPI document):
+it is for the operator's monitoring, not the kiosk's JSON API, answers in Prometheus's text format,
+and exists only on a backend opened with metrics (`kiosk serve`)."""
+
+
+def _metrics_endpoint(rt: Runtime) -> Callable[[Request], Awaitable[Response]]:
+    async def metrics(request: Request) -> Response:
+        from kiosk.services.backend.metrics import CONTENT_TYPE
+
+        assert rt.metrics is not None
+        body = rt.metrics.exposition(await rt.delivery.depth())
+        return Response(body, media_type=CONTENT_TYPE)
+
+    return metrics
+
+
 def build_app(rt: Runtime) -> Starlette:
-    """The ASGI app of one backend: the table's routes (dev routes only in demo mode)."""
+    """The ASGI app of one backend: the table's routes (dev routes only in demo mode), and `GET /metrics`
+    when the backend has metrics."""
     specs = active_routes(rt.policy.demo)
 
     @functools.cache
@@ -158,6 +180,8 @@ def build_app(rt: Runtime) -> Starlette:
 
     proxies = trusted_networks(rt.policy.backend.trusted_proxies)
     routes = [Route(spec.path, _endpoint(rt, spec, document, proxies), methods=[spec.method]) for spec in specs]
+    if rt.metrics is not None:
+        routes.append(Route(METRICS_PATH, _metrics_endpoint(rt), methods=["GET"]))
     return Starlette(
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_found, HTTPException: _not_found, Exception: _internal},

@@ -1,7 +1,8 @@
 """The route table: every `/v1` endpoint once, with its models and error codes.
 
 The Starlette app (`app.py`) and the OpenAPI document (`openapi.py`) are both built from this table,
-so the documentation cannot drift from the routes.
+so the documentation cannot drift from the routes. The one route outside it, on purpose, is
+Prometheus's `GET /metrics` of a served backend (`app.METRICS_PATH`: not the kiosk's API, not JSON).
 """
 
 from __future__ import annotations
