@@ -147,7 +147,6 @@ class EarnedGates(RuleBasedStateMachine):
         self.slots = [Slot(), Slot()]
         self.active = 0
         self.latest: dict[str, Sent] = {}
-        self.sent: list[Sent] = []
         self.app_steps: dict[str, int] = {}
         self.delivered = 0
         self.passwords = 0
@@ -183,7 +182,6 @@ class EarnedGates(RuleBasedStateMachine):
             if match:
                 sent = Sent(match.group(1), index, slot.user, self.clock.now())
                 self.latest[slot.user] = sent
-                self.sent.append(sent)
                 slot.codes.append(sent.code)
         self.delivered = len(messages)
 

@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from kiosk.policy.schema import Method, Policy
-from kiosk.services.api import ErrorCode, Stage
+from kiosk.services.api import Stage
 from kiosk.services.backend.directory.embedded import DirectoryUser
-from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.recovery.eligibility import evaluate, factors_of
 from kiosk.services.backend.recovery.sessions import SessionState
 
@@ -78,12 +77,6 @@ def move(state: SessionState, operation: Operation, to: Stage) -> None:
     state.stage = to
 
 
-def refuse(state: SessionState, refusal: ErrorCode) -> None:
-    """Identify found an account that may not reset and the policy tells it at once."""
-    state.refusal = refusal
-    move(state, Operation.IDENTIFY, Stage.REFUSED)
-
-
 def back_to_choosing(state: SessionState, operation: Operation) -> None:
     """The open gate's method is used up: back to the method page."""
     state.method = None
@@ -115,9 +108,3 @@ def earned(state: SessionState, user: DirectoryUser | None, policy: Policy) -> b
     needed = max(decision.gates_required, state.gates_required, 1)
     usable = [method for method in state.passed if method in decision.offered]
     return len(factors_of(user, usable)) >= needed
-
-
-def require(state: SessionState, operation: Operation) -> None:
-    """Raise 409 `step_not_allowed` when `operation` may not run at the session's stage (the caller audits)."""
-    if not allowed(state.stage, operation):
-        raise ApiError(ErrorCode.STEP_NOT_ALLOWED)

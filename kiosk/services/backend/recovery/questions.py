@@ -21,13 +21,8 @@ def normalize_answer(answer: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", answer).casefold().split())
 
 
-def pick_questions(registered: int, count: int) -> dict[str, int]:
-    """Choose `count` of `registered` questions at random: opaque per-session id (`q1`…) → position."""
-    positions = secrets.SystemRandom().sample(range(registered), min(count, registered))
-    return _asked(positions)
-
-
 def _asked(positions: list[int]) -> dict[str, int]:
+    """Opaque per-session question ids (`q1`…) → positions in the user's registered questions."""
     return {f"q{index}": position for index, position in enumerate(positions, start=1)}
 
 
