@@ -246,8 +246,11 @@ class DeliveryQueue:
             except Exception as error:  # noqa: BLE001 - a store failure: say so, try again later
                 log.error("delivery queue: could not read the queue: %s", type(error).__name__)
                 wait = IDLE_WAIT
+            # asyncio.timeout, not wait_for: wait_for wraps the wait in a task of its own, which a loop
+            # closed before that task starts (the kiosk's Qt loop at exit) leaves never awaited.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     async def _claim_and_start(self) -> float:
         """Take the due rows (marked `sending`), start their deliveries; drop rows lost by other backends.
