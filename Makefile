@@ -44,18 +44,33 @@ system-deps:
 # Not root or no apt-get: it says so, and the live-server tests then fail with the same message.
 LIVE_SERVER_PACKAGES := slapd ldap-utils samba samba-ad-dc samba-ad-provision winbind
 
+# The shared backend's replica tests (issue 12, part 5; tests/shared_backend): a throwaway PostgreSQL
+# cluster (initdb in a temporary folder) and HAProxy run in the foreground with the test's own config.
+# Before postgresql is installed, a createcluster.d drop-in (create_main_cluster = false) stops its
+# postinst from creating the default cluster 15/main: nothing the tests do not need is left on disk.
+# With systemd running, apt-get starts the freshly installed haproxy service (Debian's empty config):
+# it is stopped and disabled again. Neither service is ever needed by the tests.
+SHARED_BACKEND_PACKAGES := postgresql haproxy
+PG_NO_MAIN_CLUSTER := /etc/postgresql-common/createcluster.d/kiosk-tests-no-main-cluster.conf
+
 test-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	  missing=$$(for p in $(LIVE_SERVER_PACKAGES); do \
+	  missing=$$(for p in $(LIVE_SERVER_PACKAGES) $(SHARED_BACKEND_PACKAGES); do \
 	    [ "$$(dpkg-query -W -f='$${Status}' $$p 2>/dev/null)" = "install ok installed" ] || echo $$p; done); \
 	  if [ -n "$$missing" ]; then \
-	    echo "test-deps: installing $$missing"; \
+	    echo "test-deps: installing" $$missing; \
 	    echo "slapd slapd/no_configuration boolean true" | debconf-set-selections && \
+	    if echo " $$missing " | grep -q " postgresql "; then \
+	      mkdir -p $$(dirname $(PG_NO_MAIN_CLUSTER)) && \
+	      printf '%s\n' "# written by the kiosk's make test-deps: no default cluster (the tests make their own)" \
+	        "create_main_cluster = false" > $(PG_NO_MAIN_CLUSTER); fi && \
 	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-	      --no-install-recommends $$missing; fi; \
-	else echo "test-deps: not root or no apt-get, so the live-server tests will fail:" \
-	  "install $(LIVE_SERVER_PACKAGES) (Debian/Ubuntu names) yourself, then rerun make test"; fi
+	      --no-install-recommends $$missing && \
+	    if echo " $$missing " | grep -q " haproxy " && [ -d /run/systemd/system ]; then \
+	      systemctl disable --now haproxy; fi; fi; \
+	else echo "test-deps: not root or no apt-get, so the live-server and replica tests will fail:" \
+	  "install $(LIVE_SERVER_PACKAGES) $(SHARED_BACKEND_PACKAGES) (Debian/Ubuntu names) yourself, then rerun make test"; fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -16,6 +16,7 @@ from live_servers.common import LiveDirectory, LiveServerError
 from live_servers.common import unreachable_ldaps_url as closed_ldaps_url
 from live_servers.fake_keyring import FakeMemoryKeyring, installed
 from live_servers.openldap import start_openldap
+from live_servers.postgres import PostgresCluster, start_postgres
 from live_servers.samba_ad import start_samba_ad
 
 from kiosk.ui.gc_guard import collect_due_generations
@@ -73,6 +74,36 @@ def samba_ad_server() -> Iterator[LiveDirectory]:
 def live_directory(request: pytest.FixtureRequest) -> LiveDirectory:
     """Each live directory in turn (for tests that hold on both servers)."""
     return request.getfixturevalue(f"{request.param}_server")  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------- PostgreSQL (issue 12, parts 4 and 5)
+# One throwaway cluster per session (initdb in a temporary folder, a free port, a random password),
+# stopped and deleted at the end, also on failure; each test module that wants a database of its own
+# takes `postgres_database` (CREATE DATABASE, dropped after the module). No PostgreSQL FAILS the tests.
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A running PostgreSQL cluster on 127.0.0.1 (see tests/live_servers/postgres.py)."""
+    try:
+        cluster = start_postgres()
+    except LiveServerError as error:
+        pytest.fail(f"PostgreSQL unavailable: {error}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres_database(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """The name of a new, empty database on the cluster, for one test module (dropped afterwards)."""
+    name = postgres_cluster.fresh_database()
+    try:
+        yield name
+    finally:
+        postgres_cluster.drop_database(name)
 
 
 @pytest.fixture
