@@ -30,11 +30,12 @@ kept elsewhere (syslog forwarding, a head hash an administrator wrote down and c
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+
+from kiosk.services.backend.storage.db import Db, Row
 
 CHAIN_VERSION = "kiosk-audit-chain-v1"
 GENESIS = "0" * 64
@@ -69,12 +70,12 @@ def chain_hash(fields: Sequence[str], prev_hash: str) -> str:
     return digest.hexdigest()
 
 
-def row_fields(row: sqlite3.Row) -> tuple[str, ...]:
+def row_fields(row: Row) -> tuple[str, ...]:
     """The hashed fields of a stored row, in hashing order."""
     return tuple(str(row[name]) for name in HASHED_FIELDS)
 
 
-def migrate(db: sqlite3.Connection) -> None:
+def migrate(db: Db) -> None:
     """Add the chain columns to an older audit table and chain its rows; record where chaining began.
 
     Runs inside the schema transaction of `Store.open`. Rows are chained here only when the columns
@@ -82,11 +83,10 @@ def migrate(db: sqlite3.Connection) -> None:
     silently bless any change made to it since.
     """
     columns = {row[1] for row in db.execute("PRAGMA table_info(audit)")}
-    db.execute(CHAIN_SCHEMA)
     if "hash" in columns:
-        if db.execute("SELECT 1 FROM audit_chain").fetchone() is None and _empty(db):
-            _mark(db, rows_before=0, last_id_before=0)  # a new database: chained from its first row
+        start(db)
         return
+    db.execute(CHAIN_SCHEMA)
     db.execute("ALTER TABLE audit ADD COLUMN prev_hash TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT ''")
     previous = GENESIS
@@ -101,11 +101,18 @@ def migrate(db: sqlite3.Connection) -> None:
     _mark(db, rows_before=count, last_id_before=last_id)
 
 
-def _empty(db: sqlite3.Connection) -> bool:
+def start(db: Db) -> None:
+    """Create the chain's bookkeeping table; a new database is marked as chained from its first row."""
+    db.execute(CHAIN_SCHEMA)
+    if db.execute("SELECT 1 FROM audit_chain").fetchone() is None and _empty(db):
+        _mark(db, rows_before=0, last_id_before=0)
+
+
+def _empty(db: Db) -> bool:
     return db.execute("SELECT 1 FROM audit LIMIT 1").fetchone() is None
 
 
-def _mark(db: sqlite3.Connection, *, rows_before: int, last_id_before: int) -> None:
+def _mark(db: Db, *, rows_before: int, last_id_before: int) -> None:
     db.execute(
         "INSERT INTO audit_chain (id, began_at, rows_before, last_id_before) VALUES (1, ?, ?, ?)",
         (datetime.now(UTC).isoformat(timespec="seconds"), rows_before, last_id_before),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextvars
 import secrets
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -18,6 +17,7 @@ from typing import Protocol
 
 from kiosk.services.backend.audit.chain import GENESIS, chain_hash
 from kiosk.services.backend.clock import Clock
+from kiosk.services.backend.storage.db import Db, Row
 from kiosk.services.backend.storage.store import Store
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out over the phone
@@ -114,19 +114,20 @@ class AuditLog:
         at = self._clock.now().isoformat()
         cid = correlation_id.get()
 
-        def insert(db: sqlite3.Connection) -> AuditRecord:
-            # Read the head and insert in the store's one BEGIN IMMEDIATE transaction: two requests
-            # at once can never chain to the same predecessor.
+        def insert(db: Db) -> AuditRecord:
+            # Read the head and insert in one store transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+            # serializable, and a unique index on prev_hash): two requests at once, on any replica,
+            # can never chain to the same predecessor; the loser is retried on the new head.
             head = db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
             prev_hash = str(head["hash"]) if head is not None else GENESIS
             record = AuditRecord(0, at, kiosk_id, reference, user_id, event, outcome, cid, prev_hash)
             digest = chain_hash(record.hashed_fields, prev_hash)
             cursor = db.execute(
                 "INSERT INTO audit (at, kiosk_id, reference, user_id, event, outcome, correlation_id, prev_hash, hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (*record.hashed_fields, prev_hash, digest),
             )
-            return replace(record, id=int(cursor.lastrowid or 0), hash=digest)
+            return replace(record, id=int(cursor.fetchone()[0]), hash=digest)
 
         written = await self._store.call(insert)
         if self._observer is not None:
@@ -147,7 +148,7 @@ class AuditLog:
     async def records(self) -> list[AuditRecord]:
         """Every row, oldest first."""
 
-        def read(db: sqlite3.Connection) -> list[sqlite3.Row]:
+        def read(db: Db) -> list[Row]:
             return db.execute("SELECT * FROM audit ORDER BY id").fetchall()
 
         return [

@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from kiosk.policy.schema import Method
 from kiosk.services.backend.audit.log import AuditEvent, AuditLog, correlation_id
 from kiosk.services.backend.clock import Clock
 from kiosk.services.backend.delivery.sender import DeliveryError, DeliveryFailure, Sender
+from kiosk.services.backend.storage.db import Db, Row
 from kiosk.services.backend.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class _Row:
     user_id: str
 
     @classmethod
-    def of(cls, row: sqlite3.Row) -> _Row:
+    def of(cls, row: Row) -> _Row:
         return cls(
             id=row["id"],
             kind=Kind(row["kind"]),
@@ -176,7 +176,7 @@ class DeliveryQueue:
         """
         row = self._row(origin, message, Kind.DECOY if decoy else Kind.CODE, expires_at)
 
-        def write(db: sqlite3.Connection) -> None:
+        def write(db: Db) -> None:
             db.execute(
                 "UPDATE delivery_queue SET superseded = 1 WHERE account = ? AND kind IN ('code', 'decoy')",
                 (origin.account,),
@@ -261,7 +261,7 @@ class DeliveryQueue:
         room = MAX_IN_FLIGHT - len(self._inflight)
         lost_before = now - LOST_GRACE.total_seconds()
 
-        def claim(db: sqlite3.Connection) -> tuple[list[sqlite3.Row], list[sqlite3.Row], float | None]:
+        def claim(db: Db) -> tuple[list[Row], list[Row], float | None]:
             lost = db.execute(
                 "SELECT * FROM delivery_queue WHERE owner != ? AND deadline < ?", (self._owner, lost_before)
             ).fetchall()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -10,6 +9,7 @@ from typing import Protocol
 from kiosk.policy.schema import Method
 from kiosk.services.api import OutboxMessage
 from kiosk.services.backend.clock import Clock
+from kiosk.services.backend.storage.db import Db, Row
 from kiosk.services.backend.storage.store import Store
 
 
@@ -94,7 +94,7 @@ class DevOutbox:
     async def messages(self, limit: int = 50) -> list[OutboxMessage]:
         """The newest `limit` messages, oldest first."""
 
-        def read(db: sqlite3.Connection) -> list[sqlite3.Row]:
+        def read(db: Db) -> list[Row]:
             return db.execute("SELECT * FROM outbox ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
 
         rows = await self._store.call(read)

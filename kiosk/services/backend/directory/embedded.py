@@ -9,7 +9,6 @@ secrets are stored sealed (`SecretBox`, the enrollment store's cipher) and opene
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from kiosk.policy.password import normalize_password
 from kiosk.services.backend.directory.errors import AmbiguousUser
 from kiosk.services.backend.hashing import hash_secret, verify_any, verify_secret
+from kiosk.services.backend.storage.db import Db, Row
 from kiosk.services.backend.storage.store import Store, seal_plain_totp_secrets
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class Directory(Protocol):
         ...
 
 
-def _user_from_row(row: sqlite3.Row, aliases: list[str], questions: list[sqlite3.Row], box: SecretBox) -> DirectoryUser:
+def _user_from_row(row: Row, aliases: list[str], questions: list[Row], box: SecretBox) -> DirectoryUser:
     return DirectoryUser(
         login=row["login"],
         display_name=row["display_name"],
@@ -153,7 +153,7 @@ class EmbeddedDirectory:
         user whose login is another's alias, whichever ID reaches it."""
         key = user_id.strip().casefold()
 
-        def read(db: sqlite3.Connection) -> DirectoryUser | None:
+        def read(db: Db) -> DirectoryUser | None:
             rows = db.execute(
                 "SELECT DISTINCT u.* FROM users u LEFT JOIN user_aliases a ON a.login = u.login "
                 "WHERE lower(u.login) = ? OR a.alias = ? LIMIT 2",
@@ -177,27 +177,28 @@ class EmbeddedDirectory:
         """The user whose login is `login` (case-insensitively), or None; aliases are not searched."""
         key = login.strip().casefold()
 
-        def read(db: sqlite3.Connection) -> DirectoryUser | None:
+        def read(db: Db) -> DirectoryUser | None:
             row = db.execute("SELECT * FROM users WHERE lower(login) = ?", (key,)).fetchone()
             return self._complete(db, row, row["login"] if row is not None else key)
 
         return await self._store.call(read)
 
-    def _complete(self, db: sqlite3.Connection, row: sqlite3.Row | None, login: str) -> DirectoryUser | None:
+    def _complete(self, db: Db, row: Row | None, login: str) -> DirectoryUser | None:
         """The user of `row` with its aliases and questions; for no row, the same queries, and None
         (an unknown ID must cost what a real one does: see `decoys`)."""
-        aliases = [r["alias"] for r in db.execute("SELECT alias FROM user_aliases WHERE login = ?", (login,))]
+        found = db.execute("SELECT alias FROM user_aliases WHERE login = ? ORDER BY alias", (login,))
+        aliases = [r["alias"] for r in found]
         questions = db.execute("SELECT * FROM user_questions WHERE login = ? ORDER BY position", (login,)).fetchall()
         return _user_from_row(row, aliases, questions, self._box) if row is not None else None
 
     async def all_users(self) -> list[DirectoryUser]:
         """Every user, sorted by login, read in one transaction (three queries, whatever the count)."""
 
-        def read(db: sqlite3.Connection) -> list[DirectoryUser]:
+        def read(db: Db) -> list[DirectoryUser]:
             aliases: dict[str, list[str]] = {}
-            for row in db.execute("SELECT alias, login FROM user_aliases ORDER BY rowid"):
+            for row in db.execute("SELECT alias, login FROM user_aliases ORDER BY login, alias"):
                 aliases.setdefault(row["login"], []).append(row["alias"])
-            questions: dict[str, list[sqlite3.Row]] = {}
+            questions: dict[str, list[Row]] = {}
             for row in db.execute("SELECT * FROM user_questions ORDER BY login, position"):
                 questions.setdefault(row["login"], []).append(row)
             return [
@@ -226,7 +227,7 @@ class EmbeddedDirectory:
     async def add_users(self, users: Sequence[tuple[DirectoryUser, str]]) -> None:
         """Create users, each with its already-hashed password, in one transaction (all or none)."""
 
-        def write(db: sqlite3.Connection) -> None:
+        def write(db: Db) -> None:
             for user, password_hash in users:
                 _insert_user(db, user, password_hash, self._box)
 
@@ -267,7 +268,7 @@ class EmbeddedDirectory:
         """Set a new password (an administrator reset), which also unlocks the account."""
         new_hash = await hash_secret(normalize_password(password))  # NFC, as it is verified
 
-        def write(db: sqlite3.Connection) -> None:
+        def write(db: Db) -> None:
             row = db.execute("SELECT history_json FROM users WHERE login = ?", (login,)).fetchone()
             if row is None:
                 raise LookupError("no such user")
@@ -290,7 +291,7 @@ class EmbeddedDirectory:
         )
 
 
-def _insert_user(db: sqlite3.Connection, user: DirectoryUser, password_hash: str, box: SecretBox) -> None:
+def _insert_user(db: Db, user: DirectoryUser, password_hash: str, box: SecretBox) -> None:
     """Insert one user with its aliases and registered questions (inside the caller's transaction); the
     authenticator secret is stored sealed."""
     db.execute(

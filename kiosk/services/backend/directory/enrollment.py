@@ -8,30 +8,14 @@ secrets too). Keys are objectGUID / entryUUID, so a renamed account keeps its da
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from kiosk.services.backend.directory.embedded import RegisteredQuestion
+from kiosk.services.backend.storage.db import Db, Row
 from kiosk.services.backend.storage.store import Store
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS enrolled_questions (
-    directory_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    predefined_id TEXT,
-    custom_text TEXT,
-    answer_hash TEXT NOT NULL,
-    PRIMARY KEY (directory_id, position)
-);
-CREATE TABLE IF NOT EXISTS enrolled_totp (
-    directory_id TEXT PRIMARY KEY,
-    secret_token TEXT NOT NULL
-);
-"""
-
 
 SEALED_PREFIX = "gAAAAA"
 """How every Fernet token starts (version byte 0x80, then the timestamp's high bytes): a base32 TOTP
@@ -84,8 +68,7 @@ class Enrollment:
 
     @classmethod
     async def open(cls, store: Store, key: bytes) -> Enrollment:
-        """Make sure the tables exist and return the enrollment store."""
-        await store.call(lambda db: [db.execute(statement) for statement in SCHEMA.split(";") if statement.strip()])
+        """The enrollment store over `store` (its tables are part of the schema: `storage.migrations`)."""
         return cls(store, key)
 
     async def read(self, directory_id: str) -> Enrolled:
@@ -93,7 +76,7 @@ class Enrollment:
         if not directory_id:
             return Enrolled()
 
-        def read(db: sqlite3.Connection) -> tuple[list[sqlite3.Row], sqlite3.Row | None]:
+        def read(db: Db) -> tuple[list[Row], Row | None]:
             questions = db.execute(
                 "SELECT * FROM enrolled_questions WHERE directory_id = ? ORDER BY position", (directory_id,)
             ).fetchall()
@@ -108,7 +91,7 @@ class Enrollment:
     async def set_questions(self, directory_id: str, questions: Sequence[RegisteredQuestion]) -> None:
         """Replace the user's registered questions (answers already hashed)."""
 
-        def write(db: sqlite3.Connection) -> None:
+        def write(db: Db) -> None:
             db.execute("DELETE FROM enrolled_questions WHERE directory_id = ?", (directory_id,))
             for position, question in enumerate(questions):
                 db.execute(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hmac
-import sqlite3
 from datetime import datetime
 
 from kiosk.services.backend.clock import Clock
+from kiosk.services.backend.storage.db import Db
 from kiosk.services.backend.storage.store import Store
 
 STEP_SECONDS = 30
@@ -56,7 +56,7 @@ class Authenticator:
             return False
         step = matched
 
-        def claim(db: sqlite3.Connection) -> bool:
+        def claim(db: Db) -> bool:
             row = db.execute("SELECT last_step FROM totp_steps WHERE login = ?", (login,)).fetchone()
             if row is not None and row["last_step"] >= step:
                 return False  # this step (or a later one) was already used: a replay

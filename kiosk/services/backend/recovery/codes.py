@@ -9,7 +9,6 @@ answers `expired`, whichever session it was sent in.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,6 +16,7 @@ from enum import StrEnum
 from kiosk.policy.schema import Method
 from kiosk.services.backend.clock import Clock
 from kiosk.services.backend.hashing import hash_code, verify_secret
+from kiosk.services.backend.storage.db import Db, Row
 from kiosk.services.backend.storage.store import Store
 
 
@@ -78,7 +78,7 @@ class CodeBook:
         encoded = await hash_code(code if genuine else f"{code}-decoy")
         expires_at = self._clock.now() + self._lifetime
 
-        def write(db: sqlite3.Connection) -> None:
+        def write(db: Db) -> None:
             db.execute("UPDATE codes SET superseded = 1 WHERE token_hash = ? OR subject = ?", (session, subject))
             db.execute(
                 "INSERT INTO codes (token_hash, subject, method, target, code_hash, expires_at, attempts_left) "
@@ -89,7 +89,7 @@ class CodeBook:
         await self._store.call(write)
         return code, ActiveCode(method, target, expires_at, self._attempts)
 
-    async def _current(self, session: str) -> sqlite3.Row | None:
+    async def _current(self, session: str) -> Row | None:
         """The session's newest code; `superseded` is set when a newer code of the user replaced it."""
         return await self._store.call(
             lambda db: db.execute(

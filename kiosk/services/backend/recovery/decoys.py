@@ -22,19 +22,18 @@ import hashlib
 import hmac
 import random
 import secrets
-import sqlite3
 import weakref
 
 from kiosk.policy.schema import Method, Policy
 from kiosk.services.api import QuestionPrompt
 from kiosk.services.backend.hashing import verify_secret
+from kiosk.services.backend.storage.db import Db
 from kiosk.services.backend.storage.store import Store
 
-DUMMY_ANSWER_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$c9rlg1MMF7e35cKm40zmqg$Yyyg8AVCtyKkjDPVvBR6ZXT5qGkeXXwSvS6vzfs6jUQ"
-)
+DUMMY_ANSWER_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c9rlg1MMF7e35cKm40zmqg$Yyyg8AVCtyKkjDPVvBR6ZXT5qGkeXXwSvS6vzfs6jUQ"
 """The strong-profile hash of a random value nobody knows: decoy answers are checked against it so
 that a decoy takes as long to check as a real answer (not a secret; nothing can match it)."""
+
 
 async def subject_of(store: Store, typed_user_id: str) -> str:
     """The throttle key of a user ID that resolved to no account: a keyed hash, never what was typed.
@@ -64,8 +63,8 @@ async def _key(store: Store, name: str) -> bytes:
         return known[name]
     fresh = secrets.token_bytes(32)
 
-    def work(db: sqlite3.Connection) -> bytes:
-        db.execute("INSERT OR IGNORE INTO backend_keys (name, value) VALUES (?, ?)", (name, fresh))
+    def work(db: Db) -> bytes:
+        db.execute("INSERT INTO backend_keys (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, fresh))
         row = db.execute("SELECT value FROM backend_keys WHERE name = ?", (name,)).fetchone()
         return bytes(row["value"])
 

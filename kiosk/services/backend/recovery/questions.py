@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import sqlite3
 import unicodedata
 from datetime import datetime, timedelta
 
@@ -13,6 +12,7 @@ from kiosk.services.api import QuestionAnswer, QuestionPrompt
 from kiosk.services.backend.clock import Clock
 from kiosk.services.backend.directory.embedded import DirectoryUser
 from kiosk.services.backend.hashing import verify_secret
+from kiosk.services.backend.storage.db import Db
 from kiosk.services.backend.storage.store import Store
 
 
@@ -44,7 +44,7 @@ class QuestionDraws:
         now = self._clock.now()
         fresh = secrets.SystemRandom().sample(range(registered), min(count, registered))
 
-        def work(db: sqlite3.Connection) -> list[int]:
+        def work(db: Db) -> list[int]:
             row = db.execute(
                 "SELECT positions_json, drawn_at FROM question_draws WHERE subject = ?", (subject,)
             ).fetchone()

@@ -1,16 +1,14 @@
 """Reset sessions: their state, kept in the store under the SHA-256 of an opaque bearer token.
 
-The token itself is never stored. Every call on a session runs under that session's lock, so two
-concurrent requests cannot both spend the same attempt or pass the same gate.
+The token itself is never stored. Every call on a session runs under that session's lock (the store's,
+so it holds across replicas), so two concurrent requests cannot both spend the same attempt or pass
+the same gate.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
-import sqlite3
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -22,6 +20,7 @@ from kiosk.services.api import ErrorCode, Outcome, QuestionPrompt, Stage
 from kiosk.services.backend.audit.log import new_reference
 from kiosk.services.backend.clock import Clock
 from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.storage.db import Db
 from kiosk.services.backend.storage.store import Store
 
 EXPIRED_KEPT = timedelta(hours=1)  # expired sessions still answer `session_expired` for this long
@@ -76,7 +75,6 @@ class SessionStore:
         self._store = store
         self._clock = clock
         self._lifetime = lifetime
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def create(self, kiosk_id: str, locale: str, captcha: str) -> tuple[str, SessionState]:
         """A new session in the identify stage, and its token (returned once, never stored)."""
@@ -93,7 +91,7 @@ class SessionStore:
         )
         cutoff = (now - EXPIRED_KEPT).isoformat()
 
-        def write(db: sqlite3.Connection) -> None:
+        def write(db: Db) -> None:
             db.execute(
                 "DELETE FROM codes WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at < ?)",
                 (cutoff,),
@@ -133,7 +131,7 @@ class SessionStore:
         """Forget a session and its codes (it answers `session_required` afterwards)."""
         state.ended = True
 
-        def write(db: sqlite3.Connection) -> None:
+        def write(db: Db) -> None:
             db.execute("DELETE FROM codes WHERE token_hash = ?", (state.token_hash,))
             db.execute("DELETE FROM sessions WHERE token_hash = ?", (state.token_hash,))
 
@@ -141,13 +139,11 @@ class SessionStore:
 
     @asynccontextmanager
     async def locked(self, token: str) -> AsyncIterator[SessionState]:
-        """Load the session under its lock and save it afterwards (also when an `ApiError` ends the call)."""
-        key = token_hash(token)
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        async with lock:
+        """Load the session under its lock and save it afterwards (also when an `ApiError` ends the call).
+
+        The lock is the store's: it holds across every replica that serves the same database.
+        """
+        async with self._store.session_lock(token_hash(token)):
             state = await self.load(token)
             try:
                 yield state

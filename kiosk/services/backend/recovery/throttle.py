@@ -27,7 +27,6 @@ limit. A block never touches the directory.
 from __future__ import annotations
 
 import contextvars
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,7 @@ from enum import StrEnum
 
 from kiosk.policy.schema import LimitSettings
 from kiosk.services.backend.clock import Clock
+from kiosk.services.backend.storage.db import Db, Row
 from kiosk.services.backend.storage.store import Store
 
 BLOCK_FOR = timedelta(hours=24)
@@ -122,6 +122,7 @@ class Limits:
             captchas_per_session=settings.captchas_per_session,
         )
 
+
 source_address: contextvars.ContextVar[str] = contextvars.ContextVar("source_address", default="")
 """The client address of the request being handled (set by the app; empty in-process)."""
 
@@ -143,14 +144,14 @@ def _dt(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def _active_block(db: sqlite3.Connection, scope: Scope, key: str, now: float) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = db.execute(
+def _active_block(db: Db, scope: Scope, key: str, now: float) -> Row | None:
+    row: Row | None = db.execute(
         "SELECT until, reason FROM throttle_blocks WHERE scope = ? AND key = ? AND until > ?", (scope, key, now)
     ).fetchone()
     return row
 
 
-def _count(db: sqlite3.Connection, scope: Scope, key: str, event: Event, since: float) -> int:
+def _count(db: Db, scope: Scope, key: str, event: Event, since: float) -> int:
     row = db.execute(
         "SELECT COUNT(*) FROM throttle_events WHERE scope = ? AND key = ? AND event = ? AND at > ?",
         (scope, key, event, since),
@@ -158,10 +159,11 @@ def _count(db: sqlite3.Connection, scope: Scope, key: str, event: Event, since: 
     return int(row[0])
 
 
-def _block(db: sqlite3.Connection, scope: Scope, key: str, reason: str, until: float) -> None:
+def _block(db: Db, scope: Scope, key: str, reason: str, until: float) -> None:
     db.execute(
         "INSERT INTO throttle_blocks (scope, key, until, reason) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (scope, key) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason",
+        "ON CONFLICT (scope, key) DO UPDATE SET until = CASE WHEN excluded.until > throttle_blocks.until "
+        "THEN excluded.until ELSE throttle_blocks.until END, reason = excluded.reason",
         (scope, key, until, reason),
     )
 
@@ -178,7 +180,7 @@ class Throttle:
         """When the user's block ends, or None if not blocked."""
         now = _ts(self._clock.now())
 
-        def read(db: sqlite3.Connection) -> float | None:
+        def read(db: Db) -> float | None:
             row = _active_block(db, Scope.USER, login, now)
             return None if row is None else float(row["until"])
 
@@ -200,7 +202,7 @@ class Throttle:
         now = self._clock.now()
         stamp = _ts(now)
 
-        def work(db: sqlite3.Connection) -> tuple[list[int], tuple[str, float] | None]:
+        def work(db: Db) -> tuple[list[int], tuple[str, float] | None]:
             row = _active_block(db, Scope.USER, login, stamp)
             if row is not None:
                 return [], ("user_blocked", float(row["until"]))
@@ -213,10 +215,10 @@ class Throttle:
             ids = []
             for event in events:
                 cursor = db.execute(
-                    "INSERT INTO throttle_events (scope, key, event, at) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO throttle_events (scope, key, event, at) VALUES (?, ?, ?, ?) RETURNING id",
                     (Scope.USER, login, event, stamp),
                 )
-                ids.append(int(cursor.lastrowid or 0))
+                ids.append(int(cursor.fetchone()[0]))
             return ids, None
 
         ids, refused = await self._store.call(work)
@@ -231,7 +233,7 @@ class Throttle:
         stamp = _ts(now)
         limit = self.limits.user[Event.FAILED_PROOF]
 
-        def work(db: sqlite3.Connection) -> float | None:
+        def work(db: Db) -> float | None:
             if not failed:
                 db.execute("DELETE FROM throttle_events WHERE id = ?", (event_id,))
                 return None
@@ -248,7 +250,7 @@ class Throttle:
     async def refund(self, event_ids: list[int]) -> None:
         """Forget recorded events (the step they were taken for did not happen)."""
 
-        def work(db: sqlite3.Connection) -> None:
+        def work(db: Db) -> None:
             db.executemany("DELETE FROM throttle_events WHERE id = ?", [(event_id,) for event_id in event_ids])
 
         await self._store.call(work)
@@ -274,7 +276,7 @@ class Throttle:
         cap = self.limits.kiosk_distinct_users
         since = stamp - window
 
-        def work(db: sqlite3.Connection) -> tuple[str, float] | None:
+        def work(db: Db) -> tuple[str, float] | None:
             for scope, key in keys:
                 rows = db.execute(
                     "SELECT subject, MIN(at) AS first FROM throttle_events "
@@ -304,7 +306,7 @@ class Throttle:
         """
         now = self._clock.now()
 
-        def forget_old_captchas(db: sqlite3.Connection) -> None:
+        def forget_old_captchas(db: Db) -> None:
             # Sessions that opened before this span have ended: their CAPTCHA counts are of no more use.
             db.execute(
                 "DELETE FROM throttle_events WHERE scope = ? AND event = ? AND at <= ?",
@@ -331,7 +333,7 @@ class Throttle:
         event: Event,
         limit: Limit,
         what: str,
-        also: Callable[[sqlite3.Connection], None] | None = None,
+        also: Callable[[Db], None] | None = None,
     ) -> None:
         """Record one `event` for every key, unless a key already has `limit.count` of them within
         `limit.window`: then `Blocked` (`<scope>_<what>`, until enough have left the window) and nothing is
@@ -341,7 +343,7 @@ class Throttle:
         window = limit.window.total_seconds()
         since = stamp - window
 
-        def work(db: sqlite3.Connection) -> tuple[str, float] | None:
+        def work(db: Db) -> tuple[str, float] | None:
             for scope, key in keys:
                 rows = db.execute(
                     "SELECT at FROM throttle_events WHERE scope = ? AND key = ? AND event = ? AND at > ? ORDER BY at",

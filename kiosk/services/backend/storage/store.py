@@ -1,168 +1,82 @@
-"""The backend's SQLite store: one connection, used only from one worker thread, off the event loop.
+"""The backend's store: every piece of state, in SQLite (embedded, one process) or PostgreSQL (shared).
 
-In embedded mode the event loop is the Qt UI thread, so no sqlite call may run on it: every call is
-shipped to a single-thread executor, which also serialises all access to the one connection.
+Work reaches the database only through `Store.call(work)`: `work(db)` runs in one transaction, off
+the event loop (in embedded mode the loop is the Qt UI thread), and gets a connection that speaks
+the SQL subset of `storage.db`. `Store.session_lock(key)` serialises the calls on one reset session
+across everything that can serve it: an asyncio lock in the one SQLite process, an advisory lock in
+PostgreSQL (held by the replica's connection, so a replica that dies releases it at once).
+
+`Store.open(target)` picks the database: a path is an SQLite file, a `postgresql://` URL a server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+import weakref
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from kiosk.services.backend.audit.chain import migrate as migrate_audit_chain
+from kiosk.services.backend.storage import migrations
+from kiosk.services.backend.storage.db import Db, Dialect
+
+if TYPE_CHECKING:
+    from kiosk.services.backend.storage.postgres import PostgresSettings
 
 T = TypeVar("T")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    login TEXT PRIMARY KEY,
-    display_name TEXT NOT NULL,
-    auth_email TEXT NOT NULL DEFAULT '',
-    alt_email TEXT NOT NULL DEFAULT '',
-    auth_phone TEXT NOT NULL DEFAULT '',
-    mobile_phone TEXT NOT NULL DEFAULT '',
-    office_phone TEXT NOT NULL DEFAULT '',
-    is_admin INTEGER NOT NULL DEFAULT 0,
-    groups_json TEXT NOT NULL DEFAULT '[]',
-    enabled INTEGER NOT NULL DEFAULT 1,
-    locked INTEGER NOT NULL DEFAULT 0,
-    on_premises INTEGER NOT NULL DEFAULT 0,
-    password_hash TEXT NOT NULL,
-    history_json TEXT NOT NULL DEFAULT '[]',
-    totp_secret TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS user_aliases (
-    alias TEXT PRIMARY KEY,
-    login TEXT NOT NULL REFERENCES users(login) ON DELETE CASCADE
-);
-CREATE TABLE IF NOT EXISTS user_questions (
-    login TEXT NOT NULL REFERENCES users(login) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    predefined_id TEXT,
-    custom_text TEXT,
-    answer_hash TEXT NOT NULL,
-    PRIMARY KEY (login, position)
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY,
-    expires_at TEXT NOT NULL,
-    state_json TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS codes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    token_hash TEXT NOT NULL,
-    method TEXT NOT NULL,
-    target TEXT NOT NULL,
-    code_hash TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    attempts_left INTEGER NOT NULL,
-    used INTEGER NOT NULL DEFAULT 0,
-    superseded INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS codes_by_session ON codes(token_hash);
-CREATE TABLE IF NOT EXISTS question_draws (
-    subject TEXT PRIMARY KEY,
-    positions_json TEXT NOT NULL,
-    drawn_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS totp_steps (
-    login TEXT PRIMARY KEY,
-    last_step INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    kiosk_id TEXT NOT NULL,
-    reference TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    event TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    correlation_id TEXT NOT NULL,
-    prev_hash TEXT NOT NULL DEFAULT '',
-    hash TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS audit_by_user ON audit(user_id);
-CREATE INDEX IF NOT EXISTS audit_by_reference ON audit(reference);
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    channel TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    body TEXT NOT NULL,
-    sent_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS delivery_queue (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    body TEXT NOT NULL,
-    locale TEXT NOT NULL,
-    account TEXT NOT NULL,
-    kiosk_id TEXT NOT NULL,
-    reference TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    correlation_id TEXT NOT NULL,
-    owner TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'queued',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT NOT NULL DEFAULT '',
-    superseded INTEGER NOT NULL DEFAULT 0,
-    queued_at REAL NOT NULL,
-    next_attempt_at REAL NOT NULL,
-    deadline REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS delivery_queue_due ON delivery_queue(owner, state, next_attempt_at);
-CREATE INDEX IF NOT EXISTS delivery_queue_by_account ON delivery_queue(account);
-CREATE TABLE IF NOT EXISTS throttle_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
-    event TEXT NOT NULL,
-    at REAL NOT NULL,
-    subject TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS throttle_events_by_key ON throttle_events(scope, key, event, at);
-CREATE TABLE IF NOT EXISTS backend_keys (
-    name TEXT PRIMARY KEY,
-    value BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS throttle_blocks (
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
-    until REAL NOT NULL,
-    reason TEXT NOT NULL,
-    PRIMARY KEY (scope, key)
-);
-"""
+
+class Store(ABC):
+    """A database reached only through `call` (one transaction per call, never on the event loop)."""
+
+    dialect: Dialect
+    path: Path | None
+    """The SQLite file; None for PostgreSQL."""
+
+    @classmethod
+    async def open(cls, target: Path | PostgresSettings) -> Store:
+        """Open the store at `target` (an SQLite file, created if needed, or a PostgreSQL server) and
+        bring its schema up to date (`storage.migrations`)."""
+        if isinstance(target, Path):
+            return await SqliteStore.connect(target)
+        from kiosk.services.backend.storage.postgres import PostgresStore  # psycopg only when used
+
+        return await PostgresStore.connect(target)
+
+    @abstractmethod
+    async def call(self, work: Callable[[Db], T]) -> T:
+        """Run `work(db)` in one transaction and return its result (it may run more than once: PostgreSQL
+        retries a transaction that lost a serialization conflict, so `work` touches only the database)."""
+
+    @abstractmethod
+    def session_lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Hold the lock named `key` (a session's token hash) for the block: one holder at a time,
+        across every process that serves this store."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Close the connections (a second call does nothing)."""
 
 
-def _add_code_subjects(connection: sqlite3.Connection) -> None:
-    """Codes know whose they are (a new code supersedes every older code of that user, in every
-    session): databases from before that get the column; their old codes belong to nobody."""
-    columns = {row[1] for row in connection.execute("PRAGMA table_info(codes)")}
-    if "subject" not in columns:
-        connection.execute("ALTER TABLE codes ADD COLUMN subject TEXT NOT NULL DEFAULT ''")
-    connection.execute("CREATE INDEX IF NOT EXISTS codes_by_subject ON codes(subject)")
+class SqliteStore(Store):
+    """An SQLite database with one connection, used only from one worker thread."""
 
-
-class Store:
-    """An SQLite database reached only through `call`, which runs work on the store's own thread."""
+    dialect = Dialect.SQLITE
 
     def __init__(self, path: Path, executor: ThreadPoolExecutor, connection: sqlite3.Connection) -> None:
         self.path = path
         self._executor = executor
         self._connection = connection
         self._closed = False
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        """Open (creating if needed) the database at `path` and make sure the schema exists."""
+    async def connect(cls, path: Path) -> SqliteStore:
+        """Open (creating if needed) the database at `path` and migrate its schema."""
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-store")
 
         def connect() -> sqlite3.Connection:
@@ -170,24 +84,27 @@ class Store:
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute("PRAGMA journal_mode = WAL")
-            # One transaction for the whole schema: in autocommit mode every CREATE would be its own
-            # commit, each synced to disk, on every start. The audit chain's migration (older
-            # databases) runs in the same transaction, so it happens completely or not at all.
-            connection.executescript(f"BEGIN;\n{SCHEMA}")
+            # One transaction for every pending migration: in autocommit mode every CREATE would be
+            # its own commit, each synced to disk; and a migration happens completely or not at all.
+            connection.execute("BEGIN IMMEDIATE")
             try:
-                _add_code_subjects(connection)
-                migrate_audit_chain(connection)
+                migrations.apply(connection, Dialect.SQLITE)
             except BaseException:
                 connection.execute("ROLLBACK")
+                connection.close()
                 raise
             connection.execute("COMMIT")
             return connection
 
         loop = asyncio.get_running_loop()
-        connection = await loop.run_in_executor(executor, connect)
+        try:
+            connection = await loop.run_in_executor(executor, connect)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
         return cls(path, executor, connection)
 
-    async def call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def call(self, work: Callable[[Db], T]) -> T:
         """Run `work(connection)` in one transaction on the store thread and return its result."""
 
         def transaction() -> T:
@@ -202,6 +119,16 @@ class Store:
 
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, transaction)
+
+    @asynccontextmanager
+    async def session_lock(self, key: str) -> AsyncIterator[None]:
+        """An in-process lock: one SQLite store is only ever served by one process."""
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        async with lock:
+            yield
 
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file and empty it (outside any transaction)."""
@@ -230,16 +157,18 @@ async def seal_plain_totp_secrets(store: Store, seal: Callable[[str], str], is_s
     secret is left in either file.
     """
 
-    def work(connection: sqlite3.Connection) -> int:
+    sqlite = isinstance(store, SqliteStore)
+
+    def work(connection: Db) -> int:
         rows = connection.execute("SELECT login, totp_secret FROM users WHERE totp_secret != ''").fetchall()
         plain = [(row[0], row[1]) for row in rows if not is_sealed(row[1])]
-        if plain:
+        if plain and sqlite:
             connection.execute("PRAGMA secure_delete = ON")
         for login, secret in plain:
             connection.execute("UPDATE users SET totp_secret = ? WHERE login = ?", (seal(secret), login))
         return len(plain)
 
     sealed = await store.call(work)
-    if sealed:
+    if sealed and isinstance(store, SqliteStore):
         await store.checkpoint()
     return sealed
