@@ -94,8 +94,13 @@ typecheck: setup
 imports: setup
 	$(BIN)/lint-imports
 
+# The backend's tests run twice: as they are (SQLite), then with every backend they open on a fresh
+# database of a throwaway PostgreSQL cluster the run starts (tests/services/backend/conftest.py); the
+# live-directory tests there are about LDAP, not the store, and run once.
 unit: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	KIOSK_TEST_STORE=postgresql QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/services/backend \
+	  --ignore=tests/services/backend/directories
 
 test: setup test-deps packaging-deps lint typecheck imports check-catalogs bundle msi unit
 

@@ -115,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
         "--certificate", metavar="FILE", type=Path, help="serve HTTPS with this PEM certificate (chain after it)"
     )
     serve.add_argument("--key", metavar="FILE", type=Path, help="the certificate's PEM private key (unencrypted)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="server processes (default: one per CPU core with store.kind = 'postgresql', else 1)",
+    )
 
     shots = commands.add_parser("screenshots", help="render every page to PNG, offscreen")
     shots.add_argument("--out", metavar="DIR", required=True, type=Path)
@@ -300,15 +306,26 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_audit(args, _load, sys.stdout, sys.stderr)
     if args.command == "serve":
-        from kiosk.services.backend import serve
+        from kiosk.services.backend import WorkersNeedPostgres, serve
         from kiosk.services.backend.server_tls import ServerTlsError
+
+        if args.workers is not None and args.workers < 1:
+            print("ERROR: --workers needs a number of 1 or more", file=sys.stderr)
+            return 2
 
         if (args.certificate is None) != (args.key is None):
             print("ERROR: HTTPS needs both --certificate FILE and --key FILE", file=sys.stderr)
             return 2
         try:
-            serve(_load(args.serve_policy), args.host, args.port, certificate=args.certificate, key=args.key)
-        except ServerTlsError as error:
+            serve(
+                _load(args.serve_policy),
+                args.host,
+                args.port,
+                certificate=args.certificate,
+                key=args.key,
+                workers=args.workers,
+            )
+        except (ServerTlsError, WorkersNeedPostgres) as error:
             print(f"ERROR: {error}", file=sys.stderr)
             return 1
         return 0

@@ -22,6 +22,7 @@ from kiosk.policy.directory_schema import ActiveDirectorySettings, OpenLdapSetti
 from kiosk.policy.loopback import is_loopback_host
 from kiosk.policy.questions import PREDEFINED_QUESTION_IDS
 from kiosk.policy.section import PolicySection
+from kiosk.policy.store_schema import StoreSettings
 
 
 class Method(StrEnum):
@@ -636,6 +637,9 @@ class Policy(PolicySection):
     )
     audit: AuditSettings = Field(
         default=AuditSettings(), description="The audit trail: copies of its events sent to a syslog server."
+    )
+    store: StoreSettings = Field(
+        default=StoreSettings(), description="Where the backend keeps its state: SQLite, or PostgreSQL for replicas."
     )
 
     @model_validator(mode="after")

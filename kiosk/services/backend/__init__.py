@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk.policy.schema import DeliveryKind, DirectoryKind, GatewayKind, Policy
+from kiosk.policy.store_schema import StoreKind
 from kiosk.services.api import OutboxMessage
 from kiosk.services.backend.audit.log import AuditLog, AuditRecord, AuditSink
 from kiosk.services.backend.clock import Clock, ManualClock, SystemClock
@@ -35,8 +36,9 @@ if TYPE_CHECKING:
 
     from kiosk.services.backend.directory.ldap import LdapDirectory
     from kiosk.services.backend.metrics import Metrics
+    from kiosk.services.backend.storage.postgres import PostgresSettings
 
-__all__ = ["Backend", "Clock", "ManualClock", "SystemClock", "serve"]
+__all__ = ["Backend", "Clock", "ManualClock", "SystemClock", "serve", "served_app"]
 
 
 class Backend:
@@ -77,15 +79,18 @@ class Backend:
         clock = clock or SystemClock()
         sink = _audit_sink(policy)  # first: a bad syslog CA file stops the start before anything is opened
         temporary: Path | None = None
-        if database is None:
-            configured = policy.directory.embedded.database
-            if configured:
-                database = Path(configured)
-            else:
-                handle, name = tempfile.mkstemp(prefix="kiosk-backend-", suffix=".sqlite3")
-                os.close(handle)
-                database = temporary = Path(name)
-        store = await Store.open(database)
+        if policy.store.kind is StoreKind.POSTGRESQL and database is None:
+            store = await Store.open(_postgres_settings(policy))
+        else:
+            if database is None:
+                configured = policy.directory.embedded.database
+                if configured:
+                    database = Path(configured)
+                else:
+                    handle, name = tempfile.mkstemp(prefix="kiosk-backend-", suffix=".sqlite3")
+                    os.close(handle)
+                    database = temporary = Path(name)
+            store = await Store.open(database)
         from kiosk.services.backend.directory.factory import open_embedded_directory
 
         try:
@@ -190,6 +195,16 @@ class Backend:
         return (await self._rt.sessions.load(token)).captcha
 
 
+def _postgres_settings(policy: Policy) -> PostgresSettings:
+    """Where the shared store is, with the database password from the environment or the OS keyring."""
+    from kiosk.services.backend import credentials
+    from kiosk.services.backend.storage.postgres import PostgresSettings
+
+    return PostgresSettings(
+        policy.store.url, credentials.database_password(), pool_size=policy.store.pool_size
+    )
+
+
 def _audit_sink(policy: Policy) -> AuditSink | None:
     """The syslog forwarder when the policy names a server; None otherwise."""
     if not policy.audit.syslog.enabled:
@@ -252,20 +267,68 @@ class _ServedApp:
         await self._backend.asgi(scope, receive, send)
 
 
-def serve(policy: Policy, host: str, port: int, *, certificate: Path | None = None, key: Path | None = None) -> None:
+SERVED_POLICY_VARIABLE = "KIOSK_SERVED_POLICY"
+"""How `serve` hands the policy (JSON; a policy holds no secrets) to the worker processes it starts."""
+
+DRAIN_SECONDS = 30
+"""On SIGTERM the server stops accepting and lets requests in flight finish, for at most this long."""
+
+
+class WorkersNeedPostgres(ValueError):
+    """More than one worker process was asked for on an SQLite store (it belongs to one process)."""
+
+
+def served_app() -> _ServedApp:
+    """uvicorn's app factory in each worker process of `serve(workers > 1)`."""
+    return _ServedApp(Policy.model_validate_json(os.environ[SERVED_POLICY_VARIABLE]))
+
+
+def default_workers(policy: Policy) -> int:
+    """Every core on a PostgreSQL store; one process on SQLite (its locks live in that process)."""
+    return (os.cpu_count() or 1) if policy.store.kind is StoreKind.POSTGRESQL else 1
+
+
+def serve(
+    policy: Policy,
+    host: str,
+    port: int,
+    *,
+    certificate: Path | None = None,
+    key: Path | None = None,
+    workers: int | None = None,
+) -> None:
     """Run the backend as an HTTP server under uvicorn until interrupted (blocking).
 
     With `certificate` and `key` (PEM files) it serves HTTPS; they are checked first, and a file that
     cannot be used raises `ServerTlsError` (its message names the file and the fix) before anything opens.
+    `workers` processes share the port (default: `default_workers`); more than one needs PostgreSQL.
+    SIGTERM (systemd stop, a rolling upgrade) drains: requests in flight finish (`DRAIN_SECONDS`).
     """
     import uvicorn
 
+    workers = default_workers(policy) if workers is None else workers
+    if workers > 1 and policy.store.kind is not StoreKind.POSTGRESQL:
+        raise WorkersNeedPostgres(
+            f"--workers {workers} needs store.kind = 'postgresql': an SQLite store, and the session locks "
+            "that guard it, belong to one process (leave --workers out, or set up PostgreSQL)"
+        )
     tls: dict[str, Any] = {}
     if certificate is not None and key is not None:
         from kiosk.services.backend.server_tls import check_server_tls
 
         check_server_tls(certificate, key)
         tls = {"ssl_certfile": str(certificate), "ssl_keyfile": str(key)}
-    uvicorn.run(
-        _ServedApp(policy), host=host, port=port, lifespan="on", server_header=False, proxy_headers=False, **tls
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "lifespan": "on",
+        "server_header": False,
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": DRAIN_SECONDS,
+        **tls,
+    }
+    if workers > 1:
+        os.environ[SERVED_POLICY_VARIABLE] = policy.model_dump_json()
+        uvicorn.run("kiosk.services.backend:served_app", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(_ServedApp(policy), **options)

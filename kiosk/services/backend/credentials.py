@@ -27,6 +27,10 @@ SERVICE = "account-recovery-kiosk"
 
 DIRECTORY_PASSWORD = "directory"  # noqa: S105 - the name of a keyring entry, not a password
 SMTP_PASSWORD = "smtp"  # noqa: S105 - the name of a keyring entry, not a password
+DATABASE_PASSWORD = "database"  # noqa: S105 - the name of a keyring entry, not a password
+DATABASE_PASSWORD_VARIABLE = "KIOSK_DATABASE_PASSWORD"  # noqa: S105 - an environment variable's name
+"""Where a service manager (systemd `LoadCredential`/`Environment`, a container) may hand over the
+PostgreSQL password instead of the keyring; it wins over the keyring when set."""
 ENROLLMENT_KEY = "enrollment-key"
 """Keyring entry of the Fernet key that encrypts registered authenticator app secrets."""
 
@@ -124,10 +128,39 @@ def _keyring() -> KeyringBackend:
     return backend
 
 
+CREDENTIALS_DIRECTORY_VARIABLE = "CREDENTIALS_DIRECTORY"
+"""systemd's variable naming the folder of a service's credentials (`LoadCredential=NAME:FILE`)."""
+
+
+def _from_service_manager(name: str) -> str:
+    """The secret `name` handed over by systemd (`$CREDENTIALS_DIRECTORY/NAME`), '' when there is none.
+
+    A server running `kiosk serve` as a systemd service often has no unlocked keyring to read; systemd
+    credentials are the platform's way to give a service its secrets without putting them in a unit
+    file or the environment of every process.
+    """
+    folder = os.environ.get(CREDENTIALS_DIRECTORY_VARIABLE, "")
+    if not folder:
+        return ""
+    try:
+        with open(os.path.join(folder, name), encoding="utf-8") as file:
+            return file.read().rstrip("\r\n")
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as error:
+        raise CredentialError(
+            f"the systemd credential {name!r} in ${CREDENTIALS_DIRECTORY_VARIABLE} cannot be read: "
+            f"{type(error).__name__}"
+        ) from None
+
+
 def _stored(name: str) -> str:
-    """The secret stored as `name`, '' when there is none."""
+    """The secret stored as `name` (a systemd credential first, then the OS keyring), '' when there is none."""
     import keyring.errors
 
+    handed_over = _from_service_manager(name)
+    if handed_over:
+        return handed_over
     backend = _keyring()
     try:
         value = backend.get_password(SERVICE, name)
@@ -169,6 +202,17 @@ def store_secret(name: str, value: str) -> None:
 def directory_password() -> str:
     """The directory service account's password."""
     return read_secret(DIRECTORY_PASSWORD)
+
+
+def database_password() -> str:
+    """The PostgreSQL password of `store.url`'s user: the environment variable, else the keyring."""
+    from_environment = os.environ.get(DATABASE_PASSWORD_VARIABLE, "")
+    if from_environment:
+        return from_environment
+    try:
+        return read_secret(DATABASE_PASSWORD)
+    except CredentialError as error:
+        raise CredentialError(f"{error} (or set the environment variable {DATABASE_PASSWORD_VARIABLE})") from None
 
 
 def smtp_password() -> str:

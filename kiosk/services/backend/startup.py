@@ -9,8 +9,10 @@ type only, as before: a foreign exception's message may quote what it was given.
 from __future__ import annotations
 
 import sqlite3
+from urllib.parse import urlsplit
 
 from kiosk.policy.schema import Policy
+from kiosk.policy.store_schema import StoreKind
 
 
 def startup_failure(error: BaseException, policy: Policy) -> str:
@@ -25,6 +27,17 @@ def startup_failure(error: BaseException, policy: Policy) -> str:
         return lead + str(error)
     if isinstance(error, DeliveryError):
         return f"{lead}delivery: {error}"
+    from kiosk.services.backend.storage.migrations import SchemaTooNew
+
+    if isinstance(error, SchemaTooNew):
+        return f"{lead}the store: {error}"
+    if policy.store.kind is StoreKind.POSTGRESQL and _is_postgres_error(error):
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return (
+            f"{lead}the PostgreSQL store {_where(policy.store.url)} cannot be used ({first_line}); check store.url, "
+            "that the server is up and reachable, and the password (`kiosk secrets set database` or "
+            "KIOSK_DATABASE_PASSWORD)"
+        )
     if isinstance(error, sqlite3.Error | OSError):
         database = policy.directory.embedded.database or "(a temporary file)"
         return (
@@ -32,3 +45,14 @@ def startup_failure(error: BaseException, policy: Policy) -> str:
             "directory.embedded.database names a file in an existing folder the service account may write"
         )
     return f"{lead}{type(error).__name__}"
+
+
+def _is_postgres_error(error: BaseException) -> bool:
+    """psycopg's errors and the pool's timeout, without importing psycopg for an SQLite backend."""
+    return type(error).__module__.split(".")[0] in {"psycopg", "psycopg_pool"}
+
+
+def _where(url: str) -> str:
+    """HOST:PORT/DATABASE of a store URL (it holds no password: the policy refuses one)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +24,7 @@ from kiosk.policy.schema import (
     Policy,
     ResetSettings,
 )
+from kiosk.policy.store_schema import StoreKind, StoreSettings
 from kiosk.services.api import SessionOpened, SessionView
 from kiosk.services.backend import Backend, ManualClock
 
@@ -46,6 +49,60 @@ def demo_policy(**changes: Any) -> Policy:
     }
     sections.update(changes)
     return Policy(**sections)
+
+
+STORE_UNDER_TEST = os.environ.get("KIOSK_TEST_STORE", "sqlite")
+"""`make test` runs this folder twice: on SQLite (the default) and with KIOSK_TEST_STORE=postgresql."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker of tests that only make sense on SQLite."""
+    config.addinivalue_line("markers", "sqlite_file: reads or breaks the SQLite file itself (not run on PostgreSQL)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, leave out the tests that read the SQLite file itself (they ran on the first)."""
+    if STORE_UNDER_TEST != "postgresql":
+        return
+    kept = [item for item in items if item.get_closest_marker("sqlite_file") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
+@pytest.fixture(autouse=True)
+def _backends_on_postgresql(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """On the PostgreSQL pass, every backend a test opens without a database of its own gets a fresh
+    PostgreSQL database on the run's throwaway cluster (test code only: Backend.open is wrapped here)."""
+    if STORE_UNDER_TEST != "postgresql":
+        yield
+        return
+    cluster = request.getfixturevalue("postgres_cluster")
+    secrets_folder = tmp_path_factory.mktemp("credentials")
+    (secrets_folder / "enrollment-key").write_text(base64.urlsafe_b64encode(os.urandom(32)).decode())
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(secrets_folder))
+    monkeypatch.setenv("KIOSK_DATABASE_PASSWORD", cluster.password)
+    original = Backend.open.__func__  # type: ignore[attr-defined]
+    made: list[str] = []
+
+    async def open_on_postgresql(cls: type[Backend], policy: Policy, **options: Any) -> Backend:
+        if (
+            options.get("database") is None
+            and policy.store.kind is StoreKind.SQLITE
+            and not policy.directory.embedded.database
+        ):
+            name = cluster.fresh_database("backend")
+            made.append(name)
+            store = StoreSettings(kind=StoreKind.POSTGRESQL, url=cluster.dsn(name), pool_size=4)
+            policy = policy.model_copy(update={"store": store})
+        return await original(cls, policy, **options)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Backend, "open", classmethod(open_on_postgresql))
+    yield
+    for name in made:
+        cluster.drop_database(name)
 
 
 @pytest.fixture

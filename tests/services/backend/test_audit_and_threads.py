@@ -49,6 +49,7 @@ async def test_every_step_is_audited(kiosk: Kiosk, backend: Backend) -> None:
     assert {r.outcome for r in records if r.event is AuditEvent.PASSWORD_REJECTED} != {""}
 
 
+@pytest.mark.sqlite_file  # traces sqlite3's own callbacks
 async def test_database_and_hashing_run_off_the_event_loop(
     kiosk: Kiosk, backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:

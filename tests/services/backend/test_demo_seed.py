@@ -68,6 +68,7 @@ async def test_store_is_reused_and_not_reseeded(tmp_path: object, clock: object)
     assert database.exists()  # a configured database is kept
 
 
+@pytest.mark.sqlite_file  # about the temporary SQLite file
 async def test_temporary_database_is_deleted_on_close() -> None:
     from .conftest import demo_policy
 

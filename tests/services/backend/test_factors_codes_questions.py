@@ -3,8 +3,6 @@ the user (in every session), and the questions asked of an ID stay the same acro
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -169,15 +167,15 @@ async def test_the_questions_are_drawn_anew_after_a_right_answer_or_a_day(questi
     # A right answer releases the draw too.
     await kiosk.start("fiona")
     view = await kiosk.choose(Method.SECURITY_QUESTIONS)
-    assert _draws(kiosk) == 1
+    assert await _draws(kiosk) == 1
     response = await kiosk.answer(view, FIVE_ANSWERS)
     assert response.status_code == 200, response.text
-    assert _draws(kiosk) == 0
+    assert await _draws(kiosk) == 0
 
 
-def _draws(kiosk: Kiosk) -> int:
-    with contextlib.closing(sqlite3.connect(kiosk.backend.database)) as db:
-        return int(db.execute("SELECT COUNT(*) FROM question_draws").fetchone()[0])
+async def _draws(kiosk: Kiosk) -> int:
+    count = await kiosk.backend._rt.store.call(lambda db: db.execute("SELECT COUNT(*) FROM question_draws").fetchone())
+    return int(count[0])
 
 
 async def test_after_identify_the_account_is_looked_up_by_its_login_alone(kiosk: Kiosk) -> None:

@@ -15,7 +15,6 @@ from live_servers.fake_keyring import installed
 
 from kiosk.policy.schema import Policy
 from kiosk.services.backend import Backend
-from kiosk.services.backend.storage.store import SqliteStore
 
 from .conftest import Kiosk
 
@@ -40,11 +39,13 @@ async def test_the_embedded_directory_is_ready(kiosk: Kiosk) -> None:
 
 
 async def test_a_store_that_cannot_be_used_is_not_ready(kiosk: Kiosk, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def broken(self: SqliteStore, work: Any) -> Any:
+    async def broken(work: Any) -> Any:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(SqliteStore, "call", broken)
-    not_ready(await kiosk.request("GET", "/ready"), "store_unavailable")
+    with monkeypatch.context() as patch:  # broken for this one request only (SQLite or PostgreSQL)
+        patch.setattr(kiosk.backend._rt.store, "call", broken)
+        response = await kiosk.request("GET", "/ready")
+    not_ready(response, "store_unavailable")
     assert (await kiosk.request("GET", "/health")).status_code == 200  # still alive
 
 

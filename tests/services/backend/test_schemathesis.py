@@ -255,6 +255,7 @@ def test_the_document_links_a_new_session_to_every_session_operation() -> None:
         assert link["parameters"] == {"header.Authorization": "Bearer {$response.body#/token}"}
 
 
+@pytest.mark.sqlite_file  # reads sessions from the SQLite file
 def test_the_stateful_walk_follows_the_links_and_answers_as_documented() -> None:
     STATEFUL_CALLS.clear()
     GuidedWorkflow.run(

@@ -49,6 +49,7 @@ async def _add_sentinel_user(backend: Backend) -> DirectoryUser:
     return user
 
 
+@pytest.mark.sqlite_file  # scans the SQLite file's bytes
 async def test_no_secret_in_audit_logs_responses_or_database(
     kiosk: Kiosk, backend: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:

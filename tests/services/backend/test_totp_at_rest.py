@@ -25,6 +25,8 @@ from kiosk.services.backend.hashing import hash_secret
 
 from .conftest import START, Kiosk, demo_policy, kiosk_for
 
+pytestmark = pytest.mark.sqlite_file  # about what the SQLite file holds and its keyring
+
 PLAIN_SECRET = "JBSWY3DPEHPK3PXPKIOSKTOTPSECRET2"
 """A base32 secret as a database from before the encryption kept it (a recognisable one)."""
 

@@ -118,16 +118,19 @@ class AuditLog:
             # Read the head and insert in one store transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL:
             # serializable, and a unique index on prev_hash): two requests at once, on any replica,
             # can never chain to the same predecessor; the loser is retried on the new head.
+            # The counter first: its row lock makes concurrent appends on PostgreSQL queue (and retry).
+            counted = db.execute("UPDATE audit_sequence SET last = last + 1 WHERE id = 1 RETURNING last")
+            row_id = int(counted.fetchone()[0])
             head = db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
             prev_hash = str(head["hash"]) if head is not None else GENESIS
-            record = AuditRecord(0, at, kiosk_id, reference, user_id, event, outcome, cid, prev_hash)
+            record = AuditRecord(row_id, at, kiosk_id, reference, user_id, event, outcome, cid, prev_hash)
             digest = chain_hash(record.hashed_fields, prev_hash)
-            cursor = db.execute(
-                "INSERT INTO audit (at, kiosk_id, reference, user_id, event, outcome, correlation_id, prev_hash, hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (*record.hashed_fields, prev_hash, digest),
+            db.execute(
+                "INSERT INTO audit (id, at, kiosk_id, reference, user_id, event, outcome, correlation_id, prev_hash, "
+                "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row_id, *record.hashed_fields, prev_hash, digest),
             )
-            return replace(record, id=int(cursor.fetchone()[0]), hash=digest)
+            return replace(record, hash=digest)
 
         written = await self._store.call(insert)
         if self._observer is not None:

@@ -180,9 +180,6 @@ CREATE TABLE IF NOT EXISTS enrolled_totp (
 );
 """
 
-"""Migration 2 (`kiosks.KioskRegistry`): a revoked kiosk keeps its row, so its name is never given again."""
-
-
 def _baseline_step(db: Db, dialect: Dialect) -> None:
     """Databases from before versioned migrations (SQLite): add what later releases added, in place.
     PostgreSQL: start the audit chain, and make a fork of it impossible (one successor per row)."""
@@ -192,12 +189,20 @@ def _baseline_step(db: Db, dialect: Dialect) -> None:
             # Codes know whose they are (a new code supersedes every older code of that user); the
             # old codes of such a database belong to nobody.
             db.execute("ALTER TABLE codes ADD COLUMN subject TEXT NOT NULL DEFAULT ''")
-    db.execute("CREATE INDEX IF NOT EXISTS codes_by_subject ON codes(subject)")
-    if dialect is Dialect.POSTGRESQL:
+        chain.migrate(db)  # SQLite only: it reads PRAGMA table_info
+    else:
         chain.start(db)
         db.execute("CREATE UNIQUE INDEX IF NOT EXISTS audit_one_successor ON audit(prev_hash)")
-        return
-    chain.migrate(db)  # SQLite only: it reads PRAGMA table_info
+    db.execute("CREATE INDEX IF NOT EXISTS codes_by_subject ON codes(subject)")
+
+
+AUDIT_SEQUENCE = """
+CREATE TABLE audit_sequence (id INTEGER PRIMARY KEY CHECK (id = 1), last BIGINT NOT NULL);
+INSERT INTO audit_sequence (id, last) SELECT 1, COALESCE(MAX(id), 0) FROM audit
+"""
+"""Migration 2: audit ids come from a counter row updated in the row's own transaction, not from a
+sequence: a PostgreSQL sequence skips the numbers of rolled-back (retried) inserts, and `kiosk audit
+verify` reads a missing id as a deleted row. The counter never goes back, also when rows are deleted."""
 
 
 MIGRATIONS: list[Migration] = [
@@ -207,6 +212,7 @@ MIGRATIONS: list[Migration] = [
         sql=BASELINE,
         step=_baseline_step,
     ),
+    Migration(2, "audit ids from a counter kept with the rows (gapless on PostgreSQL too)", sql=AUDIT_SEQUENCE),
 ]
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""
 

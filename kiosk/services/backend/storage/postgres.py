@@ -200,16 +200,22 @@ class PostgresStore(Store):
 
     def __init__(self, pool: ConnectionPool[psycopg.Connection[PgRow]], size: int) -> None:
         self._pool = pool
-        self._executor = ThreadPoolExecutor(max_workers=size + 2, thread_name_prefix="kiosk-pg")
+        self._executor = ThreadPoolExecutor(max_workers=2 * size + 2, thread_name_prefix="kiosk-pg")
+        # The pool has 2 × size connections: up to `size` for requests holding a session lock (whose
+        # calls run on them), `size` for every other call. Neither kind can take the other's, so a
+        # lock holder waiting on work that needs a connection of its own (the delivery worker, say)
+        # always gets one, and no worker thread ever blocks in the pool.
         self._slots = asyncio.Semaphore(size)
+        self._lock_slots = asyncio.Semaphore(size)
         self._closed = False
 
     @classmethod
     async def connect(cls, settings: PostgresSettings) -> PostgresStore:
         """Open the pool, wait for a first connection and migrate the schema (replicas take turns)."""
-        options: dict[str, Any] = {"autocommit": True, "row_factory": _row_factory}
+        options_no_rows: dict[str, Any] = {"autocommit": True}
         if settings.password:
-            options["password"] = settings.password
+            options_no_rows["password"] = settings.password
+        options = {**options_no_rows, "row_factory": _row_factory}
 
         def configure(connection: psycopg.Connection[PgRow]) -> None:
             connection.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
@@ -218,7 +224,7 @@ class PostgresStore(Store):
             settings.conninfo,
             kwargs=options,
             min_size=1,
-            max_size=settings.pool_size,
+            max_size=2 * settings.pool_size,
             open=False,
             configure=configure,
             check=ConnectionPool.check_connection,
@@ -226,17 +232,16 @@ class PostgresStore(Store):
         )
 
         def start() -> None:
+            # One plain connection first: a refused login or an unreachable server fails here with
+            # libpq's own words (the pool would only time out), and the schema is migrated on it.
+            # Read committed: after waiting for another replica's migration lock, the next statement
+            # sees what that replica committed (serializable would see the snapshot from before).
+            with psycopg.connect(
+                settings.conninfo, connect_timeout=int(CONNECT_TIMEOUT), row_factory=_row_factory, **options_no_rows
+            ) as connection:
+                with connection.transaction():
+                    migrations.apply(PgDb(connection), Dialect.POSTGRESQL)
             pool.open(wait=True, timeout=CONNECT_TIMEOUT)
-            with pool.connection() as connection:
-                # Read committed for the migration: after waiting for another replica's migration
-                # lock, the next statement sees what it committed (serializable would see the
-                # snapshot from before the wait and collide with it).
-                connection.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
-                try:
-                    with connection.transaction():
-                        migrations.apply(PgDb(connection), Dialect.POSTGRESQL)
-                finally:
-                    connection.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
 
         loop = asyncio.get_running_loop()
         try:
@@ -265,30 +270,51 @@ class PostgresStore(Store):
 
     @asynccontextmanager
     async def session_lock(self, key: str) -> AsyncIterator[None]:
-        """Hold the advisory lock of `key` on a connection of our own until the block ends."""
+        """Hold the advisory lock of `key` on a connection of our own until the block ends.
+
+        A request that finds the lock taken gives its connection back while it waits, so waiting
+        requests never starve the ones that hold a lock of the connections they need.
+        """
         held = _held.get()
         if held is not None and held.store is self and held.key == key and not held.released:
             yield  # already ours (a nested call on the same session)
             return
         lock = _lock_id(key)
-        async with self._slots:
-            connection = await self._run(self._pool.getconn)
+        pause = LOCK_POLL_SECONDS
+        while True:
+            await self._lock_slots.acquire()
             try:
-                pause = LOCK_POLL_SECONDS
-                while not await self._run(lambda: _try_lock(connection, lock)):
-                    await asyncio.sleep(pause)
-                    pause = min(pause * 2, 0.1)
-                mine = _Held(self, connection, key)
-                token = _held.set(mine)
-                try:
-                    yield
-                finally:
-                    _held.reset(token)
-                    async with mine.turn:
-                        mine.released = True
-                    await self._run(lambda: _unlock(connection, lock))
+                connection = await self._run(self._pool.getconn)
+            except BaseException:
+                self._lock_slots.release()
+                raise
+            try:
+                if await self._run(functools.partial(_try_lock, connection, lock)):
+                    break
+            except BaseException:
+                await self._give_back(connection)
+                raise
+            await self._give_back(connection)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
+        mine = _Held(self, connection, key)
+        token = _held.set(mine)
+        try:
+            yield
+        finally:
+            _held.reset(token)
+            async with mine.turn:
+                mine.released = True
+            try:
+                await self._run(lambda: _unlock(connection, lock))
             finally:
-                await self._run(lambda: self._pool.putconn(connection))
+                await self._give_back(connection)
+
+    async def _give_back(self, connection: psycopg.Connection[PgRow]) -> None:
+        try:
+            await self._run(lambda: self._pool.putconn(connection))
+        finally:
+            self._lock_slots.release()
 
     async def close(self) -> None:
         """Close the pool and stop the threads (a second call does nothing)."""
