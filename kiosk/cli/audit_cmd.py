@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from kiosk.policy.schema import Policy
     from kiosk.services.backend.audit.reader import AuditEntry, AuditFilter
+    from kiosk.services.backend.storage.target import StoreTarget
 
 PolicyLoader = Callable[[str], "Policy"]
 """Loads a policy file (Group Policy over it, as the kiosk does) or prints its problems and raises SystemExit."""
@@ -124,25 +125,31 @@ def _filter(args: argparse.Namespace) -> AuditFilter:
     )
 
 
-def _database(args: argparse.Namespace, load: PolicyLoader) -> Path:
-    """The database file to read: --database, else the policy's directory.embedded.database."""
+def _database(args: argparse.Namespace, load: PolicyLoader) -> StoreTarget:
+    """The store to read: --database (an SQLite file), else the one the policy names (file or PostgreSQL)."""
     if args.audit_database:
         return Path(args.audit_database)
     from kiosk.policy.schema import BackendMode
     from kiosk.product import PRODUCT, VENDOR
+    from kiosk.services.backend.credentials import CredentialError
+    from kiosk.services.backend.storage.target import policy_store
 
     try:
         policy = load(args.audit_policy)
     except SystemExit:
         # The loader printed one line per problem; exit 2 (not 1, which tells a broken chain).
         raise UsageError(f"{args.audit_policy} is not a valid policy (see above)") from None
-    configured = policy.directory.embedded.database
-    if configured:
-        return Path(configured)
+    try:
+        target = policy_store(policy)
+    except CredentialError as error:
+        raise UsageError(f"the PostgreSQL store's password: {error}") from None
+    if target is not None:
+        return target
     message = (
         f"{args.audit_policy} keeps no audit trail to read: directory.embedded.database is empty, so the backend "
         "writes to a temporary file that is deleted when it stops. To keep the audit trail, set it to a file, e.g. "
-        f'database = "C:/ProgramData/{VENDOR}/{PRODUCT}/backend.sqlite3" under [directory.embedded]'
+        f'database = "C:/ProgramData/{VENDOR}/{PRODUCT}/backend.sqlite3" under [directory.embedded], or use '
+        "PostgreSQL ([store] kind = \"postgresql\")"
     )
     if policy.backend.mode is BackendMode.SHARED:
         message += (

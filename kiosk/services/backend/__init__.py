@@ -30,13 +30,13 @@ from kiosk.services.backend.recovery.sessions import SessionStore
 from kiosk.services.backend.recovery.throttle import Limits, Throttle
 from kiosk.services.backend.runtime import Runtime
 from kiosk.services.backend.storage.store import Store
+from kiosk.services.backend.storage.target import policy_store
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from kiosk.services.backend.directory.ldap import LdapDirectory
     from kiosk.services.backend.metrics import Metrics
-    from kiosk.services.backend.storage.postgres import PostgresSettings
 
 __all__ = ["Backend", "Clock", "ManualClock", "SystemClock", "serve", "served_app"]
 
@@ -80,7 +80,9 @@ class Backend:
         sink = _audit_sink(policy)  # first: a bad syslog CA file stops the start before anything is opened
         temporary: Path | None = None
         if policy.store.kind is StoreKind.POSTGRESQL and database is None:
-            store = await Store.open(_postgres_settings(policy))
+            target = policy_store(policy)
+            assert target is not None
+            store = await Store.open(target)
         else:
             if database is None:
                 configured = policy.directory.embedded.database
@@ -193,16 +195,6 @@ class Backend:
     async def captcha_text_for_test(self, token: str) -> str:
         """Test hook ONLY: the answer to the session's current CAPTCHA (never exposed over HTTP)."""
         return (await self._rt.sessions.load(token)).captcha
-
-
-def _postgres_settings(policy: Policy) -> PostgresSettings:
-    """Where the shared store is, with the database password from the environment or the OS keyring."""
-    from kiosk.services.backend import credentials
-    from kiosk.services.backend.storage.postgres import PostgresSettings
-
-    return PostgresSettings(
-        policy.store.url, credentials.database_password(), pool_size=policy.store.pool_size
-    )
 
 
 def _audit_sink(policy: Policy) -> AuditSink | None:

@@ -24,8 +24,9 @@ from kiosk.services.backend.audit.log import AuditEvent, AuditLog
 from kiosk.services.backend.clock import ManualClock
 from kiosk.services.backend.storage import migrations
 from kiosk.services.backend.storage.db import Db, Dialect
-from kiosk.services.backend.storage.postgres import PgDb, PostgresSettings
+from kiosk.services.backend.storage.postgres import PgDb
 from kiosk.services.backend.storage.store import Store
+from kiosk.services.backend.storage.target import PostgresSettings
 
 DIALECTS = [Dialect.SQLITE, Dialect.POSTGRESQL]
 

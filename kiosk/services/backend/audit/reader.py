@@ -1,8 +1,9 @@
 """Read the audit trail of a backend database without writing to it: filtered rows, and the chain check.
 
-The file is opened read-only (`mode=ro`), and everything is read in one read transaction: in the
-store's WAL mode that is a consistent snapshot that never blocks a running backend's writes, so an
-administrator can list or verify the database of a live shared backend.
+An SQLite file is opened read-only (`mode=ro`), and everything is read in one read transaction: in
+the store's WAL mode that is a consistent snapshot that never blocks a running backend's writes. A
+PostgreSQL store is read in one READ ONLY, REPEATABLE READ transaction: the same snapshot, on a
+database every replica is writing to. So an administrator can list or verify a live shared backend.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kiosk.services.backend.audit.chain import Break, ChainProblem, ChainReport, ChainRow, row_fields, verify
 from kiosk.services.backend.audit.log import AuditEvent
+from kiosk.services.backend.storage.db import Db, Dialect, Row
+from kiosk.services.backend.storage.target import PostgresSettings, StoreTarget
 
 BUSY_TIMEOUT_MS = 2000
 
@@ -83,8 +87,54 @@ class ChainVerdict:
 
 
 @contextmanager
-def read_only(path: Path) -> Iterator[sqlite3.Connection]:
-    """An open read-only connection inside one read transaction (a consistent snapshot)."""
+def read_only(source: StoreTarget) -> Iterator[tuple[Db, Dialect]]:
+    """An open read-only connection inside one read transaction (a consistent snapshot), and its dialect."""
+    if isinstance(source, PostgresSettings):
+        with _postgres_read_only(source) as db:
+            yield db, Dialect.POSTGRESQL
+        return
+    with _sqlite_read_only(source) as connection:
+        yield connection, Dialect.SQLITE
+
+
+@contextmanager
+def _postgres_read_only(source: PostgresSettings) -> Iterator[Db]:
+    import psycopg
+
+    from kiosk.services.backend.storage.postgres import PgDb, row_factory
+
+    where = _where(source.conninfo)
+    try:
+        connection = psycopg.connect(
+            source.conninfo, password=source.password or None, connect_timeout=10, row_factory=row_factory
+        )
+    except psycopg.Error as error:
+        raise AuditReadError(f"cannot connect to the PostgreSQL store {where}: {_first_line(error)}") from None
+    with connection:
+        connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        connection.read_only = True
+        try:
+            with connection.transaction():
+                found = connection.execute("SELECT to_regclass('audit') IS NOT NULL").fetchone()
+                if not (found and found[0]):
+                    raise AuditReadError(f"{where} is not a kiosk backend database (it has no audit table)")
+                yield PgDb(connection)
+        except psycopg.Error as error:
+            raise AuditReadError(f"cannot read the PostgreSQL store {where}: {_first_line(error)}") from None
+
+
+def _where(conninfo: str) -> str:
+    parts = urlsplit(conninfo)
+    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+@contextmanager
+def _sqlite_read_only(path: Path) -> Iterator[sqlite3.Connection]:
     if not path.is_file():
         raise AuditReadError(f"no database at {path} (the backend creates it when it first starts)")
     uri = f"{path.resolve().as_uri()}?mode=ro"
@@ -111,11 +161,21 @@ def read_only(path: Path) -> Iterator[sqlite3.Connection]:
                 connection.execute("ROLLBACK")
 
 
-def _columns(db: sqlite3.Connection) -> set[str]:
+def _columns(db: Db, dialect: Dialect) -> set[str]:
+    if dialect is Dialect.POSTGRESQL:
+        query = "SELECT column_name FROM information_schema.columns WHERE table_name = 'audit'"
+        return {str(row[0]) for row in db.execute(query).fetchall()}
     return {str(row[1]) for row in db.execute("PRAGMA table_info(audit)")}
 
 
-def _entry(row: sqlite3.Row, chained: bool) -> AuditEntry:
+def _tables(db: Db, dialect: Dialect) -> set[str]:
+    if dialect is Dialect.POSTGRESQL:
+        query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        return {str(row[0]) for row in db.execute(query).fetchall()}
+    return {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _entry(row: Row, chained: bool) -> AuditEntry:
     return AuditEntry(
         id=int(row["id"]),
         at=str(row["at"]),
@@ -144,28 +204,28 @@ def _in_time(at: str, selection: AuditFilter) -> bool:
     return not (selection.until is not None and moment > selection.until)
 
 
-def select(path: Path, selection: AuditFilter) -> AuditSelection:
-    """The rows of the database at `path` that match `selection`, oldest first."""
+def select(path: StoreTarget, selection: AuditFilter) -> AuditSelection:
+    """The rows of the store at `path` (an SQLite file or a PostgreSQL server) that match `selection`, oldest first."""
     clauses: list[str] = []
     values: list[str] = []
     if selection.user:
-        clauses.append("user_id = ? COLLATE NOCASE")
+        clauses.append("lower(user_id) = lower(?)")
         values.append(selection.user)
     if selection.event is not None:
         clauses.append("event = ?")
         values.append(selection.event.value)
     if selection.kiosk:
-        clauses.append("kiosk_id = ? COLLATE NOCASE")
+        clauses.append("lower(kiosk_id) = lower(?)")
         values.append(selection.kiosk)
     if selection.reference:
-        clauses.append("reference = ? COLLATE NOCASE")
+        clauses.append("lower(reference) = lower(?)")
         values.append(selection.reference)
     if selection.outcome:
         clauses.append("(outcome = ? OR substr(outcome, 1, length(?) + 1) = ? || ':')")
         values += [selection.outcome] * 3
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    with read_only(path) as db:
-        chained = "hash" in _columns(db)
+    with read_only(path) as (db, dialect):
+        chained = "hash" in _columns(db, dialect)
         cursor = db.execute(f"SELECT * FROM audit {where} ORDER BY id", values)  # noqa: S608 - fixed clauses
         entries = [_entry(row, chained) for row in cursor if _in_time(str(row["at"]), selection)]
     matched = len(entries)
@@ -174,10 +234,10 @@ def select(path: Path, selection: AuditFilter) -> AuditSelection:
     return AuditSelection(entries, matched)
 
 
-def check_chain(path: Path, *, expect_head: str = "") -> ChainVerdict:
-    """Walk the hash chain of the database at `path` (see `audit_chain.verify`)."""
-    with read_only(path) as db:
-        if "hash" not in _columns(db):
+def check_chain(path: StoreTarget, *, expect_head: str = "") -> ChainVerdict:
+    """Walk the hash chain of the store at `path` (see `audit_chain.verify`)."""
+    with read_only(path) as (db, dialect):
+        if "hash" not in _columns(db, dialect):
             problem = ChainProblem(
                 Break.NOT_CHAINED,
                 0,
@@ -186,8 +246,14 @@ def check_chain(path: Path, *, expect_head: str = "") -> ChainVerdict:
                 "the backend chains its rows the next time it opens it",
             )
             return ChainVerdict(ChainReport(events=0, head="", problem=problem))
-        sequence = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
-        tables = {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = _tables(db, dialect)
+        # The highest id ever given: the audit counter (schema 2 on), else SQLite's own sequence.
+        if "audit_sequence" in tables:
+            sequence = db.execute("SELECT last FROM audit_sequence WHERE id = 1").fetchone()
+        elif dialect is Dialect.SQLITE:
+            sequence = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
+        else:
+            sequence = None
         marker = db.execute("SELECT * FROM audit_chain WHERE id = 1").fetchone() if "audit_chain" in tables else None
         rows = (
             ChainRow(int(row["id"]), row_fields(row), str(row["prev_hash"]), str(row["hash"]))

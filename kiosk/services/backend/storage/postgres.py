@@ -35,6 +35,7 @@ from psycopg_pool import ConnectionPool
 from kiosk.services.backend.storage import migrations
 from kiosk.services.backend.storage.db import Dialect
 from kiosk.services.backend.storage.store import Store
+from kiosk.services.backend.storage.target import PostgresSettings
 
 T = TypeVar("T")
 
@@ -49,18 +50,6 @@ CONNECT_TIMEOUT = 10.0
 
 _RETRYABLE_UNIQUE = frozenset({"audit_one_successor"})
 """Unique indexes whose violation means "lost a race": run again on the new state."""
-
-
-@dataclass(frozen=True)
-class PostgresSettings:
-    """Where the shared store is: a libpq connection string or URL (without the password) and the password."""
-
-    conninfo: str
-    password: str = field(default="", repr=False)
-    pool_size: int = 10
-
-    def __repr__(self) -> str:
-        return f"PostgresSettings(conninfo={self.conninfo!r}, pool_size={self.pool_size})"  # never the password
 
 
 class PgRow(tuple[Any, ...]):
@@ -83,7 +72,8 @@ class PgRow(tuple[Any, ...]):
         return list(self._index)
 
 
-def _row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[PgRow]:
+def row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[PgRow]:
+    """psycopg's row factory for `PgRow`."""
     names = [column.name for column in cursor.description or ()]
     index = {name: position for position, name in enumerate(names)}
     return lambda values: PgRow(values, index)
@@ -215,7 +205,7 @@ class PostgresStore(Store):
         options_no_rows: dict[str, Any] = {"autocommit": True}
         if settings.password:
             options_no_rows["password"] = settings.password
-        options = {**options_no_rows, "row_factory": _row_factory}
+        options = {**options_no_rows, "row_factory": row_factory}
 
         def configure(connection: psycopg.Connection[PgRow]) -> None:
             connection.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
@@ -237,7 +227,7 @@ class PostgresStore(Store):
             # Read committed: after waiting for another replica's migration lock, the next statement
             # sees what that replica committed (serializable would see the snapshot from before).
             with psycopg.connect(
-                settings.conninfo, connect_timeout=int(CONNECT_TIMEOUT), row_factory=_row_factory, **options_no_rows
+                settings.conninfo, connect_timeout=int(CONNECT_TIMEOUT), row_factory=row_factory, **options_no_rows
             ) as connection:
                 with connection.transaction():
                     migrations.apply(PgDb(connection), Dialect.POSTGRESQL)

@@ -25,7 +25,7 @@ from kiosk.services.backend.storage import migrations
 from kiosk.services.backend.storage.db import Db, Dialect
 
 if TYPE_CHECKING:
-    from kiosk.services.backend.storage.postgres import PostgresSettings
+    from kiosk.services.backend.storage.target import PostgresSettings
 
 T = TypeVar("T")
 
