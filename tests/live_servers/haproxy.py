@@ -5,9 +5,11 @@ with the test's own configuration, never the system service. Round robin; every 
 with `GET /v1/health` every 200 ms, out after 2 failures and back after 2 successes, so a replica killed
 with SIGKILL is out within about half a second. Until then a request to it fails to connect, and HAProxy
 sends it to another replica (`option redispatch`, `retries`): a request that never reached a server is
-always safe to send again. A request that did reach the killed replica (it answered nothing) is sent
-again only when it is a GET: a POST may have taken effect before the kill, and sending it again is the
-kiosk's decision (with its request id), never the load balancer's.
+always safe to send again. A request that did reach the killed replica (it closed the connection without
+an answer) is sent again only when that is safe too: a GET, or a step that carries its request id in
+`Idempotency-Key` (the backend answers a repeated id from its first result and never applies it twice).
+Any other POST may have taken effect before the kill: HAProxy never sends it twice, and the kiosk sees
+its connection closed without an answer (or a 502), as if it had talked to the replica directly.
 
 Every answer says which replica served it in `X-Served-By` (the server's name in the configuration), so
 tests can see the calls alternate. The admin socket in the work folder answers `show stat`.
@@ -26,6 +28,9 @@ from live_servers.common import LiveServerError, ServerProcess, free_port, port_
 
 HOST = "127.0.0.1"
 SERVED_BY = "X-Served-By"
+REQUEST_ID_HEADER = "Idempotency-Key"
+"""The header of a step's request id, spelled out as an HAProxy configuration must (the API's
+IDEMPOTENCY_HEADER; tests/shared_backend/test_haproxy_retries.py checks they agree)."""
 
 INSTALL_HINT = (
     "run `make test-deps` as root on Debian/Ubuntu (it apt-get installs postgresql and haproxy), or install "
@@ -66,6 +71,9 @@ defaults
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response
+    # L7 retries resend a request from HAProxy's buffer: without this, a POST's body is not kept, and
+    # HAProxy drops the kiosk's connection instead of sending the request to another replica.
+    option http-buffer-request
     option forwardfor
 
 frontend kiosks
@@ -77,8 +85,8 @@ backend replicas
     option httpchk GET /v1/health
     http-check expect status 200
     default-server inter 200ms fastinter 100ms downinter 200ms fall 2 rise 2
-    # Only a request that never reached a server is sent again, and a GET (see the module's docstring).
-    http-request disable-l7-retry unless METH_GET
+    # Sent again after reaching a server that answered nothing: only a GET or a step with its request id.
+    http-request disable-l7-retry unless METH_GET || {{ req.hdr({REQUEST_ID_HEADER}) -m found }}
     http-response set-header {SERVED_BY} %s
 {servers}
 """

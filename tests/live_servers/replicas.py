@@ -36,7 +36,12 @@ HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parents[2]
 KIOSK = REPO / ".venv" / "bin" / "kiosk"
 
-StoreSettings = Mapping[str, Any]
+STARTUP_COMPLETE = "Application startup complete."
+"""What uvicorn logs once per worker when the backend in it has opened."""
+SETTLE_SECONDS = 1.0
+"""How long a replica of unknown worker count must stay ready before it counts as started."""
+
+StoreConfiguration = Mapping[str, Any]
 """Policy settings (nested sections) that choose a replica's store; merged into the replica's policy."""
 
 REPLICA_POLICY: dict[str, Any] = {
@@ -81,7 +86,7 @@ class Keyring(KeyringBackend):
 '''
 
 
-def sqlite_store(database: Path) -> StoreSettings:
+def sqlite_store(database: Path) -> StoreConfiguration:
     """The store settings of an SQLite file (the embedded default, kept in a file so tests can read it)."""
     return {"directory": {"embedded": {"database": str(database)}}}
 
@@ -118,7 +123,7 @@ def to_toml(data: Mapping[str, Any], table: str = "") -> str:
     return text
 
 
-def write_replica_policy(path: Path, store: StoreSettings, **overrides: Any) -> Policy:
+def write_replica_policy(path: Path, store: StoreConfiguration, **overrides: Any) -> Policy:
     """Write a replica's policy file: `REPLICA_POLICY`, then `store`, then `overrides` (sections) merged in.
 
     The file is read back with the real loader and must say what was written; returns that policy.
@@ -144,7 +149,7 @@ async def enroll_kiosk(store_target: Any, name: str) -> str:
 
     store = await Store.open(store_target)
     try:
-        return (await KioskRegistry(store, SystemClock()).add(name)).text
+        return str((await KioskRegistry(store, SystemClock()).add(name)).text)
     finally:
         await store.close()
 
@@ -162,8 +167,18 @@ def write_fixed_keyring(folder: Path, entries: Mapping[str, str]) -> dict[str, s
 class Replica:
     """One `kiosk serve` process: its name (HAProxy's server name), port, policy file, log."""
 
-    def __init__(self, name: str, port: int, policy_file: Path, log_file: Path, environment: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        port: int,
+        policy_file: Path,
+        log_file: Path,
+        environment: Mapping[str, str],
+        workers: int | None = None,
+    ) -> None:
         self.name = name
+        self.workers = workers
+        """`kiosk serve --workers N`; None leaves kiosk serve's own default (one per core on PostgreSQL)."""
         self.host = HOST
         self.port = port
         self.policy_file = policy_file
@@ -171,7 +186,7 @@ class Replica:
         self._environment = dict(environment)
         self._process: subprocess.Popen[bytes] | None = None
         self.started_in = 0.0
-        """Seconds from spawning the process to its first 200 from /v1/ready."""
+        """Seconds from spawning the process until it was ready (see `start`)."""
 
     @property
     def environment(self) -> dict[str, str]:
@@ -194,7 +209,12 @@ class Replica:
         return self._process is not None and self._process.poll() is None
 
     def start(self, timeout: float = 60) -> None:
-        """Spawn `kiosk serve` and wait until GET /v1/ready answers 200."""
+        """Spawn `kiosk serve` and wait until it is ready: GET /v1/ready answers 200, and every worker started.
+
+        One worker answering is not enough: when another fails its start-up, uvicorn stops them all a moment
+        later. So with `workers` known, all of them must have logged their start-up; otherwise /v1/ready
+        must keep answering, with the process alive, for `SETTLE_SECONDS`.
+        """
         if not KIOSK.exists():
             raise LiveServerError(f"{KIOSK} is missing: run `make setup` (the venv with the kiosk installed)")
         began = time.monotonic()
@@ -208,6 +228,9 @@ class Replica:
             "--port",
             str(self.port),
         ]
+        if self.workers is not None:
+            command += ["--workers", str(self.workers)]
+        logged = self.log_file.stat().st_size if self.log_file.exists() else 0
         with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(  # noqa: S603 - our own console script with fixed arguments
                 command,
@@ -220,14 +243,24 @@ class Replica:
             )
         process = self._process
 
+        answering_since: list[float] = []
+
         def ready() -> bool:
             if process.poll() is not None:
                 tail = self.log_file.read_text(errors="replace")[-3000:]
                 raise LiveServerError(f"{self.name} exited with {process.returncode} at start-up:\n{tail}")
             try:
-                return httpx.get(f"{self.url}/v1/ready", timeout=2).status_code == 200
+                answers = httpx.get(f"{self.url}/v1/ready", timeout=2).status_code == 200
             except httpx.TransportError:
+                answers = False
+            if not answers:
+                answering_since.clear()
                 return False
+            if self.workers is not None:
+                log = self.log_file.read_bytes()[logged:].decode(errors="replace")
+                return log.count(STARTUP_COMPLETE) >= self.workers
+            answering_since[:1] = answering_since[:1] or [time.monotonic()]
+            return time.monotonic() - answering_since[0] >= SETTLE_SECONDS
 
         try:
             wait_until(ready, timeout, f"{self.name} (kiosk serve on port {self.port}) to be ready", self.log_file)
@@ -274,16 +307,18 @@ class ReplicaSet:
     def start(
         self,
         count: int,
-        store: StoreSettings | Callable[[int], StoreSettings],
+        store: StoreConfiguration | Callable[[int], StoreConfiguration],
         *,
         environment: Mapping[str, str] | None = None,
+        workers: int | None = 1,
         **overrides: Any,
     ) -> list[Replica]:
         """Start `count` replicas one after the other (the first seeds the demo users into an empty store).
 
         `store`: the store settings of every replica, or a function of the replica's number (1, 2 …) for
         replicas that do not share a store. `environment` is added to each replica's (e.g. a database
-        password); `overrides` are policy sections merged in last.
+        password); `workers` is each one's `--workers` (None: kiosk serve's default, one per core on
+        PostgreSQL); `overrides` are policy sections merged in last.
         """
         started = []
         for _ in range(count):
@@ -303,7 +338,7 @@ class ReplicaSet:
                 "PYTHONPATH": pythonpath,
                 **(environment or {}),
             }
-            replica = Replica(name, free_port(HOST), policy_file, folder / "serve.log", replica_environment)
+            replica = Replica(name, free_port(HOST), policy_file, folder / "serve.log", replica_environment, workers)
             self.replicas.append(replica)
             replica.start()
             started.append(replica)

@@ -8,7 +8,6 @@ the session. A missing program FAILS the test with the command that installs it:
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -50,5 +49,4 @@ def haproxy(tmp_path: Path) -> Iterator[StartHAProxy]:
         yield start
     finally:
         for balancer in started:
-            balancer.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+            balancer.stop()  # its configuration and log stay in tmp_path, with the replicas' logs
