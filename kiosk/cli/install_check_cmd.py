@@ -68,13 +68,19 @@ def _password_strength() -> str:
 
 
 def _hashing() -> str:
-    from kiosk.services.backend.hashing import hash_secret, verify_secret
+    from kiosk.services.backend.hashing import Hashing
 
     sample = secrets.token_urlsafe(12)  # a throwaway value, never shown
 
     async def round_trip() -> bool:
-        encoded = await hash_secret(sample)
-        return await verify_secret(encoded, sample) and not await verify_secret(encoded, sample + "x")
+        hashing = Hashing(workers=1)
+        try:
+            encoded = await hashing.hash_secret(sample)
+            return await hashing.verify_secret(encoded, sample) and not await hashing.verify_secret(
+                encoded, sample + "x"
+            )
+        finally:
+            hashing.close()
 
     if not asyncio.run(round_trip()):
         raise CheckFailed("an argon2 hash did not verify its own input (or verified a different one)")

@@ -18,6 +18,30 @@ from kiosk.policy.schema import Method
 
 API_PREFIX = "/v1"
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+"""A step with an effect (set_password, choose_action) may carry a request id (a UUID, new per user
+submission, the same on its retries): the backend answers a repeated id from its first result and
+never applies the step twice."""
+
+TIMEOUT_HEADER = "X-Kiosk-Timeout"
+"""The kiosk's per-step timeout in seconds; the backend keeps its deadline under it (`step_deadline`)."""
+
+DEADLINE_SHARE = 0.7
+"""The share of the kiosk's per-step timeout the backend may use before it starts a step's effect."""
+
+
+def step_deadline(timeout_seconds: float) -> float:
+    """The backend's deadline for one step, in seconds, for a kiosk that waits `timeout_seconds`.
+
+    The one place the two are tied: the backend starts no effect (a reset, an unlock) after the
+    deadline, and refuses the step as `busy` instead, with nothing applied; an effect started before
+    it has the rest of the kiosk's timeout to finish and be reported. So the kiosk always waits
+    strictly longer than the backend's deadline, and a step the kiosk saw fail did not go through
+    (or, when the directory was slower still, the kiosk's retry with the same request id gets the result).
+    """
+    return timeout_seconds * DEADLINE_SHARE
+
+
 # Field limits: generous enough for any real input, small enough that nothing is hashed or stored
 # before a bad body is refused with a 4xx.
 MAX_USER_ID = 256
@@ -86,6 +110,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     # readiness (`GET /v1/ready`): the backend's own store cannot be used (the directory has its own code)
     STORE_UNAVAILABLE = "store_unavailable"
+    # capacity: the backend's hashing queue is full; nothing was done, try again after `Retry-After`
+    BUSY = "busy"
 
 
 class Stage(StrEnum):

@@ -23,6 +23,7 @@ from kiosk.services.backend.delivery.queue import DeliveryQueue
 from kiosk.services.backend.delivery.sender import DevOutbox, Sender
 from kiosk.services.backend.directory.demo_seed import seed_demo_users
 from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
+from kiosk.services.backend.hashing import Hashing
 from kiosk.services.backend.recovery.authenticator import Authenticator
 from kiosk.services.backend.recovery.codes import CodeBook
 from kiosk.services.backend.recovery.questions import QuestionDraws
@@ -65,6 +66,7 @@ class Backend:
         kiosk_id: str = "",
         sender: Sender | None = None,
         metrics: bool = False,
+        hashing: Hashing | None = None,
     ) -> Backend:
         """Open the store (a fresh temporary file if none is configured), the directory, build the app.
 
@@ -73,6 +75,8 @@ class Backend:
         `sender` (tests, bench) delivers instead of the policy's SMTP, gateway or dev outbox.
         `metrics` (`kiosk serve`, tests) counts requests and audited events and serves `GET /metrics`;
         off, `prometheus_client` is never imported (the kiosk's embedded backend does not pay for it).
+        `hashing` (tests, bench): the hashing service to use, e.g. a tiny queue; by default one worker
+        per CPU and `hashing.QUEUE_PER_WORKER` queued requests per worker. The backend closes it.
         """
         from kiosk.services.backend.http.app import build_app  # Starlette only once a backend is wanted
 
@@ -95,10 +99,12 @@ class Backend:
             store = await Store.open(database)
         from kiosk.services.backend.directory.factory import open_embedded_directory
 
+        hashing = hashing or Hashing()
         try:
             # App secrets sealed with the keyring's key, or one in memory for a temporary store.
-            embedded = await open_embedded_directory(store, persistent=temporary is None)
+            embedded = await open_embedded_directory(store, persistent=temporary is None, hashing=hashing)
         except BaseException:
+            hashing.close()
             await store.close()
             raise
         directory: Directory = embedded
@@ -109,6 +115,7 @@ class Backend:
             try:
                 directory = ldap = await open_ldap_directory(policy, store)
             except BaseException:
+                hashing.close()
                 await store.close()
                 raise
         elif policy.directory.embedded.seed_demo_users and await embedded.is_empty():
@@ -122,6 +129,7 @@ class Backend:
             except BaseException:
                 if ldap is not None:
                     await ldap.close()
+                hashing.close()
                 await store.close()
                 raise
         counters: Metrics | None = None
@@ -146,10 +154,12 @@ class Backend:
                 length=policy.methods.code_length,
                 lifetime=timedelta(minutes=policy.methods.code_lifetime_minutes),
                 attempts=policy.methods.code_attempts,
+                hashing=hashing,
             ),
             authenticator=Authenticator(store, clock),
             throttle=Throttle(store, clock, Limits.from_settings(policy.limits)),
             question_draws=QuestionDraws(store, clock),
+            hashing=hashing,
             kiosk_id=kiosk_id or policy.backend.kiosk_id or socket.gethostname(),
             demo_users=embedded if policy.demo and ldap is None else None,
             metrics=counters,
@@ -164,6 +174,7 @@ class Backend:
         await self._rt.audit.close()
         if self._ldap is not None:
             await self._ldap.close()
+        self._rt.hashing.close()
         await self._rt.store.close()
         if self._temporary is not None:
             for suffix in ("", "-wal", "-shm"):

@@ -29,6 +29,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DELIVERY_FAILED: 503,
     ErrorCode.TOO_MANY_ATTEMPTS: 429,
     ErrorCode.STORE_UNAVAILABLE: 503,
+    ErrorCode.BUSY: 503,
 }
 """HTTP status per error code; refusal codes (unknown_user …) travel inside a SessionView, not as errors."""
 
@@ -49,6 +50,7 @@ class ApiError(Exception):
         attempts_left: int | None = None,
         reasons: tuple[PasswordRule, ...] = (),
         blocked_until: datetime | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(code.value)  # the message is the code only: never user input or secrets
         self.code = code
@@ -56,6 +58,8 @@ class ApiError(Exception):
         self.attempts_left = attempts_left
         self.reasons = reasons
         self.blocked_until = blocked_until
+        self.retry_after = retry_after
+        """Seconds the client should wait before trying again (`Retry-After`), for `busy`."""
 
     @property
     def status(self) -> int:

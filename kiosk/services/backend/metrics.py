@@ -18,6 +18,7 @@ import re
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from kiosk.services.backend.audit.log import AuditEvent
+from kiosk.services.backend.hashing import HashingLoad
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -61,6 +62,27 @@ class Metrics:
             "kiosk_delivery_queue_depth", "Messages waiting in the delivery queue (read when scraped).",
             registry=registry,
         )  # fmt: skip
+        self.hashing_admitted = Gauge(
+            "kiosk_hashing_queue_depth", "Requests admitted to the hashing queue, hashing or waiting (when scraped).",
+            registry=registry,
+        )  # fmt: skip
+        self.hashing_capacity = Gauge(
+            "kiosk_hashing_queue_capacity", "Requests the hashing queue admits at once (workers plus queue).",
+            registry=registry,
+        )  # fmt: skip
+        self.hashing_running = Gauge(
+            "kiosk_hashing_in_flight", "Hashing jobs running on a worker thread (when scraped).", registry=registry
+        )
+        self.hashing_waiting = Gauge(
+            "kiosk_hashing_waiting", "Hashing jobs waiting for a worker thread (when scraped).", registry=registry
+        )
+        self.busy_answers = Counter(
+            "kiosk_busy", "Requests answered 503 busy (hashing queue full) before any work.", registry=registry
+        )
+
+    def busy(self) -> None:
+        """Count one request refused as busy."""
+        self.busy_answers.inc()
 
     def audited(self, event: AuditEvent, outcome: str) -> None:
         """Count one audit row (the only source of the business counters)."""
@@ -82,7 +104,11 @@ class Metrics:
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(seconds)
 
-    def exposition(self, queue_depth: int) -> bytes:
-        """The text exposition of every metric, with the queue's depth as just read."""
+    def exposition(self, queue_depth: int, hashing: HashingLoad) -> bytes:
+        """The text exposition of every metric, with the delivery queue's depth and the hashing load as just read."""
         self.queue_depth.set(queue_depth)
+        self.hashing_admitted.set(hashing.admitted)
+        self.hashing_capacity.set(hashing.capacity)
+        self.hashing_running.set(hashing.running)
+        self.hashing_waiting.set(hashing.waiting)
         return generate_latest(self.registry)

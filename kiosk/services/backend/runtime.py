@@ -13,6 +13,7 @@ from kiosk.services.backend.delivery.queue import DeliveryQueue, Origin
 from kiosk.services.backend.delivery.sender import DevOutbox, Sender
 from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
 from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.hashing import Hashing
 from kiosk.services.backend.recovery import machine
 from kiosk.services.backend.recovery.authenticator import Authenticator
 from kiosk.services.backend.recovery.codes import CodeBook
@@ -43,6 +44,8 @@ class Runtime:
     authenticator: Authenticator
     throttle: Throttle
     question_draws: QuestionDraws
+    hashing: Hashing
+    """The bounded hashing service: every argon2 hash and password-strength estimate runs on it."""
     kiosk_id: str
     demo_users: EmbeddedDirectory | None = None
     """The demo's user list (dev authenticator); None outside demo mode."""

@@ -17,8 +17,7 @@ import httpx
 import pytest
 
 from kiosk.services.api import ErrorBody, ErrorCode
-from kiosk.services.backend.directory import embedded as directory
-from kiosk.services.backend.recovery import codes, questions
+from kiosk.services.backend.hashing import Hashing
 
 from .conftest import Kiosk
 
@@ -83,10 +82,7 @@ def no_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     async def forbidden(*args: object) -> Any:
         raise AssertionError("hashed or verified a refused input")
 
-    for module, names in ((codes, ("hash_code", "verify_secret")), (questions, ("verify_secret",)),
-                          (directory, ("hash_secret", "verify_any", "verify_secret"))):  # fmt: skip
-        for name in names:
-            monkeypatch.setattr(module, name, forbidden)
+    monkeypatch.setattr(Hashing, "run", forbidden)  # every hash, hash check and strength estimate runs here
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Time only moves by the ManualClock; nothing sleeps.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,11 @@ import httpx
 import pytest
 
 from kiosk.policy.loader import check_policy_text
-from kiosk.policy.schema import LimitSettings, Method
+from kiosk.policy.schema import LimitSettings, Method, Policy
 from kiosk.services.api import SessionView, Stage
 from kiosk.services.backend import Backend, ManualClock
 from kiosk.services.backend.audit.log import AuditEvent
+from kiosk.services.backend.hashing import Hashing
 from kiosk.services.backend.recovery.throttle import (
     BLOCK_FOR,
     KIOSK_DISTINCT_USERS,
@@ -28,6 +30,15 @@ from kiosk.services.backend.recovery.throttle import (
 )
 
 from .conftest import GOOD_PASSWORD, START, Kiosk, demo_policy, kiosk_for
+
+
+@pytest.fixture
+async def backend(policy: Policy, clock: ManualClock) -> AsyncIterator[Backend]:
+    """A backend whose hashing queue admits the parallel bursts below (up to 24 at once): what they test
+    is the throttles under concurrency; a full queue's `busy` answers are test_capacity's subject."""
+    opened = await Backend.open(policy, clock=clock, kiosk_id="test-kiosk", hashing=Hashing(queue=32))
+    yield opened
+    await opened.close()
 
 
 def _wrong(code: str) -> str:

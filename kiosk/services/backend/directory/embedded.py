@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from kiosk.policy.password import normalize_password
 from kiosk.services.backend.directory.errors import AmbiguousUser
-from kiosk.services.backend.hashing import hash_secret, verify_any, verify_secret
+from kiosk.services.backend.hashing import Hashing, default_hashing
 from kiosk.services.backend.storage.db import Db, Row
 from kiosk.services.backend.storage.store import Store, seal_plain_totp_secrets
 
@@ -132,20 +132,22 @@ def _user_from_row(row: Row, aliases: list[str], questions: list[Row], box: Secr
 class EmbeddedDirectory:
     """The directory kept in the backend's own SQLite store (demo and stand-alone kiosks)."""
 
-    def __init__(self, store: Store, box: SecretBox) -> None:
+    def __init__(self, store: Store, box: SecretBox, hashing: Hashing | None = None) -> None:
         self._store = store
         self._box = box
         """Seals the users' authenticator secrets (the enrollment store's cipher; see `factory`)."""
+        self._hashing = hashing or default_hashing()
+        """Where passwords are hashed and verified: the backend's bounded service (tools: the process's)."""
 
     def __repr__(self) -> str:
         return "EmbeddedDirectory()"
 
     @classmethod
-    async def open(cls, store: Store, box: SecretBox) -> EmbeddedDirectory:
+    async def open(cls, store: Store, box: SecretBox, hashing: Hashing | None = None) -> EmbeddedDirectory:
         """The embedded directory of `store`, its users' authenticator secrets sealed with `box`; plain
         secrets a database from before kept are sealed now (`seal_plain_totp_secrets`)."""
         await seal_plain_totp_secrets(store, box.seal, box.is_sealed)
-        return cls(store, box)
+        return cls(store, box, hashing)
 
     async def find_user(self, user_id: str) -> DirectoryUser | None:
         """The user whose login or alias equals `user_id` (case-insensitively), or None;
@@ -186,8 +188,9 @@ class EmbeddedDirectory:
     def _complete(self, db: Db, row: Row | None, login: str) -> DirectoryUser | None:
         """The user of `row` with its aliases and questions; for no row, the same queries, and None
         (an unknown ID must cost what a real one does: see `decoys`)."""
-        found = db.execute("SELECT alias FROM user_aliases WHERE login = ? ORDER BY alias", (login,))
-        aliases = [r["alias"] for r in found]
+        aliases = [
+            r["alias"] for r in db.execute("SELECT alias FROM user_aliases WHERE login = ? ORDER BY alias", (login,))
+        ]
         questions = db.execute("SELECT * FROM user_questions WHERE login = ? ORDER BY position", (login,)).fetchall()
         return _user_from_row(row, aliases, questions, self._box) if row is not None else None
 
@@ -253,7 +256,7 @@ class EmbeddedDirectory:
         if history <= 0:
             return False
         _, hashes = await self._hashes(login)
-        return await verify_any(hashes[:history], normalize_password(password))
+        return await self._hashing.verify_any(hashes[:history], normalize_password(password))
 
     async def enforces_history(self, login: str) -> bool:
         """Always True: the embedded directory keeps the hashes and checks them itself."""
@@ -262,11 +265,11 @@ class EmbeddedDirectory:
     async def verify_password(self, login: str, password: str) -> bool:
         """True when `password` is the user's current password."""
         current, _ = await self._hashes(login)
-        return bool(current) and await verify_secret(current, normalize_password(password))
+        return bool(current) and await self._hashing.verify_secret(current, normalize_password(password))
 
     async def reset_password(self, login: str, password: str) -> None:
         """Set a new password (an administrator reset), which also unlocks the account."""
-        new_hash = await hash_secret(normalize_password(password))  # NFC, as it is verified
+        new_hash = await self._hashing.hash_secret(normalize_password(password))  # NFC, as it is verified
 
         def write(db: Db) -> None:
             row = db.execute("SELECT history_json FROM users WHERE login = ?", (login,)).fetchone()

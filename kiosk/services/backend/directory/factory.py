@@ -22,6 +22,7 @@ from kiosk.services.backend.directory.errors import DirectoryUnavailable, Unavai
 from kiosk.services.backend.directory.ldap import LdapDirectory
 from kiosk.services.backend.directory.ldap_connection import LdapConnector
 from kiosk.services.backend.directory.openldap import OpenLdapDirectory
+from kiosk.services.backend.hashing import Hashing
 from kiosk.services.backend.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ TRANSIENT = frozenset({Unavailability.UNREACHABLE, Unavailability.TIMEOUT})
 """Start-up failures the backend rides out (the directory may come back); the others stop it."""
 
 
-async def open_embedded_directory(store: Store, *, persistent: bool, read_only: bool = False) -> EmbeddedDirectory:
+async def open_embedded_directory(
+    store: Store, *, persistent: bool, read_only: bool = False, hashing: Hashing | None = None
+) -> EmbeddedDirectory:
     """The embedded directory of `store`, its users' authenticator secrets sealed at rest.
 
     A store kept in a file (`persistent`) seals them with the enrollment key from the OS keyring,
@@ -38,7 +41,8 @@ async def open_embedded_directory(store: Store, *, persistent: bool, read_only: 
     (`DirectoryUnavailable(NO_CREDENTIAL)`), because a key kept beside the secrets would protect
     nothing. A temporary store, deleted on close, gets a fresh key that lives in memory only.
     `read_only` (the policy simulator, on a copy of the file): the key is read, never created; without
-    one, sealed secrets read as not registered.
+    one, sealed secrets read as not registered. `hashing`: the backend's bounded hashing service
+    (None: the process's, for tools).
     """
     from cryptography.fernet import Fernet
 
@@ -49,7 +53,7 @@ async def open_embedded_directory(store: Store, *, persistent: bool, read_only: 
         except credentials.CredentialError as error:
             if not read_only:
                 raise DirectoryUnavailable(Unavailability.NO_CREDENTIAL, str(error)) from None
-    return await EmbeddedDirectory.open(store, SecretBox(key))
+    return await EmbeddedDirectory.open(store, SecretBox(key), hashing)
 
 
 async def open_ldap_directory(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -22,12 +24,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kiosk.i18n import language
-from kiosk.services.api import ErrorCode
+from kiosk.services.api import IDEMPOTENCY_HEADER, TIMEOUT_HEADER, ErrorCode, step_deadline
+from kiosk.services.backend import deadline
 from kiosk.services.backend.audit.log import AuditEvent, correlation_id
 from kiosk.services.backend.directory.errors import DirectoryUnavailable
 from kiosk.services.backend.errors import ApiError
+from kiosk.services.backend.hashing import HashingBusy
 from kiosk.services.backend.http.forwarded import Network, client_address, trusted_networks
 from kiosk.services.backend.http.routes import Call, RouteSpec, active_routes
+from kiosk.services.backend.http.step_results import StepResults, request_id
 from kiosk.services.backend.recovery.throttle import source_address
 from kiosk.services.backend.runtime import Runtime
 
@@ -46,6 +51,8 @@ def error_response(error: ApiError, cid: str) -> Response:
     """The JSON answer for an `ApiError`."""
     response = _json_response(error.body(cid), error.status)
     response.headers[CORRELATION_HEADER] = cid
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -82,9 +89,37 @@ def _bearer(request: Request) -> str:
     return token
 
 
+def _timeout(rt: Runtime, request: Request) -> float:
+    """The kiosk's per-step timeout: its `X-Kiosk-Timeout`, never longer than this backend's policy says."""
+    configured = rt.policy.backend.timeout_seconds
+    try:
+        told = float(request.headers.get(TIMEOUT_HEADER, "inf"))
+    except ValueError:
+        return configured
+    return min(told, configured) if told > 0 and not math.isnan(told) else configured
+
+
 def _endpoint(
-    rt: Runtime, spec: RouteSpec, document: Callable[[], dict[str, Any]], proxies: tuple[Network, ...] = ()
+    rt: Runtime,
+    spec: RouteSpec,
+    document: Callable[[], dict[str, Any]],
+    proxies: tuple[Network, ...] = (),
+    results: StepResults | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
+    async def step(request: Request, call: Call) -> BaseModel | dict[str, Any] | None:
+        # A retry of a step with an effect is answered from the first result, under the session's lock.
+        key = request_id(request.headers.get(IDEMPOTENCY_HEADER)) if spec.idempotent and results else None
+        if key is not None and results is not None and spec.response is not None:
+            kept = await results.first(call.state.token_hash, key)
+            if kept is not None:
+                return spec.response.model_validate_json(kept)
+        if deadline.passed():  # the lock or the queue took the step's time: refused before it starts
+            raise ApiError(ErrorCode.BUSY, retry_after=1)
+        result = await spec.handler(call)
+        if key is not None and results is not None and isinstance(result, BaseModel):
+            await results.keep(call.state.token_hash, key, result.model_dump_json())
+        return result
+
     async def run(request: Request) -> BaseModel | dict[str, Any] | None:
         raw = await _read_body(request)
         payload = _parse(spec.request, raw) if spec.request is not None else None
@@ -96,7 +131,7 @@ def _endpoint(
         async with rt.sessions.locked(_bearer(request)) as state:
             with language(state.locale):
                 try:
-                    return await spec.handler(Call(rt, state, payload, document))
+                    return await step(request, Call(rt, state, payload, document))
                 except DirectoryUnavailable as outage:
                     # Down, slow, TLS or service account refused: the step is refused, nothing was
                     # changed; audited with the reason, told as 503.
@@ -113,7 +148,16 @@ def _endpoint(
         forwarded = request.headers.getlist("x-forwarded-for") if proxies else []
         address = source_address.set(client_address(peer, forwarded, proxies))
         try:
-            result = await run(request)
+            due = deadline.start(step_deadline(_timeout(rt, request)))
+            try:
+                with rt.hashing.admit() if spec.hashes else nullcontext():  # before any work: 503 busy if full
+                    result = await run(request)
+            except HashingBusy as busy:
+                if rt.metrics is not None:
+                    rt.metrics.busy()
+                raise ApiError(ErrorCode.BUSY, retry_after=busy.retry_after) from None
+            finally:
+                deadline.reset(due)
             if isinstance(result, BaseModel):
                 response: Response = _json_response(result, spec.status)
             elif isinstance(result, dict):
@@ -159,7 +203,7 @@ def _metrics_endpoint(rt: Runtime) -> Callable[[Request], Awaitable[Response]]:
         from kiosk.services.backend.metrics import CONTENT_TYPE
 
         assert rt.metrics is not None
-        body = rt.metrics.exposition(await rt.delivery.depth())
+        body = rt.metrics.exposition(await rt.delivery.depth(), rt.hashing.load())
         return Response(body, media_type=CONTENT_TYPE)
 
     return metrics
@@ -179,7 +223,10 @@ def build_app(rt: Runtime) -> Starlette:
         return build_document(specs)
 
     proxies = trusted_networks(rt.policy.backend.trusted_proxies)
-    routes = [Route(spec.path, _endpoint(rt, spec, document, proxies), methods=[spec.method]) for spec in specs]
+    results = StepResults(rt.store, rt.clock)
+    routes = [
+        Route(spec.path, _endpoint(rt, spec, document, proxies, results), methods=[spec.method]) for spec in specs
+    ]
     if rt.metrics is not None:
         routes.append(Route(METRICS_PATH, _metrics_endpoint(rt), methods=["GET"]))
     return Starlette(

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 import kiosk
-from kiosk.services.api import ErrorBody, SessionOpened
+from kiosk.services.api import IDEMPOTENCY_HEADER, ErrorBody, ErrorCode, SessionOpened
 from kiosk.services.backend.errors import HTTP_STATUS
 from kiosk.services.backend.http.routes import RouteSpec
 
@@ -48,12 +48,28 @@ def _session_links(spec: RouteSpec, routes: tuple[RouteSpec, ...]) -> dict[str, 
     }
 
 
+_IDEMPOTENCY_PARAMETER = {
+    "name": IDEMPOTENCY_HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "format": "uuid"},
+    "description": "A request id, new per submission and the same on its retries: a repeated id is answered "
+    "from the first successful result and never applied twice.",
+}
+_RETRY_AFTER = {
+    "description": "With `busy`: whole seconds to wait before trying again (nothing was done).",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
 def _operation(spec: RouteSpec, routes: tuple[RouteSpec, ...]) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": spec.operation_id, "summary": spec.summary}
     if spec.session:
         operation["security"] = [{"session": []}]
     if spec.request is not None:
         operation["requestBody"] = {"required": True, "content": _json(_ref(spec.request))}
+    if spec.idempotent:
+        operation["parameters"] = [_IDEMPOTENCY_PARAMETER]
     responses: dict[str, Any] = {}
     if spec.status == 204:
         responses["204"] = {"description": "Done; no body."}
@@ -74,6 +90,8 @@ def _operation(spec: RouteSpec, routes: tuple[RouteSpec, ...]) -> dict[str, Any]
             "description": "Error codes: " + ", ".join(codes) + ".",
             "content": _json(_ref(ErrorBody)),
         }
+        if ErrorCode.BUSY.value in codes:
+            responses[str(status)]["headers"] = {"Retry-After": _RETRY_AFTER}
     operation["responses"] = responses
     return operation
 

@@ -85,13 +85,18 @@ class RouteSpec:
     errors: tuple[ErrorCode, ...] = ()
     session: bool = False
     demo_only: bool = False
+    hashes: bool = False
+    """The step hashes (argon2, password strength): it takes a hashing ticket first, 503 `busy` when full."""
+    idempotent: bool = False
+    """The step has an effect: a repeated `Idempotency-Key` is answered from its first result."""
 
     @property
     def all_errors(self) -> tuple[ErrorCode, ...]:
         """The route's own error codes plus those every route of its kind can answer."""
         common: list[ErrorCode] = []
         if self.session:
-            common += [ErrorCode.SESSION_REQUIRED, ErrorCode.SESSION_EXPIRED]
+            # busy: the hashing queue is full, or the step could not start before its deadline.
+            common += [ErrorCode.SESSION_REQUIRED, ErrorCode.SESSION_EXPIRED, ErrorCode.BUSY]
         if self.request is not None:
             common.append(ErrorCode.INVALID_REQUEST)
         common.append(ErrorCode.INTERNAL)
@@ -257,12 +262,12 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "POST", f"{_P}/session/method", "choose_method", "Choose the method for the next gate.", _method,
-        request=ChooseMethodRequest, response=SessionView, session=True,
+        request=ChooseMethodRequest, response=SessionView, session=True, hashes=True,
         errors=(*_STEP, ErrorCode.METHOD_NOT_AVAILABLE, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED),
     ),
     RouteSpec(
         "POST", f"{_P}/session/code", "verify_code", "Check a one-time or authenticator code.", _code,
-        request=VerifyCodeRequest, response=SessionView, session=True,
+        request=VerifyCodeRequest, response=SessionView, session=True, hashes=True,
         errors=(
             *_STEP,
             ErrorCode.CODE_WRONG,
@@ -275,20 +280,21 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "POST", f"{_P}/session/code/resend", "resend_code", "Send a new code (the old one stops working).", _resend,
-        response=SessionView, errors=(*_STEP, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED), session=True,
+        response=SessionView, errors=(*_STEP, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED), session=True, hashes=True,
     ),
     RouteSpec(
         "POST", f"{_P}/session/answers", "answer_questions", "Answer the security questions.", _answers,
-        request=AnswersRequest, response=SessionView, session=True,
+        request=AnswersRequest, response=SessionView, session=True, hashes=True,
         errors=(*_STEP, ErrorCode.ANSWERS_WRONG, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED),
     ),
     RouteSpec(
         "POST", f"{_P}/session/action", "choose_action", "Unlock only, or reset the password.", _action,
         request=ChooseActionRequest, response=SessionView, errors=(*_STEP, ErrorCode.WRITEBACK_FAILED), session=True,
+        idempotent=True,
     ),
     RouteSpec(
         "POST", f"{_P}/session/password", "set_password", "Set the new password.", _password,
-        request=NewPasswordRequest, response=SessionView, session=True,
+        request=NewPasswordRequest, response=SessionView, session=True, hashes=True, idempotent=True,
         errors=(
             *_STEP, ErrorCode.PASSWORD_REJECTED, ErrorCode.WRITEBACK_FAILED, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED,
         ),

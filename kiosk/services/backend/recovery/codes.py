@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from kiosk.policy.schema import Method
 from kiosk.services.backend.clock import Clock
-from kiosk.services.backend.hashing import hash_code, verify_secret
+from kiosk.services.backend.hashing import Hashing
 from kiosk.services.backend.storage.db import Db, Row
 from kiosk.services.backend.storage.store import Store
 
@@ -58,9 +58,12 @@ class CodeCheck:
 class CodeBook:
     """The one-time codes of all sessions."""
 
-    def __init__(self, store: Store, clock: Clock, *, length: int, lifetime: timedelta, attempts: int) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, *, length: int, lifetime: timedelta, attempts: int, hashing: Hashing
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._hashing = hashing
         self.length = length
         self._lifetime = lifetime
         self._attempts = attempts
@@ -75,7 +78,7 @@ class CodeBook:
         stored is the hash of a value no typed code can equal, so it can never be passed.
         """
         code = new_code(self.length)
-        encoded = await hash_code(code if genuine else f"{code}-decoy")
+        encoded = await self._hashing.hash_code(code if genuine else f"{code}-decoy")
         expires_at = self._clock.now() + self._lifetime
 
         def write(db: Db) -> None:
@@ -118,7 +121,7 @@ class CodeBook:
         candidate = "".join(typed.split())
         matches = candidate.isdigit() and len(candidate) == self.length
         # Hash even a malformed code, so a wrong answer takes as long as any other.
-        matches = await verify_secret(row["code_hash"], candidate) and matches
+        matches = await self._hashing.verify_secret(row["code_hash"], candidate) and matches
         code_id = row["id"]
         if matches:
             await self._store.call(lambda db: db.execute("UPDATE codes SET used = 1 WHERE id = ?", (code_id,)))

@@ -26,7 +26,7 @@ import weakref
 
 from kiosk.policy.schema import Method, Policy
 from kiosk.services.api import QuestionPrompt
-from kiosk.services.backend.hashing import verify_secret
+from kiosk.services.backend.hashing import Hashing
 from kiosk.services.backend.storage.db import Db
 from kiosk.services.backend.storage.store import Store
 
@@ -98,7 +98,7 @@ def decoy_prompts(pool: tuple[QuestionPrompt, ...], asked: dict[str, int]) -> tu
     return tuple(pool[position].model_copy(update={"id": question_id}) for question_id, position in asked.items())
 
 
-async def check_decoy_answers(count: int) -> bool:
+async def check_decoy_answers(hashing: Hashing, count: int) -> bool:
     """Spend the time of checking `count` real answers, and fail: a decoy has no right answer."""
-    await asyncio.gather(*(verify_secret(DUMMY_ANSWER_HASH, secrets.token_hex(8)) for _ in range(count)))
+    await asyncio.gather(*(hashing.verify_secret(DUMMY_ANSWER_HASH, secrets.token_hex(8)) for _ in range(count)))
     return False

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 from collections.abc import Awaitable
 
 from kiosk.policy.password import PasswordRules, check_password, normalize_password
 from kiosk.policy.schema import Method
 from kiosk.services.api import Action, ChooseActionRequest, ErrorCode, NewPasswordRequest, Outcome, Stage
+from kiosk.services.backend import deadline
 from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.delivery.messages import admin_reset_notice, password_changed_notice
 from kiosk.services.backend.delivery.queue import Message
@@ -48,6 +49,8 @@ async def choose_action(rt: Runtime, state: SessionState, request: ChooseActionR
         await rt.record(state, AuditEvent.STEP_REFUSED, outcome=state.stage.value)
         raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
     await _require_earned(rt, state, Operation.CHOOSE_ACTION)
+    if request.action is Action.UNLOCK:
+        deadline.before_effect()  # the point of no return: past the deadline, refused with nothing done
     await rt.record(state, AuditEvent.ACTION_CHOSEN, outcome=request.action.value)
     if request.action is Action.RESET:
         machine.move(state, Operation.CHOOSE_ACTION, Stage.NEW_PASSWORD)
@@ -64,13 +67,15 @@ async def set_password(rt: Runtime, state: SessionState, request: NewPasswordReq
     # normalized it; this keeps the rule where the password is used).
     password = normalize_password(request.password)
     recent = await rt.directory.password_recently_used(user.login, password, rules.history)
-    # zxcvbn is CPU-heavy: off the event loop like the hashing.
-    verdict = await asyncio.to_thread(
-        check_password, password, rules, (user.login, user.display_name), recently_used=recent
-    )
+    # zxcvbn is CPU-heavy: on the hashing workers, counted against the same cores.
+    names = (user.login, user.display_name)
+    verdict = await rt.hashing.run(functools.partial(check_password, password, rules, names, recently_used=recent))
     if not verdict.ok:
         await rt.record(state, AuditEvent.PASSWORD_REJECTED, outcome=",".join(verdict.failed))
         raise ApiError(ErrorCode.PASSWORD_REJECTED, reasons=verdict.failed)
+    # The point of no return: past the step's deadline the reset is refused (503 busy) with nothing done,
+    # rather than applied after the kiosk stopped waiting.
+    deadline.before_effect()
     try:
         taken = await rt.throttle.take(state.login, Event.RESET)
     except Blocked as blocked:
@@ -107,9 +112,7 @@ async def _write(rt: Runtime, state: SessionState, event: AuditEvent, change: Aw
         raise ApiError(ErrorCode.WRITEBACK_FAILED) from None
 
 
-async def _finish(
-    rt: Runtime, state: SessionState, operation: Operation, outcome: Outcome, event: AuditEvent
-) -> None:
+async def _finish(rt: Runtime, state: SessionState, operation: Operation, outcome: Outcome, event: AuditEvent) -> None:
     """The session has done its job: remember what, and audit it."""
     machine.move(state, operation, Stage.DONE)
     state.outcome = outcome

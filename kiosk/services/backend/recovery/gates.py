@@ -53,9 +53,7 @@ async def _settle(rt: Runtime, state: SessionState, proof: int, *, failed: bool)
 async def _send_code(rt: Runtime, state: SessionState, user: DirectoryUser | None, method: Method) -> None:
     await _take(rt, state, Event.EMAIL if method is Method.EMAIL else Event.PHONE_ATTEMPT)
     target = target_of(user, method) if user is not None and state.genuine else ""
-    code, issued = await rt.codes.issue(
-        state.token_hash, method, target, subject=state.subject, genuine=state.genuine
-    )
+    code, issued = await rt.codes.issue(state.token_hash, method, target, subject=state.subject, genuine=state.genuine)
     # Real or decoy, the same work: the message is built and queued (one store round trip); the
     # delivery worker sends a real one, drops a decoy's, and audits either (code_sent). The answer
     # never waits for SMTP or the gateway, nor reports a failure: it cannot tell the two apart.
@@ -141,8 +139,10 @@ async def verify_code(rt: Runtime, state: SessionState, request: VerifyCodeReque
         user = await _user(rt, state)
         _, proof = await _take(rt, state, Event.PHONE_ATTEMPT, Event.FAILED_PROOF)
         # A decoy has no secret to check against: the code is simply wrong.
-        if state.genuine and user is not None and await rt.authenticator.verify(
-            user.login, user.totp_secret, request.code
+        if (
+            state.genuine
+            and user is not None
+            and await rt.authenticator.verify(user.login, user.totp_secret, request.code)
         ):
             await _settle(rt, state, proof, failed=False)
             return await _pass_gate(rt, state, user, method, Operation.VERIFY_CODE)
@@ -184,9 +184,9 @@ async def answer_questions(rt: Runtime, state: SessionState, request: AnswersReq
     user = await _user(rt, state)
     _, proof = await _take(rt, state, Event.PHONE_ATTEMPT, Event.FAILED_PROOF)
     if state.genuine and user is not None:
-        correct = await answers_correct(user, state.asked, request.answers)
+        correct = await answers_correct(rt.hashing, user, state.asked, request.answers)
     else:
-        correct = await check_decoy_answers(len(state.asked))
+        correct = await check_decoy_answers(rt.hashing, len(state.asked))
     if correct:
         await _settle(rt, state, proof, failed=False)
         await rt.question_draws.release(state.subject)  # answered: the next reset may draw anew

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from kiosk.services.api import QuestionAnswer, QuestionPrompt
 from kiosk.services.backend.clock import Clock
 from kiosk.services.backend.directory.embedded import DirectoryUser
-from kiosk.services.backend.hashing import verify_secret
+from kiosk.services.backend.hashing import Hashing
 from kiosk.services.backend.storage.db import Db
 from kiosk.services.backend.storage.store import Store
 
@@ -79,12 +79,14 @@ def prompts(user: DirectoryUser, asked: dict[str, int]) -> tuple[QuestionPrompt,
     return tuple(result)
 
 
-async def answers_correct(user: DirectoryUser, asked: dict[str, int], answers: tuple[QuestionAnswer, ...]) -> bool:
+async def answers_correct(
+    hashing: Hashing, user: DirectoryUser, asked: dict[str, int], answers: tuple[QuestionAnswer, ...]
+) -> bool:
     """True when every asked question got exactly one correct answer (all are hashed: no timing hint)."""
     given = {answer.id: answer.answer for answer in answers}
     complete = len(given) == len(answers) and set(given) == set(asked)
     checks = [
-        verify_secret(user.questions[position].answer_hash, normalize_answer(given.get(question_id, "")))
+        hashing.verify_secret(user.questions[position].answer_hash, normalize_answer(given.get(question_id, "")))
         for question_id, position in asked.items()
     ]
     results = await asyncio.gather(*checks)

@@ -204,6 +204,19 @@ INSERT INTO audit_sequence (id, last) SELECT 1, COALESCE(MAX(id), 0) FROM audit
 sequence: a PostgreSQL sequence skips the numbers of rolled-back (retried) inserts, and `kiosk audit
 verify` reads a missing id as a deleted row. The counter never goes back, also when rows are deleted."""
 
+STEP_RESULTS = """
+CREATE TABLE step_results (
+    token_hash TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    kept_at TEXT NOT NULL,
+    PRIMARY KEY (token_hash, request_id)
+);
+CREATE INDEX step_results_by_age ON step_results(kept_at)
+"""
+"""Migration 3 (`http.step_results`): a retried set_password or choose_action (same `Idempotency-Key`) is
+answered from the kept session view (never a password), so it is never applied twice."""
+
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -213,6 +226,11 @@ MIGRATIONS: list[Migration] = [
         step=_baseline_step,
     ),
     Migration(2, "audit ids from a counter kept with the rows (gapless on PostgreSQL too)", sql=AUDIT_SEQUENCE),
+    Migration(
+        3,
+        "step_results: the first answer of a step with an effect, by session token hash and request id",
+        sql=STEP_RESULTS,
+    ),
 ]
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""
 
