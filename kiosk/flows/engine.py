@@ -136,6 +136,11 @@ class RecoveryFlow:
         """The current page (START until the user begins)."""
         return self._step
 
+    def on_retrying(self, listener: Callable[[bool], None] | None) -> None:
+        """Tell `listener(True)` while a call waits to try again (the backend is busy), `listener(False)`
+        when that call is over: the window says "busy, trying again" meanwhile, not an error."""
+        self._client.on_retrying(listener)
+
     # ------------------------------------------------------------------ public moves
 
     async def submit(self, answer: Answer) -> Step:

@@ -247,6 +247,7 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
                 page.confirm.edit.setText("Summer2025")
                 page.run_check()
             paths.append(_grab(window, out_dir / f"{kind.value}.png"))
+        paths.append(_render_busy_retrying(window, policy, out_dir))
         window.render_step(sample_steps(policy)[StepKind.IDENTIFY])
         window.idle_warning.show_seconds(23)
         paths.append(_grab(window, out_dir / "idle_warning.png"))
@@ -271,6 +272,18 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
         window.deleteLater()
         set_language("en")
     return paths
+
+
+def _render_busy_retrying(window: KioskWindow, policy: Policy, out_dir: Path) -> Path:
+    """The new-password page while its call waits to try again: the backend answered `busy`."""
+    window.render_step(sample_steps(policy)[StepKind.NEW_PASSWORD])
+    window._show_busy(True)  # what an engine call in flight shows (no call runs here)
+    window.show_retrying(True)
+    try:
+        return _grab(window, out_dir / "busy_retrying.png")
+    finally:
+        window.show_retrying(False)
+        window._show_busy(False)
 
 
 def sample_report() -> DiagnosticReport:

@@ -116,6 +116,7 @@ _ERROR_TITLES: dict[str, Callable[[], str]] = {
     "service_unavailable": lambda: _("The service can't be reached"),
     "timeout": lambda: _("The service is taking too long"),
     "service_timeout": lambda: _("The service is taking too long"),
+    "busy": lambda: _("The service is taking too long"),  # still busy after the kiosk's tries
     "session_expired": lambda: _("Your session has expired"),
     "code_burned": lambda: _("Too many attempts"),
     "too_many_attempts": lambda: _("Too many attempts"),
@@ -129,6 +130,7 @@ _ERROR_MESSAGES: dict[str, Callable[[], str]] = {
     "service_unavailable": lambda: _("Check back in a moment and try again."),
     "timeout": lambda: _("Nothing was changed. Try again in a moment."),
     "service_timeout": lambda: _("Nothing was changed. Try again in a moment."),
+    "busy": lambda: _("Nothing was changed. Try again in a moment."),  # true: busy is answered before any work
     "session_expired": lambda: _("For your security, a reset must be finished within a few minutes. Start again."),
     "session_required": lambda: _("For your security, a reset must be finished within a few minutes. Start again."),
     "code_burned": lambda: _("For your security, this attempt is blocked for now. Try again later."),

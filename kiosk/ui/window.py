@@ -66,10 +66,18 @@ class LanguageAwareEngine(Protocol):
         ...
 
 
+@runtime_checkable
+class RetryAwareEngine(Protocol):
+    """An engine that says when a call waits to try again because the backend is busy (the recovery flow can)."""
+
+    def on_retrying(self, listener: Callable[[bool], None] | None) -> None:
+        """Call `listener(True)` while a call waits to try again, `listener(False)` when it is over."""
+        ...
+
+
 def utc_now() -> datetime:
     """The current time, timezone-aware (the pages' default clock)."""
     return datetime.now(UTC)
-
 
 
 class PageStack(QStackedWidget):
@@ -96,6 +104,7 @@ class PageStack(QStackedWidget):
         """The current page's height at `width` (QStackedLayout would answer its tallest page's)."""
         page = self.currentWidget()
         return page.heightForWidth(width) if page is not None else super().heightForWidth(width)
+
 
 class KioskWindow(QMainWindow):
     """The wizard window. Build it, show it, then `attach` the services (or `await start(connect)`)."""
@@ -126,6 +135,8 @@ class KioskWindow(QMainWindow):
         self._home_language = current_language()
         """The language the kiosk started in: every new person starts in it again."""
         self._notice = ""
+        self._retrying = False
+        """The running call waits to try again (the backend is busy): the footer says so, calmly."""
         self._locked_down = False
         self.audio = CaptchaAudioPlayer(self)
         self.audio.failed.connect(lambda: self._set_notice("audio_unavailable"))
@@ -257,6 +268,8 @@ class KioskWindow(QMainWindow):
     def attach(self, services: KioskServices) -> None:
         """Use the connected services: show the engine's current Step and enable the start button."""
         self.services = services
+        if isinstance(services.flow, RetryAwareEngine):
+            services.flow.on_retrying(self.show_retrying)
         self._start_page.set_ready(True)
         self.render_step(services.flow.step)
 
@@ -523,6 +536,7 @@ class KioskWindow(QMainWindow):
 
     def _finish(self, then: Callable[[], None]) -> None:
         self._task = None
+        self._retrying = False
         self._show_busy(False)
         then()
         self.current_page.focus_first()
@@ -545,6 +559,11 @@ class KioskWindow(QMainWindow):
             self.unsetCursor()
         self._retranslate_chrome()
 
+    def show_retrying(self, retrying: bool) -> None:
+        """While the engine's call waits to try again, the busy footer says "busy, trying again"."""
+        self._retrying = retrying
+        self._retranslate_chrome()
+
     def _set_notice(self, code: str) -> None:
         self._notice = code
         self._retranslate_chrome()
@@ -560,8 +579,9 @@ class KioskWindow(QMainWindow):
         self.cancel.setText(_("Cancel"))
         self.cancel.setAccessibleName(_("Cancel"))
         self.cancel.setVisible(page.shows_cancel)
-        self.busy_text.setText(_("Please wait…"))
-        self.spinner.setAccessibleName(_("Please wait…"))
+        waiting = _("The service is busy, trying again…") if self._retrying else _("Please wait…")
+        self.busy_text.setText(waiting)
+        self.spinner.setAccessibleName(waiting)
         self.notice.setText(texts.notice(self._notice) if self._notice else "")
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

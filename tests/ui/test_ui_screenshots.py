@@ -15,9 +15,8 @@ from kiosk.ui.screenshots import SIZE, render_all
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_render_all_writes_one_png_per_kind(tmp_path: Path, policy: Policy, language: str) -> None:
     paths = render_all(tmp_path, policy, language=language)
-    expected = [f"{kind.value}.png" for kind in StepKind] + [
-        "idle_warning.png", "admin_prompt.png", "diagnostics.png", "keyboard.png", "demo_inbox.png"
-    ]
+    extras = ["idle_warning.png", "admin_prompt.png", "diagnostics.png", "keyboard.png", "demo_inbox.png"]
+    expected = [f"{kind.value}.png" for kind in StepKind] + [*extras, "busy_retrying.png"]
     assert sorted(path.name for path in paths) == sorted(expected)
     for path in paths:
         image = QImage(str(path))

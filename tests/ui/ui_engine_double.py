@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kiosk.flows.steps import Answer, StartData, Step, StepKind
@@ -27,6 +28,12 @@ class RecordingEngine:
     fail_with: Exception | None = None
     audio: bytes = b"RIFF....WAVE"
     password_checks: list[int] = field(default_factory=list)
+    retrying: Callable[[bool], None] | None = None
+    """What the window asked to hear when a call waits to try again (`on_retrying`)."""
+
+    def on_retrying(self, listener: Callable[[bool], None] | None) -> None:
+        """Keep the window's listener; the test calls it as a busy backend would make the engine."""
+        self.retrying = listener
 
     async def _answer(self, name: str, argument: object = None) -> Step:
         self.calls.append((name, argument))

@@ -6,11 +6,15 @@ logs a request or response body: they carry passwords, codes, answers and the se
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import secrets
 import ssl
 import sys
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 # httpx imports its optional command-line tool (rich + click, ~75 ms of start-up) unless that
@@ -24,6 +28,8 @@ from pydantic import BaseModel, ValidationError
 from kiosk.policy.schema import Method
 from kiosk.services.api import (
     API_PREFIX,
+    IDEMPOTENCY_HEADER,
+    TIMEOUT_HEADER,
     Action,
     AnswersRequest,
     Authenticator,
@@ -78,12 +84,51 @@ def request_timeouts(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(connect=seconds, read=seconds, write=seconds, pool=seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How the client retries a call the backend could not take: `busy` (503 with `Retry-After`, nothing
+    was done), and a timeout or lost connection of a call with a request id (the backend answers a
+    repeated id from its first result, so a retry cannot apply it twice)."""
+
+    tries: int = 5
+    """Tries in all, the first one included; after the last, the failure is raised."""
+    longest_wait: float = 5.0
+    """The cap on one wait, in seconds, whatever `Retry-After` says."""
+    default_wait: float = 1.0
+    """The wait when the answer names none (a timeout, a lost connection)."""
+
+    def wait(self, retry_after: int | None) -> float:
+        """Seconds to wait before the next try: the server's hint (or the default), capped, plus up to 25 %
+        jitter so that kiosks turned away together do not all come back in the same instant."""
+        base = min(float(retry_after) if retry_after is not None else self.default_wait, self.longest_wait)
+        return base * (1 + secrets.SystemRandom().random() / 4)
+
+
 class BackendClient:
     """Typed async API of the backend; one instance serves one kiosk and holds at most one session token."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        """`retry`: how `busy` answers and lost answers of calls with a request id are retried; `sleep`
+        waits between tries (tests pass one that returns at once)."""
         self._http = http
         self._token: str | None = None
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._retrying: Callable[[bool], None] | None = None
+        # The backend keeps its deadline under this timeout (`api.step_deadline`), so it is told.
+        read = http.timeout.read
+        self._timeout_header = {TIMEOUT_HEADER: f"{read:g}"} if read is not None else {}
+
+    def on_retrying(self, listener: Callable[[bool], None] | None) -> None:
+        """Tell `listener(True)` when a call starts waiting to try again (the backend is busy or did not
+        answer), and `listener(False)` when that call is over; the UI shows "busy, trying again"."""
+        self._retrying = listener
 
     @classmethod
     def embedded(cls, asgi_app: ASGIApp, *, timeout: float = 10.0) -> BackendClient:
@@ -194,17 +239,17 @@ class BackendClient:
 
     # ------------------------------------------------------------------ finish
 
-    async def choose_action(self, action: Action) -> SessionView:
-        """Reset the password or only unlock the account."""
-        return await self._call(
-            "POST", "/session/action", SessionView, body=_request_body(ChooseActionRequest, action=action)
-        )
+    async def choose_action(self, action: Action, *, request_id: str | None = None) -> SessionView:
+        """Reset the password or only unlock the account; retried under one request id (a new one per call
+        unless given), so a retry after a lost answer is never applied twice."""
+        body = _request_body(ChooseActionRequest, action=action)
+        return await self._call("POST", "/session/action", SessionView, body=body, request_id=request_id or _new_id())
 
-    async def set_password(self, password: str) -> SessionView:
-        """Send the new password."""
-        return await self._call(
-            "POST", "/session/password", SessionView, body=_request_body(NewPasswordRequest, password=password)
-        )
+    async def set_password(self, password: str, *, request_id: str | None = None) -> SessionView:
+        """Send the new password; retried under one request id (a new one per call unless given), so a
+        retry after a lost answer is answered from the first result, never applied twice."""
+        body = _request_body(NewPasswordRequest, password=password)
+        return await self._call("POST", "/session/password", SessionView, body=body, request_id=request_id or _new_id())
 
     # ------------------------------------------------------------------ demo only
 
@@ -219,9 +264,16 @@ class BackendClient:
     # ------------------------------------------------------------------ plumbing
 
     async def _call(
-        self, method: str, path: str, answer: type[_Model], *, body: BaseModel | None = None, session: bool = True
+        self,
+        method: str,
+        path: str,
+        answer: type[_Model],
+        *,
+        body: BaseModel | None = None,
+        session: bool = True,
+        request_id: str | None = None,
     ) -> _Model:
-        response = await self._send(method, path, body=body, session=session)
+        response = await self._send(method, path, body=body, session=session, request_id=request_id)
         try:
             return answer.model_validate_json(response.content)
         except ValidationError:
@@ -231,8 +283,42 @@ class BackendClient:
                 correlation_id=_header_reference(response),
             ) from None
 
-    async def _send(self, method: str, path: str, *, body: BaseModel | None, session: bool) -> httpx.Response:
-        headers = {"Accept": "application/json"}
+    async def _send(
+        self, method: str, path: str, *, body: BaseModel | None, session: bool, request_id: str | None = None
+    ) -> httpx.Response:
+        """One call, tried again while the backend is busy (any call: nothing was done) or, for a call with
+        a request id, while its answer is lost (timeout, connection); the last failure is raised."""
+        waiting = False
+        try:
+            for attempt in range(1, self._retry.tries + 1):
+                try:
+                    return await self._send_once(method, path, body=body, session=session, request_id=request_id)
+                except ApiError as error:
+                    if error.code is not ErrorCode.BUSY or attempt == self._retry.tries:
+                        raise
+                    pause = self._retry.wait(error.retry_after)
+                except (BackendTimeout, BackendUnavailable):
+                    if request_id is None or attempt == self._retry.tries:
+                        raise
+                    pause = self._retry.wait(None)
+                log.info(
+                    "%s %s: trying again in %.1f s (try %d of %d)", method, path, pause, attempt + 1, self._retry.tries
+                )
+                if not waiting and self._retrying is not None:
+                    waiting = True
+                    self._retrying(True)
+                await self._sleep(pause)
+            raise AssertionError("unreachable: the last try returns or raises")
+        finally:
+            if waiting and self._retrying is not None:
+                self._retrying(False)
+
+    async def _send_once(
+        self, method: str, path: str, *, body: BaseModel | None, session: bool, request_id: str | None
+    ) -> httpx.Response:
+        headers = {"Accept": "application/json", **self._timeout_header}
+        if request_id is not None:
+            headers[IDEMPOTENCY_HEADER] = request_id
         if session and self._token is not None:
             headers["Authorization"] = f"Bearer {self._token}"
         content = body.model_dump_json().encode() if body is not None else None
@@ -316,7 +402,18 @@ def _api_error(method: str, url: str, response: httpx.Response) -> ApiError | Pr
     log.info(
         "%s %s -> %s %s (correlation id %s)", method, url, response.status_code, body.code.value, body.correlation_id
     )
-    return ApiError(body, response.status_code)
+    return ApiError(body, response.status_code, retry_after=_retry_after(response))
+
+
+def _retry_after(response: httpx.Response) -> int | None:
+    """The answer's `Retry-After` in whole seconds (the form the backend sends), else None."""
+    value = response.headers.get("retry-after", "").strip()
+    return int(value) if value.isdigit() and len(value) <= 6 else None
+
+
+def _new_id() -> str:
+    """A fresh request id for a call with an effect."""
+    return str(uuid.uuid4())
 
 
 def _header_reference(response: httpx.Response) -> str | None:

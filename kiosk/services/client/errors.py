@@ -25,9 +25,11 @@ class ClientError(Exception):
 class ApiError(ClientError):
     """The backend answered with an error body (4xx/5xx): a stable code and a correlation id."""
 
-    def __init__(self, body: ErrorBody, status: int) -> None:
+    def __init__(self, body: ErrorBody, status: int, *, retry_after: int | None = None) -> None:
         self.body = body
         self.status = status
+        self.retry_after = retry_after
+        """With `busy`: the seconds the backend's `Retry-After` asks the client to wait."""
         # Only fields of the backend's error body, never anything the user typed.
         super().__init__(f"{body.code.value} (HTTP {status}, correlation id {body.correlation_id})")
 

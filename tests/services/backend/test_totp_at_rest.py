@@ -8,6 +8,8 @@ changes nothing. Checked on the raw bytes of the SQLite files, and by signing in
 
 from __future__ import annotations
 
+import base64
+import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -159,6 +161,26 @@ async def test_a_store_file_without_a_keyring_does_not_start(tmp_path: Path) -> 
         assert raised.value.reason is Unavailability.NO_CREDENTIAL
         assert "keyring" in str(raised.value)
         assert fake.entries == {}
+
+
+async def test_a_server_with_another_enrollment_key_than_the_stores_does_not_start(tmp_path: Path) -> None:
+    from live_servers.fake_keyring import installed
+
+    from kiosk.services.backend.credentials import ENROLLMENT_KEY, SERVICE
+
+    database = tmp_path / "kiosk.sqlite3"
+    with installed() as fake:
+        first = await Backend.open(_file_policy(database, seed=True))  # records the key it sealed with
+        await first.close()
+        sealed_with = fake.get_password(SERVICE, ENROLLMENT_KEY)
+        fake.set_password(SERVICE, ENROLLMENT_KEY, base64.urlsafe_b64encode(os.urandom(32)).decode())
+        with pytest.raises(DirectoryUnavailable) as raised:
+            await Backend.open(_file_policy(database))  # a replica (or a re-installed server) with a new key
+        assert raised.value.reason is Unavailability.NO_CREDENTIAL
+        assert "enrollment key" in str(raised.value) and "same key" in str(raised.value)
+        fake.set_password(SERVICE, ENROLLMENT_KEY, sealed_with)
+        again = await Backend.open(_file_policy(database))  # the store's own key: starts
+        await again.close()
 
 
 async def test_diagnose_says_a_store_file_needs_the_keyring(tmp_path: Path) -> None:

@@ -48,6 +48,28 @@ class SecretBox:
         return value.startswith(SEALED_PREFIX)
 
 
+KEY_CHECK = "enrollment-key-check"
+"""The `backend_keys` row that tells which enrollment key sealed this store's secrets."""
+_KEY_CHECK_TEXT = "kiosk enrollment key check v1"
+
+
+async def key_matches_store(store: Store, box: SecretBox) -> bool:
+    """Whether `box` holds the key this store's secrets are sealed with; a store records the first key
+    it meets. Replicas of one store must share the key: one with another key would read every
+    registered authenticator app as not registered, and seal new secrets the others cannot open."""
+    mark = box.seal(_KEY_CHECK_TEXT)
+
+    def work(db: Db) -> str:
+        db.execute(
+            "INSERT INTO backend_keys (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (KEY_CHECK, mark.encode("ascii")),
+        )
+        row = db.execute("SELECT value FROM backend_keys WHERE name = ?", (KEY_CHECK,)).fetchone()
+        return bytes(row[0]).decode("ascii")
+
+    return box.open(await store.call(work)) == _KEY_CHECK_TEXT
+
+
 @dataclass(frozen=True, slots=True)
 class Enrolled:
     """One user's registered questions and (decrypted) TOTP secret."""

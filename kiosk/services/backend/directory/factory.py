@@ -17,7 +17,7 @@ from kiosk.policy.schema import DirectoryKind, Policy
 from kiosk.services.backend import credentials
 from kiosk.services.backend.directory.active_directory import ActiveDirectoryDirectory
 from kiosk.services.backend.directory.embedded import EmbeddedDirectory
-from kiosk.services.backend.directory.enrollment import Enrollment, SecretBox
+from kiosk.services.backend.directory.enrollment import Enrollment, SecretBox, key_matches_store
 from kiosk.services.backend.directory.errors import DirectoryUnavailable, Unavailability
 from kiosk.services.backend.directory.ldap import LdapDirectory
 from kiosk.services.backend.directory.ldap_connection import LdapConnector
@@ -53,7 +53,21 @@ async def open_embedded_directory(
         except credentials.CredentialError as error:
             if not read_only:
                 raise DirectoryUnavailable(Unavailability.NO_CREDENTIAL, str(error)) from None
-    return await EmbeddedDirectory.open(store, SecretBox(key), hashing)
+    box = SecretBox(key)
+    if persistent and not read_only:  # a temporary store's key lives and dies with it
+        await _require_the_stores_key(store, box)
+    return await EmbeddedDirectory.open(store, box, hashing)
+
+
+async def _require_the_stores_key(store: Store, box: SecretBox) -> None:
+    """Refuse to start with an enrollment key other than the one that sealed this store's secrets."""
+    if not await key_matches_store(store, box):
+        raise DirectoryUnavailable(
+            Unavailability.NO_CREDENTIAL,
+            "this server's enrollment key is not the one that sealed the authenticator app secrets in its "
+            "store (a new key, or another server's): every kiosk serve of one store needs the same key; "
+            "store it with `kiosk secrets set enrollment-key` or the systemd credential enrollment-key",
+        )
 
 
 async def open_ldap_directory(
@@ -80,6 +94,8 @@ async def open_ldap_directory(
             key = credentials.enrollment_key()
     except credentials.CredentialError as error:
         raise DirectoryUnavailable(Unavailability.NO_CREDENTIAL, str(error)) from None
+    if not read_only:
+        await _require_the_stores_key(store, SecretBox(key))
     connector = LdapConnector(settings, password)
     enrollment = await Enrollment.open(store, key)
     directory: LdapDirectory
