@@ -17,14 +17,26 @@ from kiosk.policy.schema import DirectoryKind, Policy
 
 def secrets_set(name: str, out: TextIO, err: TextIO) -> int:
     """Prompt (no echo) for the secret `name` twice and store it in the OS keyring."""
-    from kiosk.services.backend.credentials import CredentialError, store_secret
+    from kiosk.services.backend.credentials import BACKEND_CREDENTIAL, CredentialError, store_secret
 
-    kind = {"gateway": "token", "admin-exit": "secret"}.get(name, "password")
+    kind = {"gateway": "token", "admin-exit": "secret", BACKEND_CREDENTIAL: "credential"}.get(name, "password")
     value = getpass.getpass(f"{name} {kind} (not shown): ")
     if not value:
         print(f"kiosk: nothing stored: the {kind} is empty", file=err)
         return 1
-    if getpass.getpass("again: ") != value:
+    if name == BACKEND_CREDENTIAL:
+        from kiosk.services.backend.kiosks import parse_credential
+
+        value = value.strip()  # pasted from a terminal, often with a space around it
+        if parse_credential(value) is None:
+            print(
+                "kiosk: nothing stored: that is not a kiosk credential (NAME:SECRET, the whole line "
+                "`kiosk kiosks add` printed on the server)",
+                file=err,
+            )
+            return 1
+    again = getpass.getpass("again: ")
+    if (again.strip() if name == BACKEND_CREDENTIAL else again) != value:
         print("kiosk: nothing stored: the two entries differ", file=err)
         return 1
     try:

@@ -85,10 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     secrets_set = secrets_commands.add_parser("set", help="store a secret (prompted, not echoed)")
     secrets_set.add_argument(
         "name",
-        choices=["directory", "smtp", "gateway", ADMIN_EXIT_SECRET],
+        choices=["directory", "smtp", "gateway", ADMIN_EXIT_SECRET, "backend"],
         help="directory: the directory service account; smtp: the SMTP user (delivery.smtp.username); "
         "gateway: the SMS/voice gateway's token (webhook bearer token or Twilio auth token); "
-        "admin-exit: the secret that leaves kiosk mode (Ctrl+Alt+Shift+X)",
+        "admin-exit: the secret that leaves kiosk mode (Ctrl+Alt+Shift+X); "
+        "backend: this kiosk's credential for the shared backend (NAME:SECRET, from `kiosk kiosks add` on the server)",
     )
 
     directory = commands.add_parser("directory", help="work with the configured directory")
@@ -106,6 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     from kiosk.cli.audit_cmd import add_audit_parser  # stdlib only at import: `kiosk policy` stays fast
 
     add_audit_parser(commands)
+
+    from kiosk.cli.kiosks_cmd import add_kiosks_parser
+
+    add_kiosks_parser(commands)
 
     serve = commands.add_parser("serve", help="run the backend as an HTTP server for many kiosks")
     serve.add_argument("--policy", dest="serve_policy", metavar="FILE", required=True)
@@ -162,7 +167,12 @@ async def connect_services(policy: Policy) -> KioskServices:
 
     timeout = policy.backend.timeout_seconds
     if policy.backend.mode is BackendMode.SHARED:
-        client = BackendClient.shared(policy.backend.url, timeout=timeout, ca_file=policy.backend.ca_file)
+        import asyncio
+
+        credential = await asyncio.to_thread(read_backend_credential)  # the keyring may block: not on the UI thread
+        client = BackendClient.shared(
+            policy.backend.url, timeout=timeout, ca_file=policy.backend.ca_file, credential=credential
+        )
 
         async def close_shared() -> None:
             await client.aclose()
@@ -181,6 +191,29 @@ async def connect_services(policy: Policy) -> KioskServices:
 
     flow = RecoveryFlow(client, policy, kiosk_id=_kiosk_id(policy))
     return KioskServices(flow=flow, demo_feed=client if policy.demo else None, close=close_embedded)
+
+
+def read_backend_credential() -> str:
+    """This kiosk's credential for the shared backend (`NAME:SECRET`), from the OS keyring.
+
+    Missing or not a credential: the cause and the command that fixes it go to standard error (what
+    `--self-test` and the administrator starting the kiosk see) and the `CredentialError` is raised, so
+    the kiosk shows its out-of-service page instead of calling a backend that would refuse every call.
+    """
+    from kiosk.services.backend.credentials import BACKEND_CREDENTIAL, CredentialError, read_secret
+    from kiosk.services.backend.kiosks import parse_credential
+
+    try:
+        credential = read_secret(BACKEND_CREDENTIAL)
+        if parse_credential(credential) is None:
+            raise CredentialError(
+                f"the {BACKEND_CREDENTIAL!r} secret in the OS keyring is not a kiosk credential (NAME:SECRET): run "
+                f"`kiosk secrets set {BACKEND_CREDENTIAL}` and paste the line `kiosk kiosks add` printed on the server"
+            )
+    except CredentialError as error:
+        print(f"kiosk: this kiosk cannot call the shared backend: {error}", file=sys.stderr, flush=True)
+        raise
+    return credential
 
 
 def read_admin_exit_secret() -> str:
@@ -305,6 +338,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kiosk.cli.audit_cmd import run_audit
 
         return run_audit(args, _load, sys.stdout, sys.stderr)
+    if args.command == "kiosks":
+        from kiosk.cli.kiosks_cmd import run_kiosks
+
+        return run_kiosks(args, _load, sys.stdout, sys.stderr)
     if args.command == "serve":
         from kiosk.services.backend import WorkersNeedPostgres, serve
         from kiosk.services.backend.server_tls import ServerTlsError

@@ -286,7 +286,12 @@ class BackendSettings(PolicySection):
         max_length=1024,
         description="PEM file of the CA that signed the shared backend's certificate ('' = the OS trust store).",
     )
-    kiosk_id: str = Field(default="", max_length=64, description="This kiosk's id in audit ('' = host name).")
+    kiosk_id: str = Field(
+        default="",
+        max_length=64,
+        description="This kiosk's id in audit ('' = host name); a shared backend uses the name in the kiosk's "
+        "credential instead (`kiosk secrets set backend`).",
+    )
     timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Request timeout in seconds.")
     session_minutes: int = Field(default=15, ge=1, le=15, description="Minutes a reset session lives (1 to 15).")
     trusted_proxies: tuple[str, ...] = Field(

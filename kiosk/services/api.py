@@ -18,6 +18,11 @@ from kiosk.policy.schema import Method
 
 API_PREFIX = "/v1"
 
+KIOSK_CREDENTIAL_HEADER = "X-Kiosk-Credential"
+"""Every call to a served backend (`kiosk serve`) but health and ready carries the kiosk's credential
+`NAME:SECRET` in this header (`Authorization: Bearer` carries the session token); 401 `kiosk_unauthorized`
+without a live one."""
+
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 """A step with an effect (set_password, choose_action) may carry a request id (a UUID, new per user
 submission, the same on its retries): the backend answers a repeated id from its first result and
@@ -110,6 +115,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     # readiness (`GET /v1/ready`): the backend's own store cannot be used (the directory has its own code)
     STORE_UNAVAILABLE = "store_unavailable"
+    # a served backend (`kiosk serve`): the call carries no live kiosk credential (missing, wrong, revoked)
+    KIOSK_UNAUTHORIZED = "kiosk_unauthorized"
     # capacity: the backend's hashing queue is full; nothing was done, try again after `Retry-After`
     BUSY = "busy"
 

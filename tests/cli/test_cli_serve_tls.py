@@ -14,7 +14,8 @@ import pytest
 from live_servers.certificates import TlsFiles, make_tls_files
 from live_servers.common import free_port
 
-from kiosk.services.client import BackendClient
+from kiosk.services.api import ErrorCode
+from kiosk.services.client import ApiError, BackendClient
 
 REPO = Path(__file__).resolve().parents[2]
 KIOSK = REPO / ".venv" / "bin" / "kiosk"
@@ -85,7 +86,11 @@ async def test_kiosk_serve_speaks_https_to_a_kiosk_that_trusts_its_ca(served: st
     client = BackendClient.shared(served, timeout=5.0, ca_file=str(tls.ca_file))
     try:
         assert (await client.health()).status == "ok"
-        assert (await client.open_session(kiosk_id="lobby-https", locale="en")).token
+        # The API's own error over HTTPS: this kiosk is not enrolled (an enrolled one over HTTPS:
+        # tests/cli/test_cli_kiosks.py).
+        with pytest.raises(ApiError) as refused:
+            await client.open_session(kiosk_id="lobby-https", locale="en")
+        assert refused.value.code is ErrorCode.KIOSK_UNAUTHORIZED
     finally:
         await client.aclose()
 

@@ -7,6 +7,7 @@ the delivery worker (`delivery.queue`) on the running loop; `Backend.close` stop
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import tempfile
@@ -24,6 +25,7 @@ from kiosk.services.backend.delivery.sender import DevOutbox, Sender
 from kiosk.services.backend.directory.demo_seed import seed_demo_users
 from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
 from kiosk.services.backend.hashing import Hashing
+from kiosk.services.backend.kiosks import KioskRegistry
 from kiosk.services.backend.recovery.authenticator import Authenticator
 from kiosk.services.backend.recovery.codes import CodeBook
 from kiosk.services.backend.recovery.questions import QuestionDraws
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
     from kiosk.services.backend.metrics import Metrics
 
 __all__ = ["Backend", "Clock", "ManualClock", "SystemClock", "serve", "served_app"]
+
+log = logging.getLogger(__name__)
 
 
 class Backend:
@@ -66,6 +70,7 @@ class Backend:
         kiosk_id: str = "",
         sender: Sender | None = None,
         metrics: bool = False,
+        require_kiosk_credential: bool = False,
         hashing: Hashing | None = None,
     ) -> Backend:
         """Open the store (a fresh temporary file if none is configured), the directory, build the app.
@@ -75,6 +80,8 @@ class Backend:
         `sender` (tests, bench) delivers instead of the policy's SMTP, gateway or dev outbox.
         `metrics` (`kiosk serve`, tests) counts requests and audited events and serves `GET /metrics`;
         off, `prometheus_client` is never imported (the kiosk's embedded backend does not pay for it).
+        `require_kiosk_credential` (`kiosk serve`) answers only calls that carry a live kiosk credential
+        (`http.kiosk_identity`); the embedded backend, reached in-process only, asks for none.
         `hashing` (tests, bench): the hashing service to use, e.g. a tiny queue; by default one worker
         per CPU and `hashing.QUEUE_PER_WORKER` queued requests per worker. The backend closes it.
         """
@@ -138,6 +145,14 @@ class Backend:
 
             counters = Metrics()
         audit = AuditLog(store, clock, sink, counters.audited if counters is not None else None)
+        kiosks: KioskRegistry | None = None
+        if require_kiosk_credential:
+            kiosks = KioskRegistry(store, clock)
+            if temporary is not None:
+                log.warning(
+                    "no kiosk can call this backend: its store is a temporary file (directory.embedded.database "
+                    "is empty), so `kiosk kiosks add` cannot enrol one; set directory.embedded.database"
+                )
         runtime = Runtime(
             policy=policy,
             clock=clock,
@@ -163,6 +178,7 @@ class Backend:
             kiosk_id=kiosk_id or policy.backend.kiosk_id or socket.gethostname(),
             demo_users=embedded if policy.demo and ldap is None else None,
             metrics=counters,
+            kiosks=kiosks,
         )
         runtime.delivery.start()
         return cls(runtime, build_app(runtime), temporary, ldap)
@@ -203,6 +219,12 @@ class Backend:
         await self.deliver_pending()
         return await self._rt.audit.records()
 
+    @property
+    def kiosks(self) -> KioskRegistry:
+        """The enrolled kiosks of a backend that asks for a kiosk credential (tests enrol kiosks here)."""
+        assert self._rt.kiosks is not None, "this backend asks for no kiosk credential"
+        return self._rt.kiosks
+
     async def captcha_text_for_test(self, token: str) -> str:
         """Test hook ONLY: the answer to the session's current CAPTCHA (never exposed over HTTP)."""
         return (await self._rt.sessions.load(token)).captcha
@@ -241,7 +263,8 @@ def _smtp_sender(policy: Policy) -> Sender:
 
 
 class _ServedApp:
-    """The backend as a self-contained ASGI app for uvicorn: opened on startup, closed on shutdown."""
+    """The backend as a self-contained ASGI app for uvicorn: opened on startup, closed on shutdown; it
+    answers only enrolled kiosks (`kiosk kiosks add`)."""
 
     def __init__(self, policy: Policy, *, metrics: bool = True) -> None:
         self._policy = policy
@@ -254,7 +277,9 @@ class _ServedApp:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
                     try:
-                        self._backend = await Backend.open(self._policy, metrics=self._metrics)
+                        self._backend = await Backend.open(
+                            self._policy, metrics=self._metrics, require_kiosk_credential=True
+                        )
                     except Exception as error:  # noqa: BLE001 - reported to uvicorn, which logs it and stops
                         from kiosk.services.backend.startup import startup_failure  # the cause and the fix
 

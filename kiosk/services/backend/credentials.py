@@ -31,6 +31,8 @@ DATABASE_PASSWORD = "database"  # noqa: S105 - the name of a keyring entry, not 
 DATABASE_PASSWORD_VARIABLE = "KIOSK_DATABASE_PASSWORD"  # noqa: S105 - an environment variable's name
 """Where a service manager (systemd `LoadCredential`/`Environment`, a container) may hand over the
 PostgreSQL password instead of the keyring; it wins over the keyring when set."""
+BACKEND_CREDENTIAL = "backend"
+"""Keyring entry of a kiosk's credential for the shared backend (`NAME:SECRET`, from `kiosk kiosks add`)."""
 ENROLLMENT_KEY = "enrollment-key"
 """Keyring entry of the Fernet key that encrypts registered authenticator app secrets."""
 

@@ -29,6 +29,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DELIVERY_FAILED: 503,
     ErrorCode.TOO_MANY_ATTEMPTS: 429,
     ErrorCode.STORE_UNAVAILABLE: 503,
+    ErrorCode.KIOSK_UNAUTHORIZED: 401,
     ErrorCode.BUSY: 503,
 }
 """HTTP status per error code; refusal codes (unknown_user …) travel inside a SessionView, not as errors."""

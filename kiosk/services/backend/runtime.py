@@ -23,6 +23,7 @@ from kiosk.services.backend.recovery.throttle import Blocked, Throttle
 from kiosk.services.backend.storage.store import Store
 
 if TYPE_CHECKING:
+    from kiosk.services.backend.kiosks import KioskRegistry
     from kiosk.services.backend.metrics import Metrics
 
 
@@ -51,6 +52,9 @@ class Runtime:
     """The demo's user list (dev authenticator); None outside demo mode."""
     metrics: Metrics | None = None
     """Prometheus metrics (`GET /metrics`): only a backend served by `kiosk serve` has them."""
+    kiosks: KioskRegistry | None = None
+    """The enrolled kiosks, whose credential every call must carry: only a backend served by `kiosk serve`
+    asks for one (the embedded backend has no network to guard)."""
 
     async def record(self, state: SessionState, event: AuditEvent, outcome: str = "ok") -> None:
         """Audit one step of a session."""

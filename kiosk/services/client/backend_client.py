@@ -29,6 +29,7 @@ from kiosk.policy.schema import Method
 from kiosk.services.api import (
     API_PREFIX,
     IDEMPOTENCY_HEADER,
+    KIOSK_CREDENTIAL_HEADER,
     TIMEOUT_HEADER,
     Action,
     AnswersRequest,
@@ -139,14 +140,18 @@ class BackendClient:
         return cls(http)
 
     @classmethod
-    def shared(cls, base_url: str, *, timeout: float = 10.0, ca_file: str = "") -> BackendClient:
+    def shared(cls, base_url: str, *, timeout: float = 10.0, ca_file: str = "", credential: str = "") -> BackendClient:
         """A client of a shared backend server at `base_url`.
 
         An https:// server's certificate is verified against `ca_file` (the organisation's CA, PEM),
-        or the OS trust store when it is empty.
+        or the OS trust store when it is empty. `credential` (the kiosk's `NAME:SECRET`) goes with every
+        call, in `X-Kiosk-Credential`.
         """
         verify = server_trust(ca_file)
-        return cls(httpx.AsyncClient(base_url=base_url, timeout=request_timeouts(timeout), verify=verify))
+        headers = {KIOSK_CREDENTIAL_HEADER: credential} if credential else None
+        return cls(
+            httpx.AsyncClient(base_url=base_url, timeout=request_timeouts(timeout), verify=verify, headers=headers)
+        )
 
     @property
     def has_session(self) -> bool:
@@ -402,6 +407,12 @@ def _api_error(method: str, url: str, response: httpx.Response) -> ApiError | Pr
     log.info(
         "%s %s -> %s %s (correlation id %s)", method, url, response.status_code, body.code.value, body.correlation_id
     )
+    if body.code is ErrorCode.KIOSK_UNAUTHORIZED:
+        log.error(
+            "the shared backend refuses this kiosk's credential (none stored, mistyped, or the kiosk was revoked): "
+            "enrol it on the server with `kiosk kiosks add NAME`, then store the credential here with "
+            "`kiosk secrets set backend`"
+        )
     return ApiError(body, response.status_code, retry_after=_retry_after(response))
 
 

@@ -39,8 +39,10 @@ async def test_every_step_is_audited(kiosk: Kiosk, backend: Backend) -> None:
 
     records = await backend.audit_records()
     # notice_failed needs an SMTP server that fails: tests/services/backend/delivery/ covers it;
-    # blocked needs a tripped throttle: test_throttles.py covers it.
-    assert {r.event for r in records} == set(AuditEvent) - {AuditEvent.NOTICE_FAILED, AuditEvent.BLOCKED}
+    # blocked needs a tripped throttle: test_throttles.py covers it; the kiosk events need a served
+    # backend and the `kiosk kiosks` commands: test_kiosk_identity.py and tests/cli/test_cli_kiosks.py.
+    kiosk_events = {AuditEvent.KIOSK_REFUSED, AuditEvent.KIOSK_ADDED, AuditEvent.KIOSK_REVOKED}
+    assert {r.event for r in records} == set(AuditEvent) - {AuditEvent.NOTICE_FAILED, AuditEvent.BLOCKED, *kiosk_events}
     first = [r for r in records if r.reference == records[0].reference]
     assert all(r.kiosk_id == "lobby-1" and len(r.correlation_id) == 32 for r in first)
     assert [r.event for r in first][:3] == [AuditEvent.SESSION_OPENED, AuditEvent.CAPTCHA_FAILED, AuditEvent.IDENTIFIED]
@@ -98,8 +100,10 @@ def test_serve_runs_the_same_app_under_uvicorn() -> None:
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.1)
         assert health.status_code == 200 and health.json()["status"] == "ok"
-        opened = httpx.post(f"http://127.0.0.1:{port}/v1/sessions", json={}, timeout=5)
-        assert opened.status_code == 201 and "server" not in opened.headers
+        # Served, every other call needs an enrolled kiosk's credential (tests/cli/test_cli_kiosks.py).
+        refused = httpx.post(f"http://127.0.0.1:{port}/v1/sessions", json={}, timeout=5)
+        assert refused.status_code == 401 and refused.json()["code"] == "kiosk_unauthorized"
+        assert "server" not in refused.headers
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -21,7 +21,7 @@ from live_servers.certificates import make_tls_files
 from live_servers.common import LiveDirectory, free_port
 from live_servers.fake_keyring import FakeMemoryKeyring
 from live_servers.kiosk_setup import fake_keyring_for, live_policy
-from live_servers.served_backend import served_backend
+from live_servers.served_backend import served_backend, served_backend_for_kiosks
 
 from kiosk.cli.diagnose_cmd import format_report
 from kiosk.policy.schema import Policy
@@ -331,3 +331,25 @@ async def test_something_else_at_the_backend_url_is_not_a_kiosk_backend(shared_b
     report = await run_diagnostics(shared(f"{shared_backend}/elsewhere"))
     assert statuses(report)["backend"] is CheckStatus.FAIL
     assert "HTTP 404, not a kiosk backend" in detail(report, "backend")
+
+
+async def test_the_kiosk_credential_is_looked_for_and_tried_on_the_shared_backend(
+    memory_keyring: FakeMemoryKeyring,
+) -> None:
+    async with served_backend_for_kiosks() as (url, backend):
+        live = (await backend.kiosks.add("lobby-1")).text
+        missing = await run_diagnostics(shared(url))
+        assert statuses(missing)["keyring backend"] is CheckStatus.FAIL
+        assert "backend credential" not in statuses(missing)  # nothing to try
+        assert "kiosk secrets set backend" in next(c.hint for c in missing.checks if c.name == "keyring backend")
+        memory_keyring.set_password(SERVICE, "backend", live)
+        accepted = await run_diagnostics(shared(url))
+        assert statuses(accepted)["keyring backend"] is CheckStatus.OK
+        assert statuses(accepted)["backend credential"] is CheckStatus.OK
+        assert "lobby-1" in detail(accepted, "backend credential")
+        await backend.kiosks.revoke("lobby-1")
+        revoked = await run_diagnostics(shared(url))
+        assert statuses(revoked)["backend credential"] is CheckStatus.FAIL and not revoked.ok
+        assert "kiosk kiosks add" in next(c.hint for c in revoked.checks if c.name == "backend credential")
+        for report in (accepted, revoked):
+            assert_no_secret(report, live.partition(":")[2])

@@ -2,8 +2,9 @@
 
 Schemathesis loads `/v1/openapi.json` from the in-process ASGI app (the demo policy of
 resources/demo-policy.toml, opened by the app's lifespan on schemathesis' own event-loop thread) and
-generates valid and invalid requests for every operation. Each case runs in a fresh session, so the
-session routes are exercised past the 401. Bounded and deterministic: a few hundred cases, fixed seed
+generates valid and invalid requests for every operation. The app is the served one (`kiosk serve`'s),
+so every case carries an enrolled kiosk's credential, and each runs in a fresh session, so the
+session routes are exercised past both 401s. Bounded and deterministic: a few hundred cases, fixed seed
 (derandomize), no deadline and no example database.
 """
 
@@ -36,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 
 from kiosk.policy.loader import load_policy
 from kiosk.policy.schema import Policy
+from kiosk.services.api import KIOSK_CREDENTIAL_HEADER
 from kiosk.services.backend import Backend, ManualClock, _ServedApp
 from kiosk.services.backend.http.openapi import build_document
 from kiosk.services.backend.http.routes import active_routes
@@ -60,8 +62,22 @@ FUZZ_POLICY = POLICY.model_copy(
 APP = _ServedApp(FUZZ_POLICY)  # the backend opens on the first request (ASGI lifespan), not at import
 
 # The document the app serves, built from the same route table without opening a backend at import.
-schema = schemathesis.openapi.from_dict(build_document(active_routes(POLICY.demo)))
+schema = schemathesis.openapi.from_dict(build_document(active_routes(POLICY.demo), kiosk_credential=True))
 schema.app = APP
+_CREDENTIALS: dict[int, str] = {}
+"""The kiosk enrolled in each backend the app's lifespan opened (schemathesis' client may start it anew)."""
+
+
+def _kiosk() -> dict[str, str]:
+    """The header of a kiosk enrolled in the served app's current store (enrolled on first use)."""
+    if APP._backend is None:
+        with asgi.get_client(APP) as client:
+            assert client.get("http://testserver/v1/health").status_code == 200  # the lifespan opened it
+    backend = APP._backend
+    assert backend is not None
+    if id(backend) not in _CREDENTIALS:
+        _CREDENTIALS[id(backend)] = asyncio.run(backend.kiosks.add(f"fuzz-{len(_CREDENTIALS)}")).text
+    return {KIOSK_CREDENTIAL_HEADER: _CREDENTIALS[id(backend)]}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -72,14 +88,16 @@ def close_backend() -> Iterator[None]:
 
 def test_the_served_document_is_the_fuzzed_one() -> None:
     with asgi.get_client(APP) as client:
-        response = client.get("http://testserver/v1/openapi.json")
+        response = client.get("http://testserver/v1/openapi.json", headers=_kiosk())
     assert response.status_code == 200
     assert response.json() == schema.raw_schema
 
 
 def _fresh_token() -> str:
     with asgi.get_client(APP) as client:
-        response = client.post("http://testserver/v1/sessions", json={"kiosk_id": "fuzz", "locale": "en"})
+        response = client.post(
+            "http://testserver/v1/sessions", json={"kiosk_id": "fuzz", "locale": "en"}, headers=_kiosk()
+        )
     assert response.status_code == 201, response.text
     token: str = response.json()["token"]
     return token
@@ -95,7 +113,7 @@ def _fresh_token() -> str:
 )
 def test_the_api_answers_as_documented(case: schemathesis.Case) -> None:
     headers = {} if "Authorization" in (case.headers or {}) else {"Authorization": f"Bearer {_fresh_token()}"}
-    case.call_and_validate(headers=headers, checks=CHECKS)
+    case.call_and_validate(headers={**headers, **_kiosk()}, checks=CHECKS)
 
 
 # ---------------------------------------------------------------- stateful: following the document's links

@@ -53,6 +53,13 @@ class AuditEvent(StrEnum):
     """A throttle (SPEC §4) refused the step; outcome = what tripped and until when."""
     NOTICE_FAILED = "notice_failed"
     """A notice (password changed, administrator reset) could not be e-mailed; outcome = the reason."""
+    KIOSK_REFUSED = "kiosk_refused"
+    """A served backend refused a call without a live kiosk credential (or with another kiosk's session);
+    outcome = why and the client's address (see `http.kiosk_identity`); kiosk id = the enrolled kiosk named, if any."""
+    KIOSK_ADDED = "kiosk_added"
+    """An administrator enrolled a kiosk (`kiosk kiosks add`); outcome = `ok:by=<OS account>`."""
+    KIOSK_REVOKED = "kiosk_revoked"
+    """An administrator revoked a kiosk (`kiosk kiosks revoke`); outcome = `ok:by=<OS account>`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,8 +55,11 @@ KEYRING_TIMEOUT_SECONDS = 10.0
 """A locked keyring may wait for someone to unlock it: the check gives up after this."""
 STORE_TIMEOUT_SECONDS = 10.0
 ADMIN_EXIT_SECRET = "admin-exit"  # noqa: S105 - the name of a keyring entry, not a secret
-PROBE_SECRETS = frozenset({credentials.DIRECTORY_PASSWORD, credentials.SMTP_PASSWORD, "gateway"})
-"""The secrets a probe uses (to bind, log in, read the Twilio account); the others are only looked for."""
+PROBE_SECRETS = frozenset(
+    {credentials.DIRECTORY_PASSWORD, credentials.SMTP_PASSWORD, "gateway", credentials.BACKEND_CREDENTIAL}
+)
+"""The secrets a probe uses (to bind, log in, read the Twilio account, call the shared backend); the others are
+only looked for."""
 
 
 def utc_now() -> datetime:
@@ -124,6 +127,10 @@ class _Run:
                 )
             if policy.delivery.kind is DeliveryKind.SMTP and policy.delivery.gateway.kind is not GatewayKind.NONE:
                 needed.append(("gateway", "the SMS/voice gateway's token", CheckStatus.FAIL))
+        else:
+            needed.append(
+                (credentials.BACKEND_CREDENTIAL, "this kiosk's credential for the shared backend", CheckStatus.FAIL)
+            )
         needed.append((ADMIN_EXIT_SECRET, "the administrator secret", CheckStatus.WARN))
         return needed
 
@@ -262,7 +269,12 @@ class _Run:
         if settings.mode is BackendMode.SHARED:
             seconds = settings.timeout_seconds + 1
             work = probe_shared_backend(
-                settings.url, settings.timeout_seconds, kiosk.__version__, self.clock, ca_file=settings.ca_file
+                settings.url,
+                settings.timeout_seconds,
+                kiosk.__version__,
+                self.clock,
+                ca_file=settings.ca_file,
+                credential=self.secrets.get(credentials.BACKEND_CREDENTIAL),
             )
             return await _bounded("backend", seconds, work)
         return await _bounded("backend", STORE_TIMEOUT_SECONDS, self.blocking(self.check_store))

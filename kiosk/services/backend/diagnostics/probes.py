@@ -523,13 +523,14 @@ async def probe_gateway(settings: GatewaySettings, token: str | None, clock: Clo
 
 
 async def probe_shared_backend(
-    base_url: str, timeout: float, version: str, clock: Clock, *, ca_file: str = ""
+    base_url: str, timeout: float, version: str, clock: Clock, *, ca_file: str = "", credential: str | None = None
 ) -> Probe:
     """`GET /v1/health` of a shared backend: reachable, TLS (verified against `ca_file`, '' = the OS trust
-    store, as the kiosk does), the answer, its version, the round trip."""
+    store, as the kiosk does), the answer, its version, the round trip; with the kiosk's `credential`,
+    whether the backend accepts it (`GET /v1/openapi.json`, which needs one and changes nothing)."""
     import httpx
 
-    from kiosk.services.api import API_PREFIX, Health
+    from kiosk.services.api import API_PREFIX, KIOSK_CREDENTIAL_HEADER, Health
 
     probe = Probe()
     parts = urlsplit(base_url)
@@ -558,6 +559,11 @@ async def probe_shared_backend(
         milliseconds = (time.perf_counter() - started) * 1000
         after = clock()
         ssl_object = _ssl_object(response)
+        checked: httpx.Response | None = None
+        if credential and response.status_code == 200:
+            with contextlib.suppress(Exception):  # the health answer already told how the backend is reached
+                headers = {KIOSK_CREDENTIAL_HEADER: credential}
+                checked = await client.get(f"{base_url.rstrip('/')}{API_PREFIX}/openapi.json", headers=headers)
     if parts.scheme == "https":
         probe.results.append(tls_result("backend TLS", ssl_object, clock(), verified=True))
     elif _loopback(host):
@@ -591,10 +597,28 @@ async def probe_shared_backend(
         )
     else:
         probe.add("backend", CheckStatus.OK, detail)
+    if credential:
+        probe.results.append(_credential_result(checked, credential.partition(":")[0]))
     sample = _date_sample(response, "the shared backend's Date header", before, after)
     if sample is not None:
         probe.times.append(sample)
     return probe
+
+
+def _credential_result(answer: Any, name: str) -> CheckResult:
+    """Whether the shared backend took this kiosk's credential (named by its kiosk, never its secret)."""
+    if answer is not None and answer.status_code == 200:
+        return CheckResult("backend credential", CheckStatus.OK, f"accepted: this kiosk calls as {name}")
+    if answer is not None and answer.status_code == 401:
+        return CheckResult(
+            "backend credential",
+            CheckStatus.FAIL,
+            f"the shared backend refuses this kiosk's credential (kiosk {name}): not enrolled, mistyped or revoked",
+            "on the server, `kiosk kiosks list` shows the kiosks; enrol this one with `kiosk kiosks add NAME` and "
+            "store what it prints here with `kiosk secrets set backend`",
+        )
+    status = f"HTTP {answer.status_code}" if answer is not None else "no answer"
+    return CheckResult("backend credential", CheckStatus.WARN, f"could not be checked ({status})")
 
 
 def skew_of(sample: TimeSample) -> timedelta:

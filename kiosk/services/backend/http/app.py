@@ -31,6 +31,7 @@ from kiosk.services.backend.directory.errors import DirectoryUnavailable
 from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.hashing import HashingBusy
 from kiosk.services.backend.http.forwarded import Network, client_address, trusted_networks
+from kiosk.services.backend.http.kiosk_identity import KioskGate
 from kiosk.services.backend.http.routes import Call, RouteSpec, active_routes
 from kiosk.services.backend.http.step_results import StepResults, request_id
 from kiosk.services.backend.recovery.throttle import source_address
@@ -104,6 +105,7 @@ def _endpoint(
     spec: RouteSpec,
     document: Callable[[], dict[str, Any]],
     proxies: tuple[Network, ...] = (),
+    gate: KioskGate | None = None,
     results: StepResults | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
     async def step(request: Request, call: Call) -> BaseModel | dict[str, Any] | None:
@@ -120,18 +122,20 @@ def _endpoint(
             await results.keep(call.state.token_hash, key, result.model_dump_json())
         return result
 
-    async def run(request: Request) -> BaseModel | dict[str, Any] | None:
+    async def run(request: Request, kiosk: str) -> BaseModel | dict[str, Any] | None:
         raw = await _read_body(request)
         payload = _parse(spec.request, raw) if spec.request is not None else None
         if not spec.session:
-            return await spec.handler(Call(rt, None, payload, document))
+            return await spec.handler(Call(rt, None, payload, document, kiosk))
         # The session's language for what the handler builds (codes, notices, a voice call's TwiML),
         # for this request's task only: an in-process backend shares the process with the window, whose
         # language (process-wide) it must never change.
         async with rt.sessions.locked(_bearer(request)) as state:
+            if gate is not None:  # a session answers only the kiosk that opened it
+                await gate.require_own_session(state, kiosk, source_address.get())
             with language(state.locale):
                 try:
-                    return await step(request, Call(rt, state, payload, document))
+                    return await step(request, Call(rt, state, payload, document, kiosk))
                 except DirectoryUnavailable as outage:
                     # Down, slow, TLS or service account refused: the step is refused, nothing was
                     # changed; audited with the reason, told as 503.
@@ -148,10 +152,14 @@ def _endpoint(
         forwarded = request.headers.getlist("x-forwarded-for") if proxies else []
         address = source_address.set(client_address(peer, forwarded, proxies))
         try:
+            # A served backend's first step: no live kiosk credential, no work at all (401, audited).
+            kiosk = (
+                await gate.admit(request, source_address.get()) if gate is not None and spec.kiosk_credential else ""
+            )
             due = deadline.start(step_deadline(_timeout(rt, request)))
             try:
                 with rt.hashing.admit() if spec.hashes else nullcontext():  # before any work: 503 busy if full
-                    result = await run(request)
+                    result = await run(request, kiosk)
             except HashingBusy as busy:
                 if rt.metrics is not None:
                     rt.metrics.busy()
@@ -220,12 +228,13 @@ def build_app(rt: Runtime) -> Starlette:
         # model costs tens of milliseconds of kiosk start-up, and only API tooling ever asks.
         from kiosk.services.backend.http.openapi import build_document
 
-        return build_document(specs)
+        return build_document(specs, kiosk_credential=rt.kiosks is not None)
 
     proxies = trusted_networks(rt.policy.backend.trusted_proxies)
+    gate = KioskGate(rt, rt.kiosks) if rt.kiosks is not None else None
     results = StepResults(rt.store, rt.clock)
     routes = [
-        Route(spec.path, _endpoint(rt, spec, document, proxies, results), methods=[spec.method]) for spec in specs
+        Route(spec.path, _endpoint(rt, spec, document, proxies, gate, results), methods=[spec.method]) for spec in specs
     ]
     if rt.metrics is not None:
         routes.append(Route(METRICS_PATH, _metrics_endpoint(rt), methods=["GET"]))

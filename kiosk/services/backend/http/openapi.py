@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 import kiosk
-from kiosk.services.api import IDEMPOTENCY_HEADER, ErrorBody, ErrorCode, SessionOpened
+from kiosk.services.api import IDEMPOTENCY_HEADER, KIOSK_CREDENTIAL_HEADER, ErrorBody, ErrorCode, SessionOpened
 from kiosk.services.backend.errors import HTTP_STATUS
 from kiosk.services.backend.http.routes import RouteSpec
 
@@ -62,10 +62,14 @@ _RETRY_AFTER = {
 }
 
 
-def _operation(spec: RouteSpec, routes: tuple[RouteSpec, ...]) -> dict[str, Any]:
+def _operation(spec: RouteSpec, routes: tuple[RouteSpec, ...], kiosk_credential: bool) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": spec.operation_id, "summary": spec.summary}
+    guarded = kiosk_credential and spec.kiosk_credential
+    schemes: dict[str, list[str]] = {"kiosk": []} if guarded else {}
     if spec.session:
-        operation["security"] = [{"session": []}]
+        schemes["session"] = []
+    if schemes:
+        operation["security"] = [schemes]
     if spec.request is not None:
         operation["requestBody"] = {"required": True, "content": _json(_ref(spec.request))}
     if spec.idempotent:
@@ -83,7 +87,7 @@ def _operation(spec: RouteSpec, routes: tuple[RouteSpec, ...]) -> dict[str, Any]
     else:
         responses[str(spec.status)] = {"description": "A JSON document.", "content": _json({"type": "object"})}
     by_status: dict[int, list[str]] = {}
-    for code in spec.all_errors:
+    for code in (ErrorCode.KIOSK_UNAUTHORIZED, *spec.all_errors) if guarded else spec.all_errors:
         by_status.setdefault(HTTP_STATUS[code], []).append(code.value)
     for status, codes in sorted(by_status.items()):
         responses[str(status)] = {
@@ -96,8 +100,9 @@ def _operation(spec: RouteSpec, routes: tuple[RouteSpec, ...]) -> dict[str, Any]
     return operation
 
 
-def build_document(routes: tuple[RouteSpec, ...]) -> dict[str, Any]:
-    """The OpenAPI document describing exactly `routes`."""
+def build_document(routes: tuple[RouteSpec, ...], *, kiosk_credential: bool = False) -> dict[str, Any]:
+    """The OpenAPI document describing exactly `routes`; with `kiosk_credential` (a served backend) every
+    route but health and ready asks for the kiosk's credential (`X-Kiosk-Credential`)."""
     models: dict[type[BaseModel], JsonMode] = {ErrorBody: "serialization"}
     for spec in routes:
         if spec.request is not None:
@@ -108,8 +113,16 @@ def build_document(routes: tuple[RouteSpec, ...]) -> dict[str, Any]:
         [(model, mode) for model, mode in models.items()], ref_template="#/components/schemas/{model}"
     )
     paths: dict[str, dict[str, Any]] = {}
+    schemes: dict[str, Any] = {"session": {"type": "http", "scheme": "bearer", "description": "Session token."}}
+    if kiosk_credential:
+        schemes["kiosk"] = {
+            "type": "apiKey",
+            "in": "header",
+            "name": KIOSK_CREDENTIAL_HEADER,
+            "description": "The kiosk's credential NAME:SECRET, as `kiosk kiosks add` printed it.",
+        }
     for spec in routes:
-        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, routes)
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, routes, kiosk_credential)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -120,6 +133,6 @@ def build_document(routes: tuple[RouteSpec, ...]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": definitions.get("$defs", {}),
-            "securitySchemes": {"session": {"type": "http", "scheme": "bearer", "description": "Session token."}},
+            "securitySchemes": schemes,
         },
     }

@@ -54,6 +54,8 @@ class Call:
     payload: BaseModel | None
     document: Callable[[], dict[str, Any]]
     """The OpenAPI document of the routes served (built on first use, then cached)."""
+    kiosk: str = ""
+    """The calling kiosk's name, from its credential (a served backend); '' in-process."""
 
     @property
     def state(self) -> SessionState:
@@ -89,6 +91,8 @@ class RouteSpec:
     """The step hashes (argon2, password strength): it takes a hashing ticket first, 503 `busy` when full."""
     idempotent: bool = False
     """The step has an effect: a repeated `Idempotency-Key` is answered from its first result."""
+    kiosk_credential: bool = True
+    """A served backend answers the route only with a live kiosk credential (all but health and ready)."""
 
     @property
     def all_errors(self) -> tuple[ErrorCode, ...]:
@@ -133,7 +137,7 @@ async def _openapi(call: Call) -> dict[str, Any]:
 
 
 async def _open(call: Call) -> SessionOpened:
-    token, state, image = await opening.open_session(call.rt, call.body(OpenSessionRequest))
+    token, state, image = await opening.open_session(call.rt, call.body(OpenSessionRequest), kiosk=call.kiosk)
     return SessionOpened(token=token, view=await build_view(call.rt, state), captcha=image)
 
 
@@ -226,10 +230,10 @@ _BLOCKED = ErrorCode.TOO_MANY_ATTEMPTS  # a throttle (SPEC §4): 429 with `block
 _P = API_PREFIX
 
 ROUTES: tuple[RouteSpec, ...] = (
-    RouteSpec("GET", f"{_P}/health", "health", "Is the backend up?", _health, response=Health),
+    RouteSpec("GET", f"{_P}/health", "health", "Is the backend up?", _health, response=Health, kiosk_credential=False),
     RouteSpec(
         "GET", f"{_P}/ready", "ready", "Can the backend serve (its store and the directory reachable)?", _ready,
-        response=Health, errors=(ErrorCode.STORE_UNAVAILABLE, ErrorCode.DIRECTORY_UNAVAILABLE),
+        response=Health, errors=(ErrorCode.STORE_UNAVAILABLE, ErrorCode.DIRECTORY_UNAVAILABLE), kiosk_credential=False,
     ),
     RouteSpec("GET", f"{_P}/openapi.json", "openapi", "This API's OpenAPI 3.1 document.", _openapi),
     RouteSpec(

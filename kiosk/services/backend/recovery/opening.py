@@ -26,14 +26,17 @@ from kiosk.services.backend.recovery.throttle import Blocked, Scope, source_addr
 from kiosk.services.backend.runtime import Runtime
 
 
-async def open_session(rt: Runtime, request: OpenSessionRequest) -> tuple[str, SessionState, CaptchaImage]:
+async def open_session(
+    rt: Runtime, request: OpenSessionRequest, *, kiosk: str = ""
+) -> tuple[str, SessionState, CaptchaImage]:
     """Start a session in the identify stage, with a first CAPTCHA: its token, state and picture.
 
-    Drawing the CAPTCHA costs CPU, so opening is limited per kiosk id and per source address (the
-    kiosk id is the caller's claim; the address is not): 429 before anything is made or drawn,
-    audited without a session.
+    The session's kiosk id, in its audit rows and per-kiosk limits, is `kiosk`, the name in the
+    caller's credential, on a served backend; the body's `kiosk_id` (the caller's claim) counts only
+    in-process, where there is no credential. Drawing the CAPTCHA costs CPU, so opening is limited per
+    kiosk id and per source address: 429 before anything is made or drawn, audited without a session.
     """
-    kiosk_id = request.kiosk_id or rt.kiosk_id
+    kiosk_id = kiosk or request.kiosk_id or rt.kiosk_id
     keys = [(Scope.KIOSK, kiosk_id)]
     if address := source_address.get():
         keys.append((Scope.ADDRESS, address))

@@ -180,6 +180,17 @@ CREATE TABLE IF NOT EXISTS enrolled_totp (
 );
 """
 
+KIOSKS = """
+CREATE TABLE IF NOT EXISTS kiosks (
+    name TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT NOT NULL DEFAULT ''
+)
+"""
+"""Migration 4 (`kiosks.KioskRegistry`): a revoked kiosk keeps its row, so its name is never given again."""
+
+
 def _baseline_step(db: Db, dialect: Dialect) -> None:
     """Databases from before versioned migrations (SQLite): add what later releases added, in place.
     PostgreSQL: start the audit chain, and make a fork of it impossible (one successor per row)."""
@@ -230,6 +241,11 @@ MIGRATIONS: list[Migration] = [
         3,
         "step_results: the first answer of a step with an effect, by session token hash and request id",
         sql=STEP_RESULTS,
+    ),
+    Migration(
+        4,
+        "kiosks: the kiosks a served backend answers (name, SHA-256 of the secret, created, revoked)",
+        sql=KIOSKS,
     ),
 ]
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""

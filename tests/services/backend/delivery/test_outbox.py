@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from kiosk.policy.schema import Method
+from kiosk.services.api import KIOSK_CREDENTIAL_HEADER
 from kiosk.services.backend import Backend, ManualClock
 from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.delivery.queue import DeliveryQueue
@@ -287,7 +288,9 @@ async def test_the_served_app_starts_the_worker_on_startup_and_stops_it_on_shutd
     backend = app._backend
     assert backend is not None
     await backend.directory.add_users([(user, "x") for user in USERS[:1]])
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kiosk") as http:
+    headers = {KIOSK_CREDENTIAL_HEADER: (await backend.kiosks.add("lobby-1")).text}  # served: kiosks enrolled
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kiosk", headers=headers) as http:
         kiosk = Kiosk(backend, http)
         assert (await choose_email(kiosk, "ivy")).status_code == 200
         for _ in range(1000):
