@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import getpass
 import tempfile
 from pathlib import Path
@@ -15,11 +16,21 @@ from typing import TextIO
 from kiosk.policy.schema import DirectoryKind, Policy
 
 
+def _is_fernet_key(value: str) -> bool:
+    """Whether `value` is a Fernet key: 32 bytes in URL-safe base64."""
+    try:
+        return len(base64.urlsafe_b64decode(value.encode("ascii"))) == 32 and len(value) == 44
+    except (ValueError, UnicodeError):
+        return False
+
+
 def secrets_set(name: str, out: TextIO, err: TextIO) -> int:
     """Prompt (no echo) for the secret `name` twice and store it in the OS keyring."""
-    from kiosk.services.backend.credentials import BACKEND_CREDENTIAL, CredentialError, store_secret
+    from kiosk.services.backend.credentials import BACKEND_CREDENTIAL, ENROLLMENT_KEY, CredentialError, store_secret
 
-    kind = {"gateway": "token", "admin-exit": "secret", BACKEND_CREDENTIAL: "credential"}.get(name, "password")
+    kind = {"gateway": "token", "admin-exit": "secret", BACKEND_CREDENTIAL: "credential", ENROLLMENT_KEY: "key"}.get(
+        name, "password"
+    )
     value = getpass.getpass(f"{name} {kind} (not shown): ")
     if not value:
         print(f"kiosk: nothing stored: the {kind} is empty", file=err)
@@ -35,8 +46,17 @@ def secrets_set(name: str, out: TextIO, err: TextIO) -> int:
                 file=err,
             )
             return 1
+    if name == ENROLLMENT_KEY:
+        value = value.strip()
+        if not _is_fernet_key(value):
+            print(
+                "kiosk: nothing stored: an enrollment key is 32 random bytes in URL-safe base64 (44 characters "
+                "ending in '='), e.g. the enrollment-key file every server of the store shares",
+                file=err,
+            )
+            return 1
     again = getpass.getpass("again: ")
-    if (again.strip() if name == BACKEND_CREDENTIAL else again) != value:
+    if (again.strip() if name in (BACKEND_CREDENTIAL, ENROLLMENT_KEY) else again) != value:
         print("kiosk: nothing stored: the two entries differ", file=err)
         return 1
     try:

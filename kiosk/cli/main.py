@@ -85,11 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     secrets_set = secrets_commands.add_parser("set", help="store a secret (prompted, not echoed)")
     secrets_set.add_argument(
         "name",
-        choices=["directory", "smtp", "gateway", ADMIN_EXIT_SECRET, "backend"],
+        choices=["directory", "smtp", "gateway", ADMIN_EXIT_SECRET, "backend", "database", "enrollment-key"],
         help="directory: the directory service account; smtp: the SMTP user (delivery.smtp.username); "
         "gateway: the SMS/voice gateway's token (webhook bearer token or Twilio auth token); "
         "admin-exit: the secret that leaves kiosk mode (Ctrl+Alt+Shift+X); "
-        "backend: this kiosk's credential for the shared backend (NAME:SECRET, from `kiosk kiosks add` on the server)",
+        "backend: this kiosk's credential for the shared backend (NAME:SECRET, from `kiosk kiosks add` on the server); "
+        "database: the PostgreSQL password of store.url's user (on the backend's servers); "
+        "enrollment-key: the key that seals registered authenticator apps, the same on every server of one store",
     )
 
     directory = commands.add_parser("directory", help="work with the configured directory")

@@ -33,6 +33,7 @@ from typing import TypeVar
 
 import kiosk
 from kiosk.policy.schema import BackendMode, DeliveryKind, DirectoryKind, GatewayKind, Policy
+from kiosk.policy.store_schema import StoreKind
 from kiosk.services.backend import credentials
 from kiosk.services.backend.diagnostics.probes import (
     Clock,
@@ -193,6 +194,8 @@ class _Run:
         schema, and a diagnosis changes nothing.
         """
         probe = Probe()
+        if self.policy.store.kind is StoreKind.POSTGRESQL:
+            return self.check_postgres_store(probe)
         configured = self.policy.directory.embedded.database
         if not configured:
             folder = Path(tempfile.gettempdir())
@@ -261,6 +264,68 @@ class _Run:
                 CheckStatus.OK,
                 f"embedded: store {path} opens, is intact and writable ({path.stat().st_size // 1024} KiB)",
             )
+        return probe
+
+    def check_postgres_store(self, probe: Probe) -> Probe:
+        """The shared store: the password is at hand, the server answers, at which schema version (blocking).
+
+        One read-only transaction; nothing is created or migrated.
+        """
+        from urllib.parse import urlsplit
+
+        import psycopg
+
+        from kiosk.services.backend.storage.migrations import LATEST
+
+        parts = urlsplit(self.policy.store.url)
+        where = f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+        try:
+            password = credentials.database_password()
+        except credentials.CredentialError as error:
+            probe.add(
+                "backend",
+                CheckStatus.FAIL,
+                f"postgresql {where}: no password ({error})",
+                "as the account the backend runs as: `kiosk secrets set database`, the systemd credential "
+                "database, or the environment variable KIOSK_DATABASE_PASSWORD",
+            )
+            return probe
+        try:
+            with psycopg.connect(
+                self.policy.store.url, password=password, connect_timeout=int(STORE_TIMEOUT_SECONDS)
+            ) as connection:
+                connection.read_only = True
+                with connection.transaction():
+                    found = connection.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+                    version = 0
+                    if found and found[0]:
+                        row = connection.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+                        version = int(row[0] or 0) if row else 0
+        except psycopg.Error as error:
+            text = str(error).strip()
+            probe.add(
+                "backend",
+                CheckStatus.FAIL,
+                f"postgresql {where}: cannot connect ({text.splitlines()[0] if text else type(error).__name__})",
+                "check store.url, that the server is up and reachable from here, and the password",
+            )
+            return probe
+        if version > LATEST:
+            probe.add(
+                "backend",
+                CheckStatus.FAIL,
+                f"postgresql {where}: schema version {version}, newer than this kiosk knows ({LATEST})",
+                "upgrade this server's kiosk to the version the other servers run",
+            )
+        elif version < LATEST:
+            probe.add(
+                "backend",
+                CheckStatus.OK,
+                f"postgresql {where}: reachable; schema version {version}, "
+                f"migrated to {LATEST} when the backend starts",
+            )
+        else:
+            probe.add("backend", CheckStatus.OK, f"postgresql {where}: reachable; schema version {version} (current)")
         return probe
 
     async def backend(self) -> Probe:
