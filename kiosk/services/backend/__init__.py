@@ -356,7 +356,16 @@ def serve(
         **tls,
     }
     if workers > 1:
+        import shutil
+
+        from kiosk.services.backend.metrics import MULTIPROCESS_VARIABLE
+
         os.environ[SERVED_POLICY_VARIABLE] = policy.model_dump_json()
-        uvicorn.run("kiosk.services.backend:served_app", factory=True, workers=workers, **options)
+        # Every worker's metrics in files of one private folder, so a scrape of any worker sees them all.
+        os.environ[MULTIPROCESS_VARIABLE] = tempfile.mkdtemp(prefix="kiosk-metrics-")
+        try:
+            uvicorn.run("kiosk.services.backend:served_app", factory=True, workers=workers, **options)
+        finally:
+            shutil.rmtree(os.environ.pop(MULTIPROCESS_VARIABLE), ignore_errors=True)
     else:
         uvicorn.run(_ServedApp(policy), **options)

@@ -9,10 +9,18 @@ Labels carry no personal data, ever: a route's template (`/v1/session/code`, nev
 HTTP method and status, and codes from the audit (an event's outcome up to its first ':', kept only if
 it looks like a code). The business counters are derived from the audit rows in one place
 (`Metrics.audited`, called by `AuditLog.record` for every row written), so they cannot drift from it.
+
+`kiosk serve --workers N` runs N processes behind one port, and a scrape reaches any one of them. So
+that every scrape sees the whole server, `serve` then points PROMETHEUS_MULTIPROC_DIR at a private
+folder before the workers start: prometheus_client keeps each process's values in files there, and
+`exposition` adds them up (counters and histograms summed; the gauges as declared: the delivery
+queue, one table for all, by its latest value; the hashing load, per process, summed over the live
+ones and refreshed after every request, not only when scraped).
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -31,10 +39,16 @@ def outcome_code(outcome: str) -> str:
     return code if _CODE.fullmatch(code) else "other"
 
 
+MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus_client's switch to multi-process mode (read when the library is first imported)."""
+
+
 class Metrics:
     """The metrics of one backend, in their own registry."""
 
     def __init__(self) -> None:
+        self.multiprocess = bool(os.environ.get(MULTIPROCESS_VARIABLE))
+        """Values live in files shared by the server's worker processes (see the module's docstring)."""
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
         self.requests = Counter(
@@ -60,22 +74,24 @@ class Metrics:
         )  # fmt: skip
         self.queue_depth = Gauge(
             "kiosk_delivery_queue_depth", "Messages waiting in the delivery queue (read when scraped).",
-            registry=registry,
+            registry=registry, multiprocess_mode="mostrecent",
         )  # fmt: skip
         self.hashing_admitted = Gauge(
             "kiosk_hashing_queue_depth", "Requests admitted to the hashing queue, hashing or waiting (when scraped).",
-            registry=registry,
+            registry=registry, multiprocess_mode="livesum",
         )  # fmt: skip
         self.hashing_capacity = Gauge(
             "kiosk_hashing_queue_capacity", "Requests the hashing queue admits at once (workers plus queue).",
-            registry=registry,
+            registry=registry, multiprocess_mode="livesum",
         )  # fmt: skip
         self.hashing_running = Gauge(
-            "kiosk_hashing_in_flight", "Hashing jobs running on a worker thread (when scraped).", registry=registry
-        )
+            "kiosk_hashing_in_flight", "Hashing jobs running on a worker thread (when scraped).", registry=registry,
+            multiprocess_mode="livesum",
+        )  # fmt: skip
         self.hashing_waiting = Gauge(
-            "kiosk_hashing_waiting", "Hashing jobs waiting for a worker thread (when scraped).", registry=registry
-        )
+            "kiosk_hashing_waiting", "Hashing jobs waiting for a worker thread (when scraped).", registry=registry,
+            multiprocess_mode="livesum",
+        )  # fmt: skip
         self.busy_answers = Counter(
             "kiosk_busy", "Requests answered 503 busy (hashing queue full) before any work.", registry=registry
         )
@@ -104,11 +120,22 @@ class Metrics:
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(seconds)
 
-    def exposition(self, queue_depth: int, hashing: HashingLoad) -> bytes:
-        """The text exposition of every metric, with the delivery queue's depth and the hashing load as just read."""
-        self.queue_depth.set(queue_depth)
+    def hashing_load(self, hashing: HashingLoad) -> None:
+        """Record this process's hashing load as just read."""
         self.hashing_admitted.set(hashing.admitted)
         self.hashing_capacity.set(hashing.capacity)
         self.hashing_running.set(hashing.running)
         self.hashing_waiting.set(hashing.waiting)
-        return generate_latest(self.registry)
+
+    def exposition(self, queue_depth: int, hashing: HashingLoad) -> bytes:
+        """The text exposition of every metric, with the delivery queue's depth and the hashing load as just read
+        (with worker processes: of all of them)."""
+        self.queue_depth.set(queue_depth)
+        self.hashing_load(hashing)
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)

@@ -183,6 +183,8 @@ def _endpoint(
         response.headers[CORRELATION_HEADER] = cid
         if rt.metrics is not None:  # the route's template, never the raw path
             rt.metrics.request(spec.path, spec.method, response.status_code, time.perf_counter() - started)
+            if rt.metrics.multiprocess:  # another worker may answer the scrape: keep this one's load current
+                rt.metrics.hashing_load(rt.hashing.load())
         return response
 
     endpoint.__name__ = spec.operation_id
