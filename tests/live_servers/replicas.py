@@ -247,8 +247,7 @@ class Replica:
 
         def ready() -> bool:
             if process.poll() is not None:
-                tail = self.log_file.read_text(errors="replace")[-3000:]
-                raise LiveServerError(f"{self.name} exited with {process.returncode} at start-up:\n{tail}")
+                raise LiveServerError(f"{self.name} exited with {process.returncode} at start-up:\n{self.errors()}")
             try:
                 answers = httpx.get(f"{self.url}/v1/ready", timeout=2).status_code == 200
             except httpx.TransportError:
@@ -268,6 +267,12 @@ class Replica:
             self.kill()
             raise
         self.started_in = time.monotonic() - began
+
+    def errors(self) -> str:
+        """The log's ERROR lines (uvicorn's access lines bury them), else its tail."""
+        log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+        errors = [line for line in log.splitlines() if line.startswith("ERROR")]
+        return "\n".join(errors) if errors else log[-3000:]
 
     def kill(self) -> None:
         """SIGKILL the replica's whole process group (no shutdown at all) and reap it."""
