@@ -267,6 +267,83 @@ async def test_a_retried_password_is_answered_from_its_first_result_and_written_
         assert writes == ["emma"]
 
 
+class _Killed(BaseException):
+    """Stands for the process dying (nothing after it runs: no handler of `Exception` catches it)."""
+
+
+@pytest.mark.parametrize("same_request_id", [True, False])
+async def test_a_retry_after_the_process_died_mid_write_is_told_done_not_rejected(
+    monkeypatch: pytest.MonkeyPatch, same_request_id: bool
+) -> None:
+    """The reset reached the directory, then the replica died before it finished the session, kept its answer
+    or audited it. The kiosk retries (same request id; or the user submits again): the backend must tell the
+    truth, done, not "you used this password before", and audit exactly one reset, without a second write."""
+    async with kiosk_with(Hashing()) as kiosk:
+        await at_new_password(kiosk)
+        reset = kiosk.backend.directory.reset_password
+        writes: list[str] = []
+
+        async def write_then_die(login: str, password: str) -> None:
+            writes.append(login)
+            await reset(login, password)
+            raise _Killed
+
+        monkeypatch.setattr(kiosk.backend.directory, "reset_password", write_then_die)
+        first_id = key()
+        with pytest.raises(_Killed):  # the kiosk got no answer at all
+            await post(kiosk, "/session/password", {"password": GOOD_PASSWORD}, **{IDEMPOTENCY_HEADER: first_id})
+        assert await kiosk.backend.directory.verify_password("emma", GOOD_PASSWORD)  # but the write went through
+        monkeypatch.setattr(kiosk.backend.directory, "reset_password", reset)
+        retry = {IDEMPOTENCY_HEADER: first_id if same_request_id else key()}
+        again = await post(kiosk, "/session/password", {"password": GOOD_PASSWORD}, **retry)
+        assert again.status_code == 200, again.text
+        assert SessionView.model_validate_json(again.content).stage is Stage.DONE
+        assert writes == ["emma"]  # never written twice
+        resets = [r for r in await kiosk.backend.audit_records() if r.event is AuditEvent.RESET]
+        assert [r.outcome for r in resets] == ["ok"]
+
+
+async def test_a_retry_after_a_death_before_the_write_writes_normally(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Died before the directory changed: the retry finds the old password there and writes it, once."""
+    async with kiosk_with(Hashing()) as kiosk:
+        await at_new_password(kiosk)
+        reset = kiosk.backend.directory.reset_password
+
+        async def die_first(login: str, password: str) -> None:
+            raise _Killed
+
+        monkeypatch.setattr(kiosk.backend.directory, "reset_password", die_first)
+        request = {IDEMPOTENCY_HEADER: key()}
+        with pytest.raises(_Killed):
+            await post(kiosk, "/session/password", {"password": GOOD_PASSWORD}, **request)
+        assert not await kiosk.backend.directory.verify_password("emma", GOOD_PASSWORD)
+        monkeypatch.setattr(kiosk.backend.directory, "reset_password", reset)
+        writes = _count_resets(kiosk.backend, monkeypatch)
+        again = await post(kiosk, "/session/password", {"password": GOOD_PASSWORD}, **request)
+        assert again.status_code == 200, again.text
+        assert writes == ["emma"] and await kiosk.backend.directory.verify_password("emma", GOOD_PASSWORD)
+
+
+async def test_a_write_whose_answer_was_lost_is_told_done_when_the_directory_holds_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The directory took the password, then the connection dropped before its answer: told done, not failed."""
+    async with kiosk_with(Hashing()) as kiosk:
+        await at_new_password(kiosk)
+        reset = kiosk.backend.directory.reset_password
+
+        async def answer_lost(login: str, password: str) -> None:
+            await reset(login, password)
+            raise ConnectionResetError("the directory's answer never arrived")
+
+        monkeypatch.setattr(kiosk.backend.directory, "reset_password", answer_lost)
+        done = await post(kiosk, "/session/password", {"password": GOOD_PASSWORD}, **{IDEMPOTENCY_HEADER: key()})
+        assert done.status_code == 200, done.text
+        assert SessionView.model_validate_json(done.content).stage is Stage.DONE
+        events = [(r.event, r.outcome) for r in await kiosk.backend.audit_records() if r.event is AuditEvent.RESET]
+        assert events == [(AuditEvent.RESET, "writeback_failed"), (AuditEvent.RESET, "ok")]
+
+
 async def test_concurrent_duplicates_write_once(monkeypatch: pytest.MonkeyPatch) -> None:
     async with kiosk_with(Hashing()) as kiosk:
         await at_new_password(kiosk)

@@ -66,6 +66,14 @@ async def set_password(rt: Runtime, state: SessionState, request: NewPasswordReq
     # NFC is what is checked, compared with the history and written (the request model already
     # normalized it; this keeps the rule where the password is used).
     password = normalize_password(request.password)
+    if state.applying and await rt.directory.verify_password(user.login, password):
+        # A retry of a request that died after writing this very password (a replica killed mid-step):
+        # the reset went through, so it is finished and told as done, never checked against the history
+        # it is now part of, nor written twice.
+        state.applying = False
+        await _finish(rt, state, Operation.SET_PASSWORD, Outcome.RESET, AuditEvent.RESET)
+        await _notify(rt, state, user)
+        return
     recent = await rt.directory.password_recently_used(user.login, password, rules.history)
     # zxcvbn is CPU-heavy: on the hashing workers, counted against the same cores.
     names = (user.login, user.display_name)
@@ -80,13 +88,35 @@ async def set_password(rt: Runtime, state: SessionState, request: NewPasswordReq
         taken = await rt.throttle.take(state.login, Event.RESET)
     except Blocked as blocked:
         await rt.refuse_blocked(state, blocked)
+    # Written ahead: if this process dies during the write, the session says so to the next request.
+    state.applying = True
+    await rt.sessions.save(state)
     try:
         await _write(rt, state, AuditEvent.RESET, rt.directory.reset_password(user.login, password))
-    except ApiError:
-        await rt.throttle.refund(taken)  # nothing was changed
+    except ApiError as failure:
+        if failure.code is not ErrorCode.PASSWORD_REJECTED and await _holds(rt, user.login, password):
+            # The directory failed to answer (a dropped connection, a timeout) after it took the password:
+            # it went through, and the user is told so.
+            state.applying = False
+            await _finish(rt, state, Operation.SET_PASSWORD, Outcome.RESET, AuditEvent.RESET)
+            await _notify(rt, state, user)
+            return
+        # A refusal of the password changed nothing. Otherwise it cannot be known yet (the directory may
+        # take it a moment later): `applying` stays set, so a retry asks the directory first.
+        state.applying = failure.code is not ErrorCode.PASSWORD_REJECTED
+        await rt.throttle.refund(taken)
         raise
+    state.applying = False
     await _finish(rt, state, Operation.SET_PASSWORD, Outcome.RESET, AuditEvent.RESET)
     await _notify(rt, state, user)
+
+
+async def _holds(rt: Runtime, login: str, password: str) -> bool:
+    """Whether the directory now holds `password` for `login` (False when it cannot tell)."""
+    try:
+        return await rt.directory.verify_password(login, password)
+    except Exception:  # noqa: BLE001 - unreachable or failing: not known to hold it
+        return False
 
 
 async def _write(rt: Runtime, state: SessionState, event: AuditEvent, change: Awaitable[None]) -> None:

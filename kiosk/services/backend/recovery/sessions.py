@@ -66,6 +66,9 @@ class SessionState(BaseModel):
     """Why the account may not reset; shown at once with `reset.early_refusals`, else after a first gate."""
     outcome: Outcome | None = None
     ended: bool = False
+    applying: bool = False
+    """A new password is being written to the directory (saved before the write): a request that finds it
+    set is a retry of one that died mid-write, and asks the directory whether the write went through."""
 
 
 class SessionStore:
