@@ -125,8 +125,8 @@ class Backend:
                 hashing.close()
                 await store.close()
                 raise
-        elif policy.directory.embedded.seed_demo_users and await embedded.is_empty():
-            await seed_demo_users(embedded)
+        elif policy.directory.embedded.seed_demo_users:
+            await seed_demo_users(embedded)  # only into an empty directory
         outbox = DevOutbox(store, clock)
         if sender is None:
             sender = outbox

@@ -294,3 +294,19 @@ async def test_text_and_numbers_round_trip_the_same_on_both(place: Place) -> Non
         rows = await store.call(lambda db: db.execute("SELECT name, value FROM backend_keys ORDER BY name").fetchall())
         assert [(r["name"], bytes(r["value"])) for r in rows] == sorted((v, v.encode()) for v in values)
         assert await store.call(lambda db: db.execute("SELECT ? + 1", (True,)).fetchone()[0]) == 2
+
+
+async def test_processes_seeding_one_fresh_store_at_once_add_the_demo_users_once(place: Place) -> None:
+    from cryptography.fernet import Fernet
+
+    from kiosk.services.backend.directory.demo_seed import load_demo_directory, seed_demo_users
+    from kiosk.services.backend.directory.embedded import EmbeddedDirectory
+    from kiosk.services.backend.directory.enrollment import SecretBox
+
+    key = Fernet.generate_key()
+    async with replicas(place, 3) as stores:
+        directories = [await EmbeddedDirectory.open(store, SecretBox(key)) for store in stores]
+        added = await asyncio.gather(*(seed_demo_users(directory) for directory in directories))
+        expected = len(load_demo_directory().users)
+        assert sorted(added) == [0, 0, expected]  # one process seeded, the others found users and left them
+        assert len(await directories[0].all_users()) == expected

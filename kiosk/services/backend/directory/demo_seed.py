@@ -89,8 +89,12 @@ def to_directory_user(demo: DemoUser, alias_domain: str) -> DirectoryUser:
 
 
 async def seed_demo_users(directory: EmbeddedDirectory, path: Path = DEMO_DIRECTORY) -> int:
-    """Add the demo users to `directory`; returns how many were added."""
+    """Add the demo users to `directory` if it has no users yet; returns how many were added (0: it had some).
+
+    The emptiness check and the inserts are one transaction: the worker processes of a `kiosk serve`
+    (or replicas) starting together on one fresh store seed it once, and none of them fails.
+    """
     demo = load_demo_directory(path)
     # One transaction for all of them: a commit per user was one disk sync per user on every start.
-    await directory.add_users([(to_directory_user(user, demo.alias_domain), demo.password_hash) for user in demo.users])
-    return len(demo.users)
+    users = [(to_directory_user(user, demo.alias_domain), demo.password_hash) for user in demo.users]
+    return len(users) if await directory.add_users(users, only_if_empty=True) else 0

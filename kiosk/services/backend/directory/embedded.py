@@ -227,14 +227,19 @@ class EmbeddedDirectory:
         """Create a user with an already-hashed password (seeding; hashes are never computed here)."""
         await self.add_users([(user, password_hash)])
 
-    async def add_users(self, users: Sequence[tuple[DirectoryUser, str]]) -> None:
-        """Create users, each with its already-hashed password, in one transaction (all or none)."""
+    async def add_users(self, users: Sequence[tuple[DirectoryUser, str]], *, only_if_empty: bool = False) -> bool:
+        """Create users, each with its already-hashed password, in one transaction (all or none); returns
+        whether they were added. `only_if_empty` (seeding): only into a directory without users, decided
+        in the same transaction, so processes seeding one store at once add them once."""
 
-        def write(db: Db) -> None:
+        def write(db: Db) -> bool:
+            if only_if_empty and db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None:
+                return False
             for user, password_hash in users:
                 _insert_user(db, user, password_hash, self._box)
+            return True
 
-        await self._store.call(write)
+        return await self._store.call(write)
 
     async def is_locked(self, login: str) -> bool:
         """True when the account is locked out."""
