@@ -334,6 +334,12 @@ class BackendClient:
             response = await self._http.request(method, url, content=content, headers=headers)
         except httpx.TimeoutException as error:
             raise BackendTimeout(f"{method} {url}: no answer in time ({type(error).__name__})") from None
+        except httpx.RemoteProtocolError as error:
+            if not str(error).startswith(_CLOSED_WITHOUT_ANSWER):
+                raise ProtocolError(f"{method} {url}: broken HTTP answer ({type(error).__name__})") from None
+            # The peer closed the connection without an answer: what a load balancer does when the replica
+            # it sent the request to dies. The answer is lost, as after a timeout (retried with a request id).
+            raise BackendUnavailable(f"{method} {url}: closed without an answer ({type(error).__name__})") from None
         except httpx.ProtocolError as error:
             raise ProtocolError(f"{method} {url}: broken HTTP answer ({type(error).__name__})") from None
         except httpx.TransportError as error:
@@ -349,6 +355,10 @@ class BackendClient:
         raise ProtocolError(
             f"{method} {url}: unexpected HTTP {response.status_code}", correlation_id=_header_reference(response)
         )
+
+
+_CLOSED_WITHOUT_ANSWER = "Server disconnected without sending a response"
+"""How httpx (h11) words a connection closed before any byte of an answer (httpx is pinned)."""
 
 
 def server_trust(ca_file: str) -> ssl.SSLContext:

@@ -166,3 +166,43 @@ async def test_a_peer_that_does_not_speak_http_is_a_protocol_error(garbage_serve
             await client.health()
     finally:
         await client.aclose()
+
+
+async def test_a_connection_closed_without_an_answer_is_a_lost_answer_retried_with_a_request_id() -> None:
+    """What HAProxy does when the replica it sent a request to dies: closes the kiosk's connection, no answer."""
+    from fake_backend import view
+
+    from kiosk.services.api import Stage
+
+    calls: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0
+        )
+        await reader.readexactly(length)
+        calls.append(head.split(b"\r\n")[0])
+        if len(calls) % 2 == 1:  # every other connection dies before answering
+            writer.close()
+            return
+        body = view(Stage.DONE).model_dump_json().encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = BackendClient.shared(f"http://127.0.0.1:{port}", timeout=5.0)
+    try:
+        assert (await client.set_password("Lantern-Orbit-Meadow-42")).stage is Stage.DONE  # tried again: answered
+        assert [call.split(b" ")[0] for call in calls] == [b"POST", b"POST"]
+        with pytest.raises(BackendUnavailable, match="closed without an answer"):
+            await client.verify_code("12345678")  # no request id: never sent twice
+        assert len(calls) == 3
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()

@@ -159,7 +159,14 @@ async def test_other_errors_are_not_retried(
 
 
 @pytest.mark.parametrize(
-    "failure", [httpx.ReadTimeout("slow"), httpx.ConnectError("refused")], ids=["timeout", "connection"]
+    "failure",
+    [
+        httpx.ReadTimeout("slow"),
+        httpx.ConnectError("refused"),
+        # What a load balancer does when the replica it sent the request to dies: closes without an answer.
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    ],
+    ids=["timeout", "connection", "closed_without_answer"],
 )
 async def test_a_lost_answer_is_retried_only_with_a_request_id(failure: Exception, waits: list[float]) -> None:
     peer = ScriptedPeer(done())
