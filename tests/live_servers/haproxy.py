@@ -75,6 +75,10 @@ defaults
     # HAProxy drops the kiosk's connection instead of sending the request to another replica.
     option http-buffer-request
     option forwardfor
+    # A new server connection for every request: an idle one kept to a replica that has since died would
+    # take the next request and lose it (an "empty response" HAProxy may not resend for a POST without a
+    # request id), where a new connection to a dead replica fails at once and is safely sent to another.
+    http-reuse never
 
 frontend kiosks
     bind {HOST}:{port}

@@ -70,7 +70,7 @@ class SharedStore:
 
 def postgres_store(cluster: PostgresCluster, dbname: str) -> SharedStore:
     """The `[store]` section on the cluster's database (no password in it: KIOSK_DATABASE_PASSWORD carries it)."""
-    from kiosk.services.backend.storage.postgres import PostgresSettings
+    from kiosk.services.backend.storage.target import PostgresSettings
 
     return SharedStore(
         settings={"store": {"kind": "postgresql", "url": cluster.dsn(dbname)}},
