@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -70,6 +70,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
+@pytest.fixture(scope="session")
+def _postgres_databases(request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
+    """On the PostgreSQL pass: makes a fresh, already migrated database (a copy of a template migrated once,
+    over one admin connection: a psql process and a migration per backend cost minutes over the pass)."""
+    import asyncio
+
+    import psycopg
+
+    from kiosk.services.backend.storage.store import Store
+    from kiosk.services.backend.storage.target import PostgresSettings
+
+    cluster = request.getfixturevalue("postgres_cluster")
+    template = cluster.fresh_database("template")
+    store = asyncio.run(Store.open(PostgresSettings(cluster.dsn(template), cluster.password, pool_size=1)))
+    asyncio.run(store.close())  # no connection may stay open to a template
+    made: list[str] = []
+    with psycopg.connect(cluster.dsn(cluster.dbname), password=cluster.password, autocommit=True) as admin:
+
+        def fresh() -> str:
+            name = f"backend_{len(made)}_{os.getpid()}"
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            made.append(name)
+            return name
+
+        try:
+            yield fresh
+        finally:
+            for name in made:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    cluster.drop_database(template)
+
+
 @pytest.fixture(autouse=True)
 def _backends_on_postgresql(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
@@ -80,12 +112,12 @@ def _backends_on_postgresql(
         yield
         return
     cluster = request.getfixturevalue("postgres_cluster")
+    fresh_database = request.getfixturevalue("_postgres_databases")
     secrets_folder = tmp_path_factory.mktemp("credentials")
     (secrets_folder / "enrollment-key").write_text(base64.urlsafe_b64encode(os.urandom(32)).decode())
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(secrets_folder))
     monkeypatch.setenv("KIOSK_DATABASE_PASSWORD", cluster.password)
     original = Backend.open.__func__  # type: ignore[attr-defined]
-    made: list[str] = []
 
     async def open_on_postgresql(cls: type[Backend], policy: Policy, **options: Any) -> Backend:
         if (
@@ -93,16 +125,13 @@ def _backends_on_postgresql(
             and policy.store.kind is StoreKind.SQLITE
             and not policy.directory.embedded.database
         ):
-            name = cluster.fresh_database("backend")
-            made.append(name)
+            name = fresh_database()
             store = StoreSettings(kind=StoreKind.POSTGRESQL, url=cluster.dsn(name), pool_size=4)
             policy = policy.model_copy(update={"store": store})
         return await original(cls, policy, **options)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(Backend, "open", classmethod(open_on_postgresql))
-    yield
-    for name in made:
-        cluster.drop_database(name)
+    yield  # the databases are dropped at the end of the pass
 
 
 @pytest.fixture
