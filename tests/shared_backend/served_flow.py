@@ -34,9 +34,13 @@ from live_servers.replicas import KIOSK, REPO
 
 from kiosk.policy.schema import Method
 from kiosk.services.api import KIOSK_CREDENTIAL_HEADER, SessionView
+from kiosk.services.backend.delivery.queue import DEAD_AFTER, HEARTBEAT
 from kiosk.services.backend.recovery.sessions import token_hash
 from kiosk.services.client import BackendClient
 from kiosk.services.client.backend_client import request_timeouts
+
+READ_CODE_WITHIN = DEAD_AFTER + HEARTBEAT + 5.0
+"""How long `read_code` waits: a live worker adopts a killed replica's code within `DEAD_AFTER + HEARTBEAT`."""
 
 CaptchaReader = Callable[[str], str]
 """The answer to a session's current CAPTCHA, read from the store by the session token."""
@@ -126,11 +130,12 @@ class ServedKiosk:
         """Choose the e-mail method: a code is queued for the user's address."""
         self.view = await self.client.choose_method(Method.EMAIL)
 
-    async def read_code(self, to: str = DEMO_USER_EMAIL, *, within: float = 5.0) -> str:
+    async def read_code(self, to: str = DEMO_USER_EMAIL, *, within: float = READ_CODE_WITHIN) -> str:
         """The newest code e-mailed to `to`, from the dev outbox, asked again until it is there.
 
         The replica that answers delivers what is due first, but a message another replica's worker is
-        sending at that moment shows up only once that worker is done: like the user, wait for the mail.
+        sending at that moment shows up only once that worker is done, and one queued by a replica killed
+        before its worker sent it once a live worker adopts it: like the user, wait for the mail.
         """
         deadline = time.monotonic() + within
         while True:

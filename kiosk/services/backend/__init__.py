@@ -20,7 +20,7 @@ from kiosk.policy.store_schema import StoreKind
 from kiosk.services.api import OutboxMessage
 from kiosk.services.backend.audit.log import AuditLog, AuditRecord, AuditSink
 from kiosk.services.backend.clock import Clock, ManualClock, SystemClock
-from kiosk.services.backend.delivery.queue import DeliveryQueue
+from kiosk.services.backend.delivery.queue import DeliveryQueue, body_key
 from kiosk.services.backend.delivery.sender import DevOutbox, Sender
 from kiosk.services.backend.directory.demo_seed import seed_demo_users
 from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
@@ -104,12 +104,17 @@ class Backend:
                     os.close(handle)
                     database = temporary = Path(name)
             store = await Store.open(database)
+        from kiosk.services.backend import credentials
         from kiosk.services.backend.directory.factory import open_embedded_directory
 
         hashing = hashing or Hashing()
         try:
             # App secrets sealed with the keyring's key, or one in memory for a temporary store.
             embedded = await open_embedded_directory(store, persistent=temporary is None, hashing=hashing)
+            # The queued bodies of a persistent store are sealed with a key derived from the enrollment key
+            # every replica shares, so a live one sends what a dead one queued; the database alone opens
+            # none. A temporary store's queue keeps a key in memory (None).
+            queue_key = None if temporary is not None else body_key(credentials.enrollment_key())
         except BaseException:
             hashing.close()
             await store.close()
@@ -160,7 +165,7 @@ class Backend:
             directory=directory,
             sender=sender,
             outbox=outbox if policy.demo else None,
-            delivery=DeliveryQueue(store, clock, sender, audit),
+            delivery=DeliveryQueue(store, clock, sender, audit, queue_key),
             audit=audit,
             sessions=SessionStore(store, clock, timedelta(minutes=policy.backend.session_minutes)),
             codes=CodeBook(

@@ -7,9 +7,21 @@ the message: one store round trip, the same for a decoy (its row holds a decoy c
 the worker drops it), and answers at once, the same way for every ID. The worker sends, retries
 and audits; the person at the kiosk has "send a new code" and "try another method" if nothing comes.
 
-- **Bodies hold the code**: stored encrypted (Fernet) with a key that lives only in this process's
-  memory, and deleted as soon as delivered or given up. The demo's dev outbox is a sender like any
-  other: a message reaches it (and the demo inbox) only when delivered.
+- **Bodies hold the code**: stored encrypted (Fernet) and deleted as soon as delivered or given up.
+  For a persistent store (a file, PostgreSQL) the key is derived from the enrollment key
+  (`body_key`), which every replica of that store holds, so any of them can send what another
+  queued; it is never in the store, so a copy of the database alone still reveals no queued code.
+  A temporary store's queue (deleted on close) keeps a fresh key in memory (and has no heartbeat, adopts
+  nothing and is adopted by nobody: no other queue could open its bodies). The demo's dev outbox is
+  a sender like any other: a message reaches it (and the demo inbox) only when delivered.
+- **Owners**: each queue (one per backend process) sends only the rows it owns, and its worker
+  writes a heartbeat (`delivery_owners`) every `HEARTBEAT` seconds; a clean close removes it. A
+  live worker adopts, in one transaction, the rows of an owner not seen for `DEAD_AFTER` (rows it
+  was sending too) and sends them like its own; so a code queued by a backend killed before its
+  worker sent it still arrives, some seconds late. A message the dead backend was in the middle of
+  sending may arrive twice: never lost, at most a duplicate of a single-use code. On PostgreSQL the
+  adoption is a serializable transaction (retried when it loses), so exactly one live worker takes
+  a row. A dead owner's row already past its deadline is given up (`lost`).
 - **Retries**: after a failed attempt the next comes `RETRY_DELAYS` later (2, 5, 15, 30, 60 s), at
   most `MAX_ATTEMPTS` in all, and never at or after the message's deadline (a code's expiry; a
   notice's `NOTICE_WINDOW`). Failures that a retry cannot fix (`PERMANENT`: no channel, no
@@ -19,9 +31,9 @@ and audits; the person at the kiosk has "send a new code" and "try another metho
   `code_sent` with `delivery_failed:<reason>`; a notice given up `notice_failed` with the reason.
   The reason is the sender's (`unreachable`, `timeout`, `tls`, `auth`, `refused`, `error`,
   `unsupported_channel`, `no_credential`) or `lost`. Never the code, the body or a secret.
-- **Lost**: a row this process did not queue cannot be read (its key died with the backend that
-  queued it), so it is never sent late; once its deadline is `LOST_GRACE` past (another live backend
-  may still be sending it) any backend drops it and audits it as `lost`.
+- **Lost**: only rows sealed with the same key (`key_id`) are adopted; any other row (a key of its own,
+  a server from before shared keys) is left to its owner, and once its deadline is `LOST_GRACE` past
+  (its owner is dead or stuck) any backend drops it and audits it as `lost`; it is never sent late.
 
 Times in the table are the backend clock's (UNIX seconds), so tests move a `ManualClock` instead of
 sleeping; `deliver_pending` delivers what is due now and waits for it (tests, the demo inbox).
@@ -30,7 +42,9 @@ sleeping; `deliver_pending` delivers what is due now and waits for it (tests, th
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hmac
 import logging
 import secrets
 import time
@@ -40,6 +54,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from kiosk.i18n import language
 from kiosk.policy.schema import Method
@@ -63,10 +79,27 @@ LOST_GRACE = timedelta(minutes=10)
 """How long past its deadline a row queued by another backend is left to it before it counts as lost."""
 MAX_IN_FLIGHT = 16
 """Messages sent at the same time (one slow or hanging server does not hold up the others)."""
-IDLE_WAIT = 30.0
-"""Seconds the worker sleeps at most when nothing is due (it is woken at once by a new message)."""
 DECOY_HOLD_MAX = 10.0
 """The longest a decoy row is held before it is dropped (see `_typical`)."""
+IDLE_WAIT = 30.0
+"""Seconds a worker with a key of its own sleeps at most when nothing is due (a new message wakes it at once)."""
+HEARTBEAT = 2.0
+"""Seconds between heartbeats of a worker with the shared key (one small write); it sleeps at most this long,
+so it also looks for dead owners' rows as often."""
+DEAD_AFTER = 4 * HEARTBEAT
+"""Seconds without a heartbeat after which an owner counts as dead and its rows are adopted. Four beats:
+three missed ones (a slow or retried store transaction, a busy loop, a second or two of clock skew
+between servers) do not make a live owner look dead, and a code still arrives at most about
+`DEAD_AFTER + HEARTBEAT` (10 s) after its backend died, well within a code's lifetime (minutes). A live
+owner mistaken for dead costs at most a duplicate message, never a lost one."""
+BODY_KEY_LABEL = b"account-recovery-kiosk delivery-queue bodies v1"
+"""HKDF `info` of the queue's key: its own label, so the queue and the enrollment store never share a key."""
+
+
+def body_key(enrollment_key: bytes) -> bytes:
+    """The Fernet key of a persistent store's queued bodies, derived (HKDF-SHA256) from the enrollment key."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=BODY_KEY_LABEL).derive(enrollment_key)
+    return base64.urlsafe_b64encode(derived)
 
 
 class Kind(StrEnum):
@@ -147,13 +180,20 @@ class DeliveryQueue:
     CLOSE_GRACE = 3.0
     """Seconds `close` gives messages being sent (and those due) before it stops the worker."""
 
-    def __init__(self, store: Store, clock: Clock, sender: Sender, audit: AuditLog) -> None:
+    def __init__(self, store: Store, clock: Clock, sender: Sender, audit: AuditLog, key: bytes | None = None) -> None:
+        """`key`: the replicas' shared body key (`body_key`); None (a temporary store): a fresh one in memory."""
         self._store = store
         self._clock = clock
         self._sender = sender
         self._audit = audit
-        self._fernet = Fernet(Fernet.generate_key())  # this process's only: never stored
+        self._fernet = Fernet(key or Fernet.generate_key())  # never stored: the database alone opens no body
         self._owner = secrets.token_hex(8)
+        self._shared = key is not None
+        """Whether other queues can open this one's bodies: only then are there heartbeats and adoptions."""
+        self._key_id = hmac.new(key, b"key id", "sha256").hexdigest()[:16] if key is not None else ""
+        """Which shared key seals this queue's rows (one-way: tells nothing of the key); only queues with the
+        same adopt them, so a row no adopter could open (an older server's, a key of its own) is never taken."""
+        self._beaten_at: float | None = None
         self._wake = asyncio.Event()
         self._claiming = asyncio.Lock()
         self._inflight: set[asyncio.Task[None]] = set()
@@ -201,7 +241,7 @@ class DeliveryQueue:
         return (
             kind.value, message.channel.value, message.to, message.subject, token, origin.locale, origin.account,
             origin.kiosk_id, origin.reference, origin.user_id, correlation_id.get(), self._owner,
-            now, now, deadline.timestamp(),
+            now, now, deadline.timestamp(), self._key_id,
         )  # fmt: skip
 
     async def depth(self) -> int:
@@ -226,6 +266,18 @@ class DeliveryQueue:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        owner = self._owner
+
+        def release(db: Db) -> None:
+            # Sends cut short go back to the queue and the heartbeat goes: another backend adopts what is
+            # left once it is `DEAD_AFTER` old (the rows, not the owner, are aged: there is no heartbeat).
+            db.execute("UPDATE delivery_queue SET state = 'queued' WHERE owner = ? AND state = 'sending'", (owner,))
+            db.execute("DELETE FROM delivery_owners WHERE owner = ?", (owner,))
+
+        try:
+            await self._store.call(release)
+        except Exception as error:  # noqa: BLE001 - the store is gone: the rows are adopted as a dead owner's
+            log.error("delivery queue: could not hand over at close: %s", type(error).__name__)
 
     async def deliver_pending(self) -> None:
         """Deliver every message due now (and wait for those already being sent): tests, the demo inbox."""
@@ -245,27 +297,68 @@ class DeliveryQueue:
                     wait = await self._claim_and_start()
             except Exception as error:  # noqa: BLE001 - a store failure: say so, try again later
                 log.error("delivery queue: could not read the queue: %s", type(error).__name__)
-                wait = IDLE_WAIT
+                wait = self._longest_wait
             # asyncio.timeout, not wait_for: wait_for wraps the wait in a task of its own, which a loop
             # closed before that task starts (the kiosk's Qt loop at exit) leaves never awaited.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._wake.wait()
 
-    async def _claim_and_start(self) -> float:
-        """Take the due rows (marked `sending`), start their deliveries; drop rows lost by other backends.
+    async def _beat(self, now: float) -> None:
+        """Say this owner is alive: its own small transaction, so claims (which read every owner's
+        heartbeat) and beats of different backends do not make each other's transactions retry."""
+        await self._store.call(
+            lambda db: db.execute(
+                "INSERT INTO delivery_owners (owner, seen_at) VALUES (?, ?) "
+                "ON CONFLICT (owner) DO UPDATE SET seen_at = excluded.seen_at",
+                (self._owner, now),
+            )
+        )
+        self._beaten_at = now
 
-        Returns the seconds until something may be due next.
+    async def _claim_and_start(self) -> float:
+        """Beat; adopt dead owners' rows; take the due rows (marked `sending`), start their deliveries;
+        drop rows lost by other backends.
+
+        Returns the seconds until something may be due next (at most `HEARTBEAT`: the next beat).
         """
         now = self._clock.now().timestamp()
+        beat_due = self._beaten_at is None or not self._beaten_at <= now < self._beaten_at + HEARTBEAT
+        if self._shared and beat_due:
+            await self._beat(now)
         room = MAX_IN_FLIGHT - len(self._inflight)
         lost_before = now - LOST_GRACE.total_seconds()
+        dead_before = now - DEAD_AFTER
 
-        def claim(db: Db) -> tuple[list[Row], list[Row], float | None]:
+        def claim(db: Db) -> tuple[list[Row], list[Row], float | None, int]:
+            # Rows sealed with our key whose owner was not seen since `dead_before` (or never: one closed
+            # cleanly; then the row itself must be that old, so a new owner's first rows are never taken
+            # before its first beat). Conditional on the old owner, in this one (serializable) transaction.
+            orphans = []
+            if self._shared:
+                orphans = db.execute(
+                    "SELECT * FROM delivery_queue q WHERE owner != ? AND key_id = ? AND queued_at <= ? AND NOT EXISTS "
+                    "(SELECT 1 FROM delivery_owners o WHERE o.owner = q.owner AND o.seen_at >= ?)",
+                    (self._owner, self._key_id, dead_before, dead_before),
+                ).fetchall()
+            expired = [row for row in orphans if row["deadline"] <= now]
+            db.executemany(
+                "DELETE FROM delivery_queue WHERE id = ? AND owner = ?", [(row["id"], row["owner"]) for row in expired]
+            )
+            db.executemany(
+                "UPDATE delivery_queue SET owner = ?, state = 'queued' WHERE id = ? AND owner = ?",
+                [(self._owner, row["id"], row["owner"]) for row in orphans if row["deadline"] > now],
+            )
+            if self._shared:  # dead owners with nothing left: their heartbeat tells nothing anymore
+                db.execute(
+                    "DELETE FROM delivery_owners WHERE seen_at < ? AND owner NOT IN (SELECT owner FROM delivery_queue)",
+                    (dead_before,),
+                )
             lost = db.execute(
                 "SELECT * FROM delivery_queue WHERE owner != ? AND deadline < ?", (self._owner, lost_before)
             ).fetchall()
             db.executemany("DELETE FROM delivery_queue WHERE id = ?", [(row["id"],) for row in lost])
+            lost += expired
             due = db.execute(
                 "SELECT * FROM delivery_queue WHERE owner = ? AND state = 'queued' AND next_attempt_at <= ? "
                 "ORDER BY id LIMIT ?",
@@ -279,9 +372,11 @@ class DeliveryQueue:
             oldest = others.fetchone()[0]
             nexts = [mine] if mine is not None else []
             nexts += [oldest + LOST_GRACE.total_seconds()] if oldest is not None else []
-            return lost, due, min(nexts) if nexts else None
+            return lost, due, min(nexts) if nexts else None, len(orphans) - len(expired)
 
-        lost, due, next_at = await self._store.call(claim)
+        lost, due, next_at, adopted = await self._store.call(claim)
+        if adopted:
+            log.warning("delivery queue: adopted %d message(s) of backends not seen for %.0f s", adopted, DEAD_AFTER)
         for row in lost:
             await self._give_up(_Row.of(row), DeliveryFailure.LOST.value, delete=False)
         for row in due:
@@ -289,8 +384,13 @@ class DeliveryQueue:
             self._inflight.add(task)
             task.add_done_callback(self._done)
         if next_at is None:
-            return IDLE_WAIT
-        return min(max(next_at - now, 0.01), IDLE_WAIT)
+            return self._longest_wait
+        return min(max(next_at - now, 0.01), self._longest_wait)
+
+    @property
+    def _longest_wait(self) -> float:
+        """How long the worker sleeps at most: until its next heartbeat when it has them."""
+        return HEARTBEAT if self._shared else IDLE_WAIT
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
@@ -383,6 +483,6 @@ class DeliveryQueue:
 
 _INSERT = (
     "INSERT INTO delivery_queue (kind, channel, recipient, subject, body, locale, account, kiosk_id, reference, "
-    "user_id, correlation_id, owner, queued_at, next_attempt_at, deadline) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "user_id, correlation_id, owner, queued_at, next_attempt_at, deadline, key_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )

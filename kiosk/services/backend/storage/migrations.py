@@ -228,6 +228,17 @@ CREATE INDEX step_results_by_age ON step_results(kept_at)
 """Migration 3 (`http.step_results`): a retried set_password or choose_action (same `Idempotency-Key`) is
 answered from the kept session view (never a password), so it is never applied twice."""
 
+DELIVERY_OWNERS = """
+CREATE TABLE delivery_owners (
+    owner TEXT PRIMARY KEY,
+    seen_at REAL NOT NULL
+);
+ALTER TABLE delivery_queue ADD COLUMN key_id TEXT NOT NULL DEFAULT ''
+"""
+"""Migration 5 (`delivery.queue`): each delivery worker's last heartbeat, so a live one takes over the
+queued messages of a backend that died (its rows' owner not seen for `DEAD_AFTER`); and which key sealed
+a row's body (a fingerprint, '' for a key no other backend has), so only a backend that can open it does."""
+
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -246,6 +257,12 @@ MIGRATIONS: list[Migration] = [
         4,
         "kiosks: the kiosks a served backend answers (name, SHA-256 of the secret, created, revoked)",
         sql=KIOSKS,
+    ),
+    Migration(
+        5,
+        "delivery_owners: each delivery worker's heartbeat, so a live backend takes over a dead one's messages; "
+        "delivery_queue.key_id",
+        sql=DELIVERY_OWNERS,
     ),
 ]
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""

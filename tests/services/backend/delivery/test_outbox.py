@@ -24,7 +24,7 @@ from kiosk.policy.schema import Method
 from kiosk.services.api import KIOSK_CREDENTIAL_HEADER
 from kiosk.services.backend import Backend, ManualClock
 from kiosk.services.backend.audit.log import AuditEvent
-from kiosk.services.backend.delivery.queue import DeliveryQueue
+from kiosk.services.backend.delivery.queue import DEAD_AFTER, DeliveryQueue
 from kiosk.services.backend.delivery.sender import DeliveryError, DeliveryFailure
 
 from ..conftest import GOOD_PASSWORD, START, Kiosk, demo_policy
@@ -215,11 +215,12 @@ async def test_the_embedded_worker_delivers_promptly_without_any_hook(kiosk: Kio
     assert rows and "verification code" in rows[0]["body"]
 
 
-async def test_a_message_left_by_a_stopped_backend_is_audited_as_lost(
+async def test_a_message_left_by_a_stopped_backend_is_sent_by_the_next_one(
     tmp_path: Path, memory_keyring: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The body's key lives only in the process that queued it: after a restart the message cannot be
-    read, so it is never sent late; it is audited once the code would have expired."""
+    """Issue 12, part 5: the body's key is derived from the enrollment key, which the next backend on the
+    store holds too, so the message is sent (once, audited once) when the row is `DEAD_AFTER` old; never
+    in its plain form in the store, and never sent after the code expired."""
     database = tmp_path / "backend.sqlite3"
     sender = HeldSender()
     monkeypatch.setattr(DeliveryQueue, "CLOSE_GRACE", 0.05)  # the held send never ends: stop soon
@@ -227,14 +228,33 @@ async def test_a_message_left_by_a_stopped_backend_is_audited_as_lost(
         await kiosk.start("emma")
         await kiosk.request("POST", "/session/method", {"method": "email"})
         # closed with the message still queued: the sender never answered
-    assert len(queued_rows(database)) == 1
+    [row] = queued_rows(database)
+    assert row["state"] == "queued" and "verification code" not in row["body"]
     after = HeldSender()
     after.release.set()
     async with held_kiosk(after, database) as kiosk:
-        await kiosk.run_queue(5)
-        assert len(queued_rows(database)) == 1  # not yet: another live backend may still own it
+        await kiosk.backend.deliver_pending()
+        assert len(queued_rows(database)) == 1 and after.sent == []  # not yet: its owner may be alive
+        await kiosk.run_queue(int(DEAD_AFTER))
+        [(channel, to, _, body)] = after.sent
+        assert (channel, to) == (Method.EMAIL, "emma.jansen@contoso.com") and "verification code" in body
+        assert queued_rows(database) == []
+        assert await outcomes(kiosk, AuditEvent.CODE_SENT) == ["email"]
+
+
+async def test_a_message_left_by_a_stopped_backend_is_not_sent_after_its_code_expired(
+    tmp_path: Path, memory_keyring: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "backend.sqlite3"
+    monkeypatch.setattr(DeliveryQueue, "CLOSE_GRACE", 0.05)
+    async with held_kiosk(HeldSender(), database) as kiosk:
+        await kiosk.start("emma")
+        await kiosk.request("POST", "/session/method", {"method": "email"})
+    after = HeldSender()
+    after.release.set()
+    async with held_kiosk(after, database) as kiosk:
         assert isinstance(kiosk.backend.clock, ManualClock)
-        kiosk.backend.clock.advance(15 * 60)
+        kiosk.backend.clock.advance(15 * 60)  # the next backend starts after the code expired
         await kiosk.backend.deliver_pending()
         assert await outcomes(kiosk, AuditEvent.CODE_SENT) == ["delivery_failed:lost"]
     assert queued_rows(database) == [] and after.sent == []
