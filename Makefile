@@ -111,6 +111,12 @@ bench: setup bundle
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/startup.py --frozen $(BUNDLE)
 	$(BIN)/python bench/enumeration.py
 
+# 100 simulated kiosks' whole resets: two replicas on a throwaway PostgreSQL behind HAProxy, then one SQLite
+# process (README, "Capacity: busy, deadlines and retries"); BENCH_ARGS=--quick for 10 kiosks.
+.PHONY: bench-shared
+bench-shared: setup test-deps
+	$(BIN)/python bench/shared_backend.py $(BENCH_ARGS)
+
 # Group Policy templates generated from the policy schema (README, "Group Policy"): build output in
 # dist/admx (AccountRecoveryKiosk.admx + en-US/AccountRecoveryKiosk.adml), never edited by hand.
 admx: $(STAMP)
