@@ -42,6 +42,7 @@ import json
 import os
 import random
 import re
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -460,6 +461,7 @@ async def run_postgresql(args: argparse.Namespace, workdir: Path, seed_hash: str
             balancer.stop()
         replicas.close()
         cluster.stop()
+        shutil.rmtree(cluster.workdir, ignore_errors=True)
 
 
 async def run_sqlite(args: argparse.Namespace, workdir: Path, seed_hash: str) -> tuple[str, Figures]:
