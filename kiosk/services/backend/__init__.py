@@ -283,7 +283,10 @@ class _ServedApp:
                 if message["type"] == "lifespan.startup":
                     try:
                         self._backend = await Backend.open(
-                            self._policy, metrics=self._metrics, require_kiosk_credential=True
+                            self._policy,
+                            metrics=self._metrics,
+                            require_kiosk_credential=True,
+                            hashing=Hashing(workers=_hashing_threads()),
                         )
                     except Exception as error:  # noqa: BLE001 - reported to uvicorn, which logs it and stops
                         from kiosk.services.backend.startup import startup_failure  # the cause and the fix
@@ -298,6 +301,18 @@ class _ServedApp:
                     return
         assert self._backend is not None, "the server must run lifespan events"
         await self._backend.asgi(scope, receive, send)
+
+
+SERVER_PROCESSES_VARIABLE = "KIOSK_SERVER_PROCESSES"
+"""How many worker processes `serve` started (they share the machine's cores)."""
+
+
+def _hashing_threads() -> int:
+    """Hashing threads for one worker process: its share of the cores. Each process admits requests for its
+    own threads only, so N processes with a thread per core each would admit N times what the machine can
+    hash in time, and every admitted reset would miss its deadline together (measured: bench/shared_backend)."""
+    processes = max(1, int(os.environ.get(SERVER_PROCESSES_VARIABLE, "1") or 1))
+    return max(1, (os.cpu_count() or 1) // processes)
 
 
 SERVED_POLICY_VARIABLE = "KIOSK_SERVED_POLICY"
@@ -360,6 +375,7 @@ def serve(
         "timeout_graceful_shutdown": DRAIN_SECONDS,
         **tls,
     }
+    os.environ[SERVER_PROCESSES_VARIABLE] = str(workers)
     if workers > 1:
         import shutil
 
