@@ -1,9 +1,4 @@
-"""PENDING, NOT COLLECTED: whole flows across two replicas on one PostgreSQL store (issue 12, part 5).
-
-pytest collects only `test_*.py`, so nothing here runs (and nothing is skipped) until it is switched on:
-rename this file `test_replica_flows.py`. Run it by hand meanwhile (pytest collects a file it is given):
-
-    .venv/bin/python -m pytest tests/shared_backend/replica_flows_pending.py -q -p no:cacheprovider
+"""Whole flows across two replicas on one PostgreSQL store, through HAProxy (issue 12, part 5).
 
 What they check, over the real client, two real `kiosk serve` processes (two workers each, as on this
 2-core machine) on one PostgreSQL database, and HAProxy:
@@ -16,12 +11,11 @@ What they check, over the real client, two real `kiosk serve` processes (two wor
   its request id) to the other replica, or the client tries again with the same id, and the reset
   still happens exactly once.
 
-Two things still fail them (measured on the tree of 13:35 UTC, 2026-12-07), both in the backend:
-- killed right after choosing e-mail (`kill_before_step=3`): the code the killed replica queued is never
-  sent (the outbox's bodies are sealed with a key in that process's memory, so no other replica can send
-  it), and the flow cannot finish without "send a new code";
-- now and then a replica does not start: its two workers seed the demo users into the empty database at
-  once and one fails on `users_pkey` (the first replica, on a fresh database); uvicorn then stops both.
+What they found, fixed since: the workers of a replica seeding one fresh database at once (one failed
+on users_pkey); a code queued by the killed replica never sent (the outbox's key lived in its memory:
+now derived from the enrollment key, and a live worker adopts a dead one's rows); an idle HAProxy
+connection to the killed replica losing the next POST (`http-reuse never`); a connection closed
+without an answer not retried by the kiosk although the step carried its request id.
 """
 
 from __future__ import annotations
