@@ -17,10 +17,12 @@ from dataclasses import replace
 from datetime import datetime
 
 from kiosk.flows.mapping import (
+    CHANGE_UNCONFIRMED,
     INTERNAL,
     SERVICE_TIMEOUT,
     SERVICE_UNAVAILABLE,
     SESSION_EXPIRED,
+    UNLOCK_UNCONFIRMED,
     ViewContext,
     choose_method_step,
     error_step,
@@ -128,6 +130,7 @@ class RecoveryFlow:
         self._context = ViewContext(policy)
         self._display_name: str | None = None
         self._retry: Operation | None = None
+        self._unconfirmed: str | None = None  # the error code of an effect whose answer was lost, until resolved
         self._password_stage_open = False  # the backend is at NEW_PASSWORD while RESET_OR_UNLOCK shows
         self._step = start_step(policy)
 
@@ -150,7 +153,8 @@ class RecoveryFlow:
             if operation is None:
                 log.info("ignored a %s on the %s page", type(answer).__name__, self._step.kind.value)
                 return self._step
-            return self._show(await self._attempt(operation, repeat=self._resync))
+            effect = self._effect_of(answer)
+            return self._show(await self._attempt(operation, repeat=self._resync, effect=effect))
 
     async def back(self) -> Step:
         """Go to the previous page where the page allows it (`Step.can_go_back`)."""
@@ -277,6 +281,16 @@ class RecoveryFlow:
                 return lambda: self._set_password(answer)
         return None
 
+    def _effect_of(self, answer: Answer) -> str | None:
+        """The error code that says "it may have gone through" for an answer that changes the account (a new
+        password, an unlock), used when its answer is lost; None for an answer that changes nothing there."""
+        match answer:
+            case NewPasswordAnswer() if self._step.kind is StepKind.NEW_PASSWORD:
+                return CHANGE_UNCONFIRMED
+            case ResetOrUnlockAnswer(choice=Choice.UNLOCK) if self._step.kind is StepKind.RESET_OR_UNLOCK:
+                return UNLOCK_UNCONFIRMED
+        return None
+
     async def _open_at_identify(self) -> Step:
         await self._close_quietly()
         opened = await self._client.open_session(kiosk_id=self._kiosk_id, locale=self._locale())
@@ -359,8 +373,12 @@ class RecoveryFlow:
             return await self._open_at_identify()
         return await self._step_for(await self._client.session())
 
-    async def _attempt(self, operation: Operation, *, repeat: Operation) -> Step:
-        """Run an operation; a failure becomes a page, and `repeat` is what Retry does after a transport failure."""
+    async def _attempt(self, operation: Operation, *, repeat: Operation, effect: str | None = None) -> Step:
+        """Run an operation; a failure becomes a page, and `repeat` is what Retry does after a transport failure.
+
+        `effect`: the operation changes the account (`_effect_of`); when its answer is lost the page says
+        the change may have gone through, never that nothing changed.
+        """
         try:
             return await operation()
         except ApiError as error:
@@ -369,7 +387,7 @@ class RecoveryFlow:
             except ClientError as second:
                 return self._failure(second, repeat=self._resync)
         except ClientError as error:
-            return self._failure(error, repeat=repeat)
+            return self._failure(error, repeat=repeat, effect=effect)
 
     async def _recover(self, error: ApiError) -> Step:
         """Turn a wrong answer into the same page with a field error; anything else into an error page."""
@@ -400,8 +418,13 @@ class RecoveryFlow:
             return with_errors(step, FieldError("choice", ErrorCode.UNLOCK_NOT_ALLOWED.value))
         return self._failure(error, repeat=self._resync)
 
-    def _failure(self, error: ClientError, *, repeat: Operation) -> Step:
+    def _failure(self, error: ClientError, *, repeat: Operation, effect: str | None = None) -> Step:
         """The error page for a failure, remembering how Retry recovers from it.
+
+        A lost answer (timeout, unreachable: the client already tried again under the same request id) to
+        an `effect` may hide a change that went through: the page says so (`change_unconfirmed`,
+        `unlock_unconfirmed`), and Retry re-reads the session, whose stage tells the truth (done, or still
+        waiting for the step). It keeps saying so while that re-read fails, unless the session is gone.
 
         The page's reference is the answer's (the backend's body, else a proxy's header); with none, one
         made here, which the log line below carries so the helpdesk finds it in the kiosk's log.
@@ -420,12 +443,17 @@ class RecoveryFlow:
             code, self._retry = SERVICE_UNAVAILABLE, repeat
         else:
             code, self._retry = INTERNAL, self._resync
+        if effect is not None and isinstance(error, BackendTimeout | BackendUnavailable):
+            self._unconfirmed = effect
+        if self._unconfirmed is not None and code != SESSION_EXPIRED:
+            code, self._retry, blocked_until = self._unconfirmed, self._resync, None
         log.warning("flow error on the %s page: %s [reference %s]", self._step.kind.value, error, correlation_id)
         return error_step(code, correlation_id, retryable=True, blocked_until=blocked_until)
 
     def _show(self, step: Step) -> Step:
         if step.kind is not StepKind.ERROR:
             self._retry = None
+            self._unconfirmed = None
         if step.kind is not StepKind.RESET_OR_UNLOCK:
             self._password_stage_open = False
         if step.kind is not self._step.kind:
@@ -444,4 +472,5 @@ class RecoveryFlow:
         self._context = ViewContext(self._policy)
         self._display_name = None
         self._retry = None
+        self._unconfirmed = None
         self._password_stage_open = False

@@ -35,6 +35,10 @@ SERVICE_UNAVAILABLE = "service_unavailable"
 """Error-page code: the backend could not be reached."""
 SERVICE_TIMEOUT = "service_timeout"
 """Error-page code: the backend did not answer in time."""
+CHANGE_UNCONFIRMED = "change_unconfirmed"
+"""Error-page code: the answer to a new password was lost (timeout, unreachable): it may have been set."""
+UNLOCK_UNCONFIRMED = "unlock_unconfirmed"
+"""Error-page code: the answer to an unlock was lost (timeout, unreachable): the account may be unlocked."""
 SESSION_EXPIRED = ErrorCode.SESSION_EXPIRED.value
 """Error-page code: the reset session is gone (timed out or closed)."""
 INTERNAL = ErrorCode.INTERNAL.value

@@ -13,6 +13,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QWidget
 
+from kiosk.flows.mapping import CHANGE_UNCONFIRMED
 from kiosk.flows.steps import (
     Answer,
     AnswerQuestionsData,
@@ -248,6 +249,7 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
                 page.run_check()
             paths.append(_grab(window, out_dir / f"{kind.value}.png"))
         paths.append(_render_busy_retrying(window, policy, out_dir))
+        paths.append(_render_change_unconfirmed(window, out_dir))
         window.render_step(sample_steps(policy)[StepKind.IDENTIFY])
         window.idle_warning.show_seconds(23)
         paths.append(_grab(window, out_dir / "idle_warning.png"))
@@ -284,6 +286,13 @@ def _render_busy_retrying(window: KioskWindow, policy: Policy, out_dir: Path) ->
     finally:
         window.show_retrying(False)
         window._show_busy(False)
+
+
+def _render_change_unconfirmed(window: KioskWindow, out_dir: Path) -> Path:
+    """The error page after a new password's answer was lost on every try: it may have been changed."""
+    step = Step(StepKind.ERROR, ErrorData(code=CHANGE_UNCONFIRMED, correlation_id="kiosk-5e1f0c2a9b7d"))
+    window.render_step(step)
+    return _grab(window, out_dir / "error_change_unconfirmed.png")
 
 
 def sample_report() -> DiagnosticReport:

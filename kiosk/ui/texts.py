@@ -117,6 +117,8 @@ _ERROR_TITLES: dict[str, Callable[[], str]] = {
     "timeout": lambda: _("The service is taking too long"),
     "service_timeout": lambda: _("The service is taking too long"),
     "busy": lambda: _("The service is taking too long"),  # still busy after the kiosk's tries
+    "change_unconfirmed": lambda: _("We couldn't confirm the change"),  # the answer was lost, not the change
+    "unlock_unconfirmed": lambda: _("We couldn't confirm the change"),
     "session_expired": lambda: _("Your session has expired"),
     "code_burned": lambda: _("Too many attempts"),
     "too_many_attempts": lambda: _("Too many attempts"),
@@ -131,6 +133,15 @@ _ERROR_MESSAGES: dict[str, Callable[[], str]] = {
     "timeout": lambda: _("Nothing was changed. Try again in a moment."),
     "service_timeout": lambda: _("Nothing was changed. Try again in a moment."),
     "busy": lambda: _("Nothing was changed. Try again in a moment."),  # true: busy is answered before any work
+    # Not "nothing was changed": the answer to the change was lost, and Try again re-reads where the reset is.
+    # TRANSLATORS: "Try again" is the button under this text: use the same words as that button.
+    "change_unconfirmed": lambda: _(
+        "Your password may already have been changed. Try again to check, or sign in with your new password."
+    ),
+    # TRANSLATORS: "Try again" is the button under this text: use the same words as that button.
+    "unlock_unconfirmed": lambda: _(
+        "Your account may already have been unlocked. Try again to check, or sign in with your current password."
+    ),
     "session_expired": lambda: _("For your security, a reset must be finished within a few minutes. Start again."),
     "session_required": lambda: _("For your security, a reset must be finished within a few minutes. Start again."),
     "code_burned": lambda: _("For your security, this attempt is blocked for now. Try again later."),

@@ -16,7 +16,8 @@ from kiosk.ui.screenshots import SIZE, render_all
 def test_render_all_writes_one_png_per_kind(tmp_path: Path, policy: Policy, language: str) -> None:
     paths = render_all(tmp_path, policy, language=language)
     extras = ["idle_warning.png", "admin_prompt.png", "diagnostics.png", "keyboard.png", "demo_inbox.png"]
-    expected = [f"{kind.value}.png" for kind in StepKind] + [*extras, "busy_retrying.png"]
+    extras += ["busy_retrying.png", "error_change_unconfirmed.png"]
+    expected = [f"{kind.value}.png" for kind in StepKind] + extras
     assert sorted(path.name for path in paths) == sorted(expected)
     for path in paths:
         image = QImage(str(path))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kiosk.flows.steps import FieldError, MethodChoice
-from kiosk.i18n import SOURCE_LANGUAGE, set_language
+from kiosk.i18n import SOURCE_LANGUAGE, _, language, set_language, shipped_languages
 from kiosk.policy.password import PasswordRule, PasswordRules
 from kiosk.policy.schema import Method
 from kiosk.services.api import ErrorCode
@@ -121,3 +121,23 @@ def test_picture_check_texts_never_name_the_subject_in_a_picture_name() -> None:
     names = [texts.picture_name(number) for number in range(1, 7)]
     assert names == [f"Picture {number}" for number in range(1, 7)]
     assert texts.picture_question("unicorn") == ""
+
+
+@pytest.mark.parametrize("code", ["change_unconfirmed", "unlock_unconfirmed"])
+def test_an_unconfirmed_change_never_says_nothing_was_changed(code: str) -> None:
+    assert texts.error_title(code) == "We couldn't confirm the change"
+    message = texts.error_message(code)
+    assert "Nothing was changed" not in message
+    assert message not in (texts.error_message("service_timeout"), texts.error_message("zzz_new"))
+    assert "Try again" in message  # the button that checks, by its name
+    assert ("new password" in message) is (code == "change_unconfirmed")
+
+
+@pytest.mark.parametrize("tag", [tag for tag in shipped_languages() if tag != SOURCE_LANGUAGE])
+def test_an_unconfirmed_change_is_translated_and_names_the_try_again_button(tag: str) -> None:
+    with language(tag):
+        button = _("Try again")
+        for code in ("change_unconfirmed", "unlock_unconfirmed"):
+            assert texts.error_title(code) != "We couldn't confirm the change"
+            assert button in texts.error_message(code), f"{tag}: {code} does not name the {button!r} button"
+        assert texts.error_message("change_unconfirmed") != texts.error_message("unlock_unconfirmed")
