@@ -94,6 +94,10 @@ class Hashing:
     def __init__(self, workers: int | None = None, queue: int | None = None) -> None:
         self.workers = max(1, workers if workers is not None else os.cpu_count() or 1)
         self.capacity = self.workers + max(0, queue if queue is not None else QUEUE_PER_WORKER * self.workers)
+        self.reserve = min(self.workers, self.capacity - 1)
+        """Tickets a heavy step (a reset, answers: seconds of strong hashing) may never take: kept for the
+        light ones (a code: milliseconds), so a burst of resets cannot turn every code check away
+        (measured: bench/shared_backend.py, most give-ups were at "choose e-mail")."""
         self._pool: ThreadPoolExecutor | None = None  # threads start on the first job, not at open
         self._admitted = 0
         self._running = 0
@@ -106,9 +110,10 @@ class Hashing:
         return f"Hashing(workers={self.workers}, capacity={self.capacity})"
 
     @contextmanager
-    def admit(self) -> Iterator[None]:
-        """Hold a ticket for one request that will hash; `HashingBusy` at once when all are out."""
-        if self._admitted >= self.capacity:
+    def admit(self, *, heavy: bool = False) -> Iterator[None]:
+        """Hold a ticket for one request that will hash; `HashingBusy` at once when all are out (for a
+        `heavy` request: all but the `reserve`)."""
+        if self._admitted >= self.capacity - (self.reserve if heavy else 0):
             self._refused += 1
             raise HashingBusy(self.retry_after())
         self._admitted += 1

@@ -156,6 +156,25 @@ async def test_a_request_waiting_for_a_held_worker_fills_the_queue_and_shows_in_
         assert (await post(second, "/session/method", {"method": "email"})).status_code == 200
 
 
+async def test_heavy_steps_leave_a_reserve_for_the_light_ones() -> None:
+    """Resets (seconds of strong hashing) can hold every ticket but the reserve; a code check still gets in."""
+    hashing = Hashing(workers=1, queue=1)  # two tickets, one of them reserved for light steps
+    assert hashing.reserve == 1
+    async with kiosk_with(hashing) as kiosk:
+        await kiosk.start("emma")
+        with hashing.admit(heavy=True):  # a reset in progress: the heavy steps' share is used up
+            heavy = (("/session/password", {"password": GOOD_PASSWORD}), ("/session/answers", {"answers": []}))
+            for path, body in heavy:
+                refused = await post(kiosk, path, body)
+                assert refused.status_code == 503 and refused.json()["code"] == "busy", path
+            chosen = await post(kiosk, "/session/method", {"method": "email"})  # hashes a code: served
+            assert chosen.status_code == 200, chosen.text
+            with hashing.admit():  # the reserve taken too: now everything that hashes waits
+                wrong = await post(kiosk, "/session/code", {"code": "00000000"})
+                assert wrong.status_code == 503 and wrong.json()["code"] == "busy"
+        assert hashing.load().refused == 3
+
+
 def test_the_default_service_has_a_worker_per_core_and_a_queue() -> None:
     import os
 

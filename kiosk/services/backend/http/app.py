@@ -158,7 +158,8 @@ def _endpoint(
             )
             due = deadline.start(step_deadline(_timeout(rt, request)))
             try:
-                with rt.hashing.admit() if spec.hashes else nullcontext():  # before any work: 503 busy if full
+                # Before any work: 503 busy if full.
+                with rt.hashing.admit(heavy=spec.heavy) if spec.hashes else nullcontext():
                     result = await run(request, kiosk)
             except HashingBusy as busy:
                 if rt.metrics is not None:

@@ -89,6 +89,8 @@ class RouteSpec:
     demo_only: bool = False
     hashes: bool = False
     """The step hashes (argon2, password strength): it takes a hashing ticket first, 503 `busy` when full."""
+    heavy: bool = False
+    """Its hashing is strong (seconds of a machine: a reset, answers), so it leaves the reserve to light steps."""
     idempotent: bool = False
     """The step has an effect: a repeated `Idempotency-Key` is answered from its first result."""
     kiosk_credential: bool = True
@@ -288,7 +290,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "POST", f"{_P}/session/answers", "answer_questions", "Answer the security questions.", _answers,
-        request=AnswersRequest, response=SessionView, session=True, hashes=True,
+        request=AnswersRequest, response=SessionView, session=True, hashes=True, heavy=True,
         errors=(*_STEP, ErrorCode.ANSWERS_WRONG, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED),
     ),
     RouteSpec(
@@ -298,7 +300,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "POST", f"{_P}/session/password", "set_password", "Set the new password.", _password,
-        request=NewPasswordRequest, response=SessionView, session=True, hashes=True, idempotent=True,
+        request=NewPasswordRequest, response=SessionView, session=True, hashes=True, heavy=True, idempotent=True,
         errors=(
             *_STEP, ErrorCode.PASSWORD_REJECTED, ErrorCode.WRITEBACK_FAILED, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED,
         ),
