@@ -9,42 +9,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
-from live_servers.postgres import PostgresCluster
 
 from kiosk.policy.schema import Method
 from kiosk.services.backend.audit.log import AuditEvent, AuditLog
 from kiosk.services.backend.clock import ManualClock
 from kiosk.services.backend.delivery.queue import DEAD_AFTER, HEARTBEAT, DeliveryQueue, Message, Origin, body_key
 from kiosk.services.backend.delivery.sender import DeliveryError, DeliveryFailure
-from kiosk.services.backend.storage.db import Dialect
 from kiosk.services.backend.storage.store import Store
 
-from .test_stores import DIALECTS, Place
+from .places import Place
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 ENROLLMENT_KEY = Fernet.generate_key()
 """The enrollment key the replicas of one store share (FAKE, made for this run)."""
-
-
-@pytest.fixture(params=DIALECTS, ids=lambda dialect: dialect.value)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
-    """A fresh, empty database: an SQLite file, or a new database on the run's PostgreSQL cluster."""
-    if request.param is Dialect.SQLITE:
-        yield Place(Dialect.SQLITE, tmp_path / "store.sqlite3", None, "")
-        return
-    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-    name = cluster.fresh_database("delivery")
-    try:
-        yield Place(Dialect.POSTGRESQL, tmp_path, cluster, name)
-    finally:
-        cluster.drop_database(name)
 
 
 @dataclass
@@ -75,10 +58,10 @@ class Replica:
 
 
 @contextlib.asynccontextmanager
-async def replica(database: Place, clock: ManualClock, key: bytes | None = ENROLLMENT_KEY) -> AsyncIterator[Replica]:
+async def replica(place: Place, clock: ManualClock, key: bytes | None = ENROLLMENT_KEY) -> AsyncIterator[Replica]:
     """A replica whose queue seals with `body_key(key)` (None: a key of its own); the store closed afterwards,
     the queue NOT (a test closes it, or leaves it as a killed process leaves it)."""
-    async with database.store() as store:
+    async with place.store() as store:
         sender = Sender()
         audit = AuditLog(store, clock)
         yield Replica(store, DeliveryQueue(store, clock, sender, audit, body_key(key) if key else None), sender, audit)
@@ -128,10 +111,10 @@ async def code_outcomes(replica: Replica) -> Counter[str]:
 
 
 async def test_a_killed_owners_rows_are_adopted_by_exactly_one_of_two_live_queues_and_sent_once(
-    database: Place,
+    place: Place,
 ) -> None:
     clock = ManualClock(START)
-    async with replica(database, clock) as dead, replica(database, clock) as one, replica(database, clock) as two:
+    async with replica(place, clock) as dead, replica(place, clock) as one, replica(place, clock) as two:
         bodies = await queue_codes(dead, clock, 6)
         await kill_while_sending(dead)  # it had claimed them all: rows `sending`, its last heartbeat now
         assert await rows(dead.store) == [(dead.queue._owner, "sending")] * 6
@@ -152,11 +135,11 @@ async def test_a_killed_owners_rows_are_adopted_by_exactly_one_of_two_live_queue
         await two.queue.close()
 
 
-async def test_a_live_owners_rows_are_never_taken_and_once_it_dies_they_are(database: Place) -> None:
+async def test_a_live_owners_rows_are_never_taken_and_once_it_dies_they_are(place: Place) -> None:
     """The owner keeps failing to send (SMTP down) and retrying while it keeps beating: the other replica, on
     the same store and clock, never takes its row; once it stops beating the other sends it."""
     clock = ManualClock(START)
-    async with replica(database, clock) as owner, replica(database, clock) as other:
+    async with replica(place, clock) as owner, replica(place, clock) as other:
         owner.sender.failing = True
         [body] = await queue_codes(owner, clock, 1)
         for _ in range(12):  # 18 s, twice DEAD_AFTER, the owner beating every HEARTBEAT or so; attempts at 0, 2, 7 s
@@ -173,10 +156,10 @@ async def test_a_live_owners_rows_are_never_taken_and_once_it_dies_they_are(data
         await other.queue.close()
 
 
-async def test_a_body_sealed_by_one_queue_opens_with_the_same_enrollment_key_only(database: Place) -> None:
+async def test_a_body_sealed_by_one_queue_opens_with_the_same_enrollment_key_only(place: Place) -> None:
     clock = ManualClock(START)
     other_key = Fernet.generate_key()
-    async with replica(database, clock) as dead:
+    async with replica(place, clock) as dead:
         [body] = await queue_codes(dead, clock, 1)
         [token] = await dead.store.call(lambda db: [row[0] for row in db.execute("SELECT body FROM delivery_queue")])
     assert body not in token and "10000000" not in token
@@ -184,20 +167,20 @@ async def test_a_body_sealed_by_one_queue_opens_with_the_same_enrollment_key_onl
         with pytest.raises(InvalidToken):
             Fernet(wrong).decrypt(token)
     clock.advance(DEAD_AFTER + 1)
-    async with replica(database, clock, other_key) as stranger:  # another key: it leaves the row alone
+    async with replica(place, clock, other_key) as stranger:  # another key: it leaves the row alone
         await stranger.queue.deliver_pending()
         assert stranger.sender.sent == [] and await rows(stranger.store) == [(dead.queue._owner, "queued")]
         await stranger.queue.close()
-    async with replica(database, clock) as heir:  # the same enrollment key: it opens and sends it
+    async with replica(place, clock) as heir:  # the same enrollment key: it opens and sends it
         await heir.queue.deliver_pending()
         assert heir.sender.sent == [("user0@contoso.test", body)] and await rows(heir.store) == []
         await heir.queue.close()
 
 
-async def test_a_queue_with_a_key_of_its_own_adopts_nothing_and_is_adopted_by_nobody(database: Place) -> None:
+async def test_a_queue_with_a_key_of_its_own_adopts_nothing_and_is_adopted_by_nobody(place: Place) -> None:
     """A temporary store's queue (its key in memory only): no heartbeat, and its rows are left to it."""
     clock = ManualClock(START)
-    async with replica(database, clock, None) as alone, replica(database, clock) as shared:
+    async with replica(place, clock, None) as alone, replica(place, clock) as shared:
         await queue_codes(alone, clock, 1)
         clock.advance(DEAD_AFTER + 1)
         await alone.queue.deliver_pending()  # claims, so its row would be `sending` if it had not sent it
@@ -212,12 +195,12 @@ async def test_a_queue_with_a_key_of_its_own_adopts_nothing_and_is_adopted_by_no
         await shared.queue.close()
 
 
-async def test_a_dead_owners_row_past_its_deadline_is_given_up_not_sent(database: Place) -> None:
+async def test_a_dead_owners_row_past_its_deadline_is_given_up_not_sent(place: Place) -> None:
     clock = ManualClock(START)
-    async with replica(database, clock) as dead:
+    async with replica(place, clock) as dead:
         await queue_codes(dead, clock, 1)
     clock.advance(5 * 60 + 1)  # the code expired before any live replica looked
-    async with replica(database, clock) as heir:
+    async with replica(place, clock) as heir:
         await heir.queue.deliver_pending()
         assert heir.sender.sent == [] and await rows(heir.store) == []
         assert await code_outcomes(heir) == Counter({"delivery_failed:lost": 1})
@@ -225,13 +208,13 @@ async def test_a_dead_owners_row_past_its_deadline_is_given_up_not_sent(database
 
 
 async def test_a_clean_close_hands_over_what_it_could_not_send(
-    database: Place, monkeypatch: pytest.MonkeyPatch
+    place: Place, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Closed while a send hangs: its row goes back to `queued`, its heartbeat goes, and another replica
     sends it once the row is `DEAD_AFTER` old."""
     monkeypatch.setattr(DeliveryQueue, "CLOSE_GRACE", 0.05)
     clock = ManualClock(START)
-    async with replica(database, clock) as leaving, replica(database, clock) as staying:
+    async with replica(place, clock) as leaving, replica(place, clock) as staying:
         leaving.sender.hang = True
         [body] = await queue_codes(leaving, clock, 1)
         await leaving.queue.close()

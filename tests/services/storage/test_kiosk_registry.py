@@ -3,38 +3,20 @@ a revocation by one refused at once by the other (two Store objects are two repl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from live_servers.postgres import PostgresCluster
 
 from kiosk.services.backend.clock import ManualClock
 from kiosk.services.backend.kiosks import Credential, KioskRegistry, KioskRegistryError, Verdict, parse_credential
-from kiosk.services.backend.storage.db import Dialect
 
-from .test_stores import DIALECTS, Place
+from .places import Place
 
 CLOCK = ManualClock(datetime(2025, 3, 3, 9, 0, tzinfo=UTC))
 
 
-@pytest.fixture(params=DIALECTS, ids=lambda dialect: dialect.value)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
-    """A fresh, empty database: an SQLite file, or a new database on the run's PostgreSQL cluster."""
-    if request.param is Dialect.SQLITE:
-        yield Place(Dialect.SQLITE, tmp_path / "store.sqlite3", None, "")
-        return
-    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-    name = cluster.fresh_database("kiosks")
-    try:
-        yield Place(Dialect.POSTGRESQL, tmp_path, cluster, name)
-    finally:
-        cluster.drop_database(name)
-
-
-async def test_a_kiosk_enrolled_and_revoked_on_one_replica_is_so_on_the_other(database: Place) -> None:
-    async with database.store() as first, database.store() as second:
+async def test_a_kiosk_enrolled_and_revoked_on_one_replica_is_so_on_the_other(place: Place) -> None:
+    async with place.store() as first, place.store() as second:
         here, there = KioskRegistry(first, CLOCK), KioskRegistry(second, CLOCK)
         credential = await here.add("lobby-1")
         assert await there.check(credential) is Verdict.OK

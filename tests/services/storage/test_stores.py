@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, closing
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,62 +21,9 @@ from kiosk.services.backend.audit.log import AuditEvent, AuditLog
 from kiosk.services.backend.clock import ManualClock
 from kiosk.services.backend.storage import migrations
 from kiosk.services.backend.storage.db import Db, Dialect
-from kiosk.services.backend.storage.postgres import PgDb
 from kiosk.services.backend.storage.store import Store
-from kiosk.services.backend.storage.target import PostgresSettings
 
-DIALECTS = [Dialect.SQLITE, Dialect.POSTGRESQL]
-
-
-class Place:
-    """Where one test's database lives, on either database: open stores on it, or reach it raw."""
-
-    def __init__(self, dialect: Dialect, path: Path, cluster: PostgresCluster | None, dbname: str) -> None:
-        self.dialect = dialect
-        self._path = path
-        self._cluster = cluster
-        self._dbname = dbname
-
-    def target(self, pool_size: int = 6) -> Path | PostgresSettings:
-        """What `Store.open` takes."""
-        if self._cluster is None:
-            return self._path
-        return PostgresSettings(self._cluster.dsn(self._dbname), self._cluster.password, pool_size=pool_size)
-
-    def raw(self, work: Callable[[Db], Any]) -> Any:
-        """Run `work` in one transaction on a plain connection (to build an old database by hand)."""
-        if self._cluster is None:
-            with closing(sqlite3.connect(self._path, isolation_level=None)) as connection:
-                connection.row_factory = sqlite3.Row
-                connection.execute("BEGIN IMMEDIATE")
-                result = work(connection)
-                connection.execute("COMMIT")
-                return result
-        with psycopg.connect(self._cluster.dsn(self._dbname), password=self._cluster.password) as connection:
-            return work(PgDb(connection))  # type: ignore[arg-type]  # psycopg's default rows are tuples
-
-    @asynccontextmanager
-    async def store(self, pool_size: int = 6) -> AsyncIterator[Store]:
-        """An open store, closed afterwards."""
-        store = await Store.open(self.target(pool_size))
-        try:
-            yield store
-        finally:
-            await store.close()
-
-
-@pytest.fixture(params=DIALECTS, ids=lambda dialect: dialect.value)
-def place(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    """A fresh, empty database: an SQLite file, or a new database on the run's PostgreSQL cluster."""
-    if request.param is Dialect.SQLITE:
-        yield Place(Dialect.SQLITE, tmp_path / "store.sqlite3", None, "")
-        return
-    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-    name = cluster.fresh_database("store")
-    try:
-        yield Place(Dialect.POSTGRESQL, tmp_path, cluster, name)
-    finally:
-        cluster.drop_database(name)
+from .places import Place
 
 
 def versions(db: Db) -> list[int]:
