@@ -9,7 +9,6 @@ type only, as before: a foreign exception's message may quote what it was given.
 from __future__ import annotations
 
 import sqlite3
-from urllib.parse import urlsplit
 
 from kiosk.policy.schema import Policy
 from kiosk.policy.store_schema import StoreKind
@@ -28,14 +27,14 @@ def startup_failure(error: BaseException, policy: Policy) -> str:
     if isinstance(error, DeliveryError):
         return f"{lead}delivery: {error}"
     from kiosk.services.backend.storage.migrations import SchemaTooNew
+    from kiosk.services.backend.storage.target import first_line, store_location
 
     if isinstance(error, SchemaTooNew):
         return f"{lead}the store: {error}"
     if policy.store.kind is StoreKind.POSTGRESQL and _is_postgres_error(error):
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return (
-            f"{lead}the PostgreSQL store {_where(policy.store.url)} cannot be used ({first_line}); check store.url, "
-            "that the server is up and reachable, and the password (`kiosk secrets set database` or "
+            f"{lead}the PostgreSQL store {store_location(policy.store.url)} cannot be used ({first_line(error)}); "
+            "check store.url, that the server is up and reachable, and the password (`kiosk secrets set database` or "
             "KIOSK_DATABASE_PASSWORD)"
         )
     if isinstance(error, sqlite3.Error | OSError):
@@ -51,8 +50,3 @@ def _is_postgres_error(error: BaseException) -> bool:
     """psycopg's errors and the pool's timeout, without importing psycopg for an SQLite backend."""
     return type(error).__module__.split(".")[0] in {"psycopg", "psycopg_pool"}
 
-
-def _where(url: str) -> str:
-    """HOST:PORT/DATABASE of a store URL (it holds no password: the policy refuses one)."""
-    parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"

@@ -53,3 +53,18 @@ async def test_diagnose_reports_the_postgresql_store_and_changes_nothing(
         assert postgres_cluster.password not in detail
     finally:
         postgres_cluster.drop_database(name)
+
+
+async def test_a_server_that_cannot_reach_its_postgresql_store_says_where_why_and_what_to_do(
+    postgres_cluster: PostgresCluster, memory_keyring: FakeMemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiosk.services.backend.startup import startup_failure
+
+    policy = Policy.model_validate({"store": {"kind": "postgresql", "url": postgres_cluster.dsn("postgres")}})
+    monkeypatch.setenv("KIOSK_DATABASE_PASSWORD", "wrong-password-456")
+    with pytest.raises(Exception) as raised:  # whatever psycopg raises: the message is what is checked
+        await Backend.open(policy)
+    line = startup_failure(raised.value, policy)
+    assert line.startswith(f"the backend cannot start: the PostgreSQL store 127.0.0.1:{postgres_cluster.port}/postgres")
+    assert "password authentication failed" in line and "kiosk secrets set database" in line
+    assert "wrong-password-456" not in line and "\n" not in line

@@ -14,12 +14,11 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from kiosk.services.backend.audit.chain import Break, ChainProblem, ChainReport, ChainRow, row_fields, verify
 from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.storage.db import Db, Dialect, Row
-from kiosk.services.backend.storage.target import PostgresSettings, StoreTarget
+from kiosk.services.backend.storage.target import PostgresSettings, StoreTarget, first_line, store_location
 
 BUSY_TIMEOUT_MS = 2000
 
@@ -103,13 +102,13 @@ def _postgres_read_only(source: PostgresSettings) -> Iterator[Db]:
 
     from kiosk.services.backend.storage.postgres import PgDb, row_factory
 
-    where = _where(source.conninfo)
+    where = store_location(source.conninfo)
     try:
         connection = psycopg.connect(
             source.conninfo, password=source.password or None, connect_timeout=10, row_factory=row_factory
         )
     except psycopg.Error as error:
-        raise AuditReadError(f"cannot connect to the PostgreSQL store {where}: {_first_line(error)}") from None
+        raise AuditReadError(f"cannot connect to the PostgreSQL store {where}: {first_line(error)}") from None
     with connection:
         connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         connection.read_only = True
@@ -120,17 +119,7 @@ def _postgres_read_only(source: PostgresSettings) -> Iterator[Db]:
                     raise AuditReadError(f"{where} is not a kiosk backend database (it has no audit table)")
                 yield PgDb(connection)
         except psycopg.Error as error:
-            raise AuditReadError(f"cannot read the PostgreSQL store {where}: {_first_line(error)}") from None
-
-
-def _where(conninfo: str) -> str:
-    parts = urlsplit(conninfo)
-    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+            raise AuditReadError(f"cannot read the PostgreSQL store {where}: {first_line(error)}") from None
 
 
 @contextmanager

@@ -271,14 +271,12 @@ class _Run:
 
         One read-only transaction; nothing is created or migrated.
         """
-        from urllib.parse import urlsplit
-
         import psycopg
 
         from kiosk.services.backend.storage.migrations import LATEST
+        from kiosk.services.backend.storage.target import first_line, store_location
 
-        parts = urlsplit(self.policy.store.url)
-        where = f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+        where = store_location(self.policy.store.url)
         try:
             password = credentials.database_password()
         except credentials.CredentialError as error:
@@ -302,11 +300,10 @@ class _Run:
                         row = connection.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
                         version = int(row[0] or 0) if row else 0
         except psycopg.Error as error:
-            text = str(error).strip()
             probe.add(
                 "backend",
                 CheckStatus.FAIL,
-                f"postgresql {where}: cannot connect ({text.splitlines()[0] if text else type(error).__name__})",
+                f"postgresql {where}: cannot connect ({first_line(error)})",
                 "check store.url, that the server is up and reachable from here, and the password",
             )
             return probe

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kiosk.policy.schema import Policy
 from kiosk.policy.store_schema import StoreKind
@@ -22,6 +23,18 @@ class PostgresSettings:
 
     def __repr__(self) -> str:
         return f"PostgresSettings(conninfo={self.conninfo!r}, pool_size={self.pool_size})"  # never the password
+
+
+def store_location(url: str) -> str:
+    """HOST:PORT/DATABASE of a PostgreSQL URL, for messages (the URL holds no password: the policy refuses one)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+
+
+def first_line(error: BaseException) -> str:
+    """An error's first line (libpq's reason, never a password), or its type when it has no text."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 StoreTarget = Path | PostgresSettings
