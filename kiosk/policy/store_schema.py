@@ -64,14 +64,15 @@ class StoreSettings(PolicySection):
             raise ValueError("not a URL: write postgresql://USER@HOST:PORT/DATABASE") from None
         if parts.scheme.lower() not in {"postgresql", "postgres"} or not host:
             raise ValueError("write postgresql://USER@HOST:PORT/DATABASE (a PostgreSQL URL with a host)")
-        if password is not None:
+        options = parse_qs(parts.query)
+        if password is not None or "password" in options or "passfile" in options:
             raise ValueError(
                 "the URL holds a password, which must never be in the policy file: remove it and store it with "
                 "`kiosk secrets set database` (or the environment variable KIOSK_DATABASE_PASSWORD)"
             )
         if not parts.username:
             raise ValueError("name the database user: postgresql://USER@HOST:PORT/DATABASE")
-        mode = parse_qs(parts.query).get("sslmode", [""])[-1]
+        mode = options.get("sslmode", [""])[-1]
         if not is_loopback_host(host) and mode not in VERIFYING_SSL_MODES:
             raise ValueError(
                 "a database on another machine must be reached over verified TLS: add "
