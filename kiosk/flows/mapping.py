@@ -142,6 +142,8 @@ def step_for_view(view: SessionView, context: ViewContext) -> Step:
             return Step(StepKind.DONE, DoneData(outcome, context.policy.kiosk.done_countdown_seconds))
         case Stage.IDENTIFY:
             raise ValueError("the identify stage needs a CAPTCHA: use identify_step")
+        case _:
+            raise ValueError(f"no page for the {view.stage.value} stage yet")
 
 
 def _refused(view: SessionView, policy: Policy) -> Step:

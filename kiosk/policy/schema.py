@@ -130,8 +130,24 @@ class SecurityQuestionSettings(PolicySection):
 class RegistrationSettings(PolicySection):
     """Registration and reconfirmation of verification data."""
 
-    require_on_sign_in: bool = Field(default=False, description="Require registration at sign-in.")
-    reconfirm_days: int = Field(default=180, ge=0, le=730, description="Days between reconfirmations (0 = never).")
+    require_on_sign_in: bool = Field(
+        default=False,
+        description="After a password change (or reset), take a user with fewer registered methods than "
+        "self-service needs to registration.",
+    )
+    reconfirm_days: int = Field(
+        default=180,
+        ge=0,
+        le=730,
+        description="Days after which a user who just reset or changed is asked whether their security info "
+        "is still up to date (0 = never).",
+    )
+    write_to_directory: bool = Field(
+        default=False,
+        description="Also write a registered authentication e-mail and phone to the directory attributes "
+        "directory.attributes.auth_email and auth_phone (the service account needs write access); false keeps "
+        "them in the backend's store only.",
+    )
 
 
 class NotificationSettings(PolicySection):
@@ -247,6 +263,22 @@ class KioskSettings(PolicySection):
         description="Allow an administrator to leave kiosk mode (a key chord plus the secret set with "
         "`kiosk secrets set admin-exit`); false: no exit from the app at all.",
     )
+    offer_recovery: bool = Field(
+        default=True,
+        description="Offer \"Can't access your account?\" (self-service reset and unlock) on the start page.",
+    )
+    offer_change: bool = Field(
+        default=True, description="Offer \"Change my password\" (with the current password) on the start page."
+    )
+    offer_registration: bool = Field(
+        default=True, description="Offer \"Set up my security info\" (registration) on the start page."
+    )
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> KioskSettings:
+        if not (self.offer_recovery or self.offer_change or self.offer_registration):
+            raise ValueError("offer_recovery, offer_change and offer_registration are all false: nothing to offer")
+        return self
 
     @field_validator("default_language")
     @classmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -111,6 +111,15 @@ class ErrorCode(StrEnum):
     WRITEBACK_FAILED = "writeback_failed"
     # delivery (codes by e-mail: the SMTP server is down, refused the login, TLS failed …)
     DELIVERY_FAILED = "delivery_failed"
+    # change and registration
+    SIGN_IN_FAILED = "sign_in_failed"
+    """The user ID and current password do not match an account (the two are never told apart)."""
+    CONTACT_INVALID = "contact_invalid"
+    """A new e-mail address or phone number that cannot be one (`field` says which)."""
+    QUESTIONS_INVALID = "questions_invalid"
+    """Registered questions break a rule: count, a question twice, an answer twice, length (`field`, `reasons`)."""
+    REGISTRATION_NOT_ALLOWED = "registration_not_allowed"
+    """The policy does not let users register this kind of method."""
     # throttles (SPEC §4): the user, kiosk or source address is blocked until `ErrorBody.blocked_until`
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     # readiness (`GET /v1/ready`): the backend's own store cannot be used (the directory has its own code)
@@ -121,16 +130,37 @@ class ErrorCode(StrEnum):
     BUSY = "busy"
 
 
+class Flow(StrEnum):
+    """What a session is for: the three ways in on the start page (SPEC §2), run by one state machine."""
+
+    RECOVER = "recover"
+    """"Can't access your account?": prove who you are, then a new password or an unlock."""
+    CHANGE = "change"
+    """"Change my password": sign in with the current password, then a new one (a user change)."""
+    REGISTER = "register"
+    """"Set up my security info": sign in, pass a gate if anything is registered, then register."""
+
+
 class Stage(StrEnum):
-    """Where a reset session is; only the backend moves it forward."""
+    """Where a session is; only the backend moves it forward (the flows' stages: `recovery.machine.FLOWS`)."""
 
     IDENTIFY = "identify"
+    SIGN_IN = "sign_in"
+    """Change and registration: user ID + current password + CAPTCHA."""
     REFUSED = "refused"
     CHOOSE_METHOD = "choose_method"
     VERIFY_CODE = "verify_code"
     ANSWER_QUESTIONS = "answer_questions"
     CHOOSE_ACTION = "choose_action"
     NEW_PASSWORD = "new_password"  # noqa: S105 - a stage name, not a password
+    RECONFIRM = "reconfirm"
+    """After a reset, unlock or change: "Is your security info still up to date?" (keep / update)."""
+    REGISTER = "register"
+    """The security-info hub: what is registered, and a way to add or update each method."""
+    REGISTER_VERIFY = "register_verify"
+    """A code was sent to a new authentication e-mail or phone; typing it back registers the contact."""
+    REGISTER_APP = "register_app"
+    """A new authenticator secret is shown (QR code and text); one current code from the app registers it."""
     DONE = "done"
 
 
@@ -146,6 +176,42 @@ class Outcome(StrEnum):
 
     RESET = "reset"
     UNLOCKED = "unlocked"
+    CHANGED = "changed"
+    """The user's own password change (flow `change`)."""
+    REGISTERED = "registered"
+    """Security info registered or reconfirmed (and nothing else changed in this session)."""
+
+
+class RegistrationKind(StrEnum):
+    """What a user can register themselves (the office phone stays an administrator's attribute)."""
+
+    EMAIL = "email"
+    """Authentication e-mail (SPEC §3: not the primary mailbox)."""
+    PHONE = "phone"
+    """Authentication phone: codes by SMS or voice call."""
+    QUESTIONS = "questions"
+    APP = "app"
+    """Authenticator app (TOTP)."""
+
+
+class ReconfirmChoice(StrEnum):
+    """The answer to "Is this still up to date?"."""
+
+    KEEP = "keep"
+    UPDATE = "update"
+
+
+class QuestionRule(StrEnum):
+    """Why a set of questions to register was refused (`ErrorBody.question_reasons`)."""
+
+    COUNT = "count"
+    """Not the number the policy asks for (`security_questions.number_to_register`)."""
+    UNKNOWN_QUESTION = "unknown_question"
+    """A predefined id or custom text the policy does not offer."""
+    QUESTION_TWICE = "question_twice"
+    ANSWER_TWICE = "answer_twice"
+    ANSWER_LENGTH = "answer_length"
+    """An answer shorter than `MIN_REGISTERED_ANSWER` or longer than `MAX_REGISTERED_ANSWER` characters."""
 
 
 class ErrorBody(_Body):
@@ -157,6 +223,8 @@ class ErrorBody(_Body):
     field: str | None = None
     attempts_left: int | None = None
     reasons: tuple[PasswordRule, ...] = ()
+    question_reasons: tuple[QuestionRule, ...] = ()
+    """With `questions_invalid`: every rule the questions break."""
     blocked_until: datetime | None = None
     """With `too_many_attempts`: when the block ends (UTC)."""
 
@@ -201,9 +269,50 @@ class Refusal(_Body):
     reference: str
 
 
-class SessionView(_Body):
-    """The state of a reset session as the kiosk may see it; every session call answers with one."""
+class RegisteredMethod(_Body):
+    """One method the signed-in user has registered, as the hub shows it (never the value itself)."""
 
+    kind: RegistrationKind
+    masked_target: str | None = None
+    """E-mail and phone: masked (`j•••@c•••.com`, `+31 •• ••• ••78`)."""
+    questions: int = 0
+    """Security questions: how many are registered."""
+
+
+class QuestionChoice(_Body):
+    """A question the user may register: a predefined id (localized by the kiosk) or a custom text."""
+
+    predefined_id: str | None = None
+    custom_text: str | None = None
+
+
+class RegistrationView(_Body):
+    """The registration stages' data (REGISTER, REGISTER_VERIFY, REGISTER_APP, RECONFIRM)."""
+
+    registered: tuple[RegisteredMethod, ...] = ()
+    can_register: tuple[RegistrationKind, ...] = ()
+    """What the policy lets this user register (its enabled methods; app and questions not for everyone)."""
+    methods_needed: int = 1
+    """How many registered methods self-service needs for this user (its gates)."""
+    questions_to_register: int = 0
+    question_choices: tuple[QuestionChoice, ...] = ()
+    confirmed_at: datetime | None = None
+    """When the user last registered or reconfirmed; None if never."""
+    pending: CodeChallenge | None = None
+    """REGISTER_VERIFY: the code sent to the new e-mail or phone (masked target, expiry, tries left)."""
+    app_secret: str | None = Field(default=None, repr=False)
+    """REGISTER_APP: the new authenticator secret (base32), to type in by hand."""
+    app_uri: str | None = Field(default=None, repr=False)
+    """REGISTER_APP: the `otpauth://totp/…` URI the QR code holds."""
+    app_qr_svg: str | None = Field(default=None, repr=False)
+    """REGISTER_APP: the QR code of `app_uri` as an SVG document (drawn by the backend, so the kiosk needs
+    no QR library)."""
+
+
+class SessionView(_Body):
+    """The state of a session as the kiosk may see it; every session call answers with one."""
+
+    flow: Flow = Flow.RECOVER
     stage: Stage
     expires_at: datetime
     gates_required: int = 0
@@ -215,7 +324,9 @@ class SessionView(_Body):
     locked: bool = False
     rules: PasswordRules | None = None
     outcome: Outcome | None = None
+    """DONE, and RECONFIRM or REGISTER after a reset, unlock or change: what was done to the account."""
     refusal: Refusal | None = None
+    registration: RegistrationView | None = None
 
 
 class CaptchaImage(_Body):
@@ -263,6 +374,8 @@ class OpenSessionRequest(_Body):
 
     kiosk_id: Annotated[Identifier, Field(max_length=64)] = ""
     locale: Annotated[Identifier, Field(max_length=35)] = "en"
+    flow: Flow = Flow.RECOVER
+    """403 `step_not_allowed` for a flow the policy switched off (`kiosk.offer_change`, `kiosk.offer_registration`)."""
 
 
 class SessionLocaleRequest(_Body):
@@ -292,6 +405,19 @@ class IdentifyRequest(_Body):
             "picture chosen in a picture check.",
         ),
     ]
+
+
+class SignInRequest(_Body):
+    """`POST /v1/session/sign-in` (flows change and register): user ID, current password, CAPTCHA answer."""
+
+    user_id: Annotated[Identifier, Field(min_length=1, max_length=MAX_USER_ID)]
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD, pattern=PRINTABLE, repr=False)]
+    captcha: Annotated[Text, Field(min_length=1, max_length=MAX_CAPTCHA)]
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _composed(cls, value: object) -> object:
+        return normalize_password(value) if isinstance(value, str) else value
 
 
 class ChooseMethodRequest(_Body):
@@ -339,6 +465,39 @@ class NewPasswordRequest(_Body):
     @classmethod
     def _composed(cls, value: object) -> object:
         return normalize_password(value) if isinstance(value, str) else value
+
+
+MIN_REGISTERED_ANSWER = 3
+MAX_REGISTERED_ANSWER = 40
+MAX_CONTACT = 254
+"""The longest e-mail address (RFC 5321 path limit); phone numbers are far shorter (E.164: 15 digits)."""
+
+
+class ContactRequest(_Body):
+    """`POST /v1/session/register/contact`: a new authentication e-mail or phone; a code is sent to it."""
+
+    kind: Literal[RegistrationKind.EMAIL, RegistrationKind.PHONE]
+    value: Annotated[Identifier, Field(min_length=1, max_length=MAX_CONTACT)]
+
+
+class QuestionRegistration(_Body):
+    """One question to register: exactly one of a predefined id and a custom text, and its answer."""
+
+    predefined_id: Annotated[Identifier, Field(min_length=1, max_length=64)] | None = None
+    custom_text: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    answer: Annotated[Text, Field(max_length=MAX_ANSWER, repr=False)]
+
+
+class QuestionsRegistrationRequest(_Body):
+    """`POST /v1/session/register/questions`: replace the user's security questions."""
+
+    questions: Annotated[tuple[QuestionRegistration, ...], Field(min_length=1, max_length=MAX_QUESTIONS)]
+
+
+class ReconfirmRequest(_Body):
+    """`POST /v1/session/reconfirm`: keep the security info as it is, or update it."""
+
+    choice: ReconfirmChoice
 
 
 class OutboxMessage(_Body):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kiosk.policy.password import PasswordRule
-from kiosk.services.api import ErrorBody, ErrorCode
+from kiosk.services.api import ErrorBody, ErrorCode, QuestionRule
 
 HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_REQUEST: 422,
@@ -31,6 +31,10 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.STORE_UNAVAILABLE: 503,
     ErrorCode.KIOSK_UNAUTHORIZED: 401,
     ErrorCode.BUSY: 503,
+    ErrorCode.SIGN_IN_FAILED: 400,
+    ErrorCode.CONTACT_INVALID: 422,
+    ErrorCode.QUESTIONS_INVALID: 422,
+    ErrorCode.REGISTRATION_NOT_ALLOWED: 403,
 }
 """HTTP status per error code; refusal codes (unknown_user …) travel inside a SessionView, not as errors."""
 
@@ -52,12 +56,14 @@ class ApiError(Exception):
         reasons: tuple[PasswordRule, ...] = (),
         blocked_until: datetime | None = None,
         retry_after: int | None = None,
+        question_reasons: tuple[QuestionRule, ...] = (),
     ) -> None:
         super().__init__(code.value)  # the message is the code only: never user input or secrets
         self.code = code
         self.field = field
         self.attempts_left = attempts_left
         self.reasons = reasons
+        self.question_reasons = question_reasons
         self.blocked_until = blocked_until
         self.retry_after = retry_after
         """Seconds the client should wait before trying again (`Retry-After`), for `busy`."""
@@ -76,5 +82,6 @@ class ApiError(Exception):
             field=self.field,
             attempts_left=self.attempts_left,
             reasons=self.reasons,
+            question_reasons=self.question_reasons,
             blocked_until=self.blocked_until,
         )

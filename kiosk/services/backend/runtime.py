@@ -75,7 +75,7 @@ class Runtime:
     async def require(self, state: SessionState, operation: machine.Operation) -> None:
         """Refuse (409 `step_not_allowed`, audited) an operation the state machine does not allow at the
         session's stage."""
-        if not machine.allowed(state.stage, operation):
+        if not machine.allowed(state.stage, operation, state.flow, self.policy):
             await self.record(state, AuditEvent.STEP_REFUSED, outcome=state.stage.value)
             raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.policy.password import normalize_password
@@ -55,6 +56,8 @@ class DirectoryUser:
     questions: tuple[RegisteredQuestion, ...] = ()
     directory_id: str = ""
     """The directory's immutable id (objectGUID / entryUUID); '' in the embedded directory."""
+    confirmed_at: datetime | None = None
+    """When the user last registered or reconfirmed their security info at the kiosk; None if never."""
 
     @property
     def emails(self) -> tuple[str, ...]:

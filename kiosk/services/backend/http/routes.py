@@ -24,6 +24,7 @@ from kiosk.services.api import (
     CaptchaImage,
     ChooseActionRequest,
     ChooseMethodRequest,
+    ContactRequest,
     ErrorCode,
     Health,
     IdentifyRequest,
@@ -31,15 +32,19 @@ from kiosk.services.api import (
     OpenSessionRequest,
     Outbox,
     PictureCheck,
+    QuestionsRegistrationRequest,
+    ReconfirmRequest,
     SessionLocaleRequest,
     SessionOpened,
     SessionView,
+    SignInRequest,
     VerifyCodeRequest,
 )
 from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.http.views import build_view
-from kiosk.services.backend.recovery import authenticator, finish, gates, opening
+from kiosk.services.backend.recovery import authenticator, finish, gates, opening, signin
 from kiosk.services.backend.recovery.sessions import SessionState
+from kiosk.services.backend.registration import steps as registration
 from kiosk.services.backend.runtime import Runtime
 
 M = TypeVar("M", bound=BaseModel)
@@ -202,6 +207,56 @@ async def _password(call: Call) -> SessionView:
     return await build_view(call.rt, call.state)
 
 
+async def _sign_in(call: Call) -> SessionView:
+    await signin.sign_in(call.rt, call.state, call.body(SignInRequest))
+    return await build_view(call.rt, call.state)
+
+
+async def _reconfirm(call: Call) -> SessionView:
+    await registration.reconfirm(call.rt, call.state, call.body(ReconfirmRequest))
+    return await build_view(call.rt, call.state)
+
+
+async def _add_contact(call: Call) -> SessionView:
+    await registration.add_contact(call.rt, call.state, call.body(ContactRequest))
+    return await build_view(call.rt, call.state)
+
+
+async def _verify_contact(call: Call) -> SessionView:
+    await registration.verify_contact(call.rt, call.state, call.body(VerifyCodeRequest))
+    return await build_view(call.rt, call.state)
+
+
+async def _resend_contact(call: Call) -> SessionView:
+    await registration.resend_contact_code(call.rt, call.state)
+    return await build_view(call.rt, call.state)
+
+
+async def _set_questions(call: Call) -> SessionView:
+    await registration.set_questions(call.rt, call.state, call.body(QuestionsRegistrationRequest))
+    return await build_view(call.rt, call.state)
+
+
+async def _start_app(call: Call) -> SessionView:
+    await registration.start_app(call.rt, call.state)
+    return await build_view(call.rt, call.state)
+
+
+async def _confirm_app(call: Call) -> SessionView:
+    await registration.confirm_app(call.rt, call.state, call.body(VerifyCodeRequest))
+    return await build_view(call.rt, call.state)
+
+
+async def _cancel_pending(call: Call) -> SessionView:
+    await registration.cancel_pending(call.rt, call.state)
+    return await build_view(call.rt, call.state)
+
+
+async def _finish_registration(call: Call) -> SessionView:
+    await registration.finish(call.rt, call.state)
+    return await build_view(call.rt, call.state)
+
+
 async def _outbox(call: Call) -> Outbox:
     if call.rt.outbox is None:
         raise ApiError(ErrorCode.NOT_FOUND)
@@ -304,6 +359,61 @@ ROUTES: tuple[RouteSpec, ...] = (
         errors=(
             *_STEP, ErrorCode.PASSWORD_REJECTED, ErrorCode.WRITEBACK_FAILED, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED,
         ),
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/sign-in", "sign_in",
+        "Change and registration: give the user ID, the current password and the CAPTCHA answer.", _sign_in,
+        request=SignInRequest, response=SessionView, session=True, hashes=True, heavy=True,
+        errors=(*_STEP, ErrorCode.CAPTCHA_WRONG, ErrorCode.SIGN_IN_FAILED, ErrorCode.DIRECTORY_UNAVAILABLE, _BLOCKED),
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/reconfirm", "reconfirm", "Keep the security info as it is, or update it.", _reconfirm,
+        request=ReconfirmRequest, response=SessionView, errors=(*_STEP, ErrorCode.DIRECTORY_UNAVAILABLE), session=True,
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/register/contact", "add_contact",
+        "Register an authentication e-mail or phone: a code is sent to it.", _add_contact,
+        request=ContactRequest, response=SessionView, session=True, hashes=True,
+        errors=(*_STEP, ErrorCode.CONTACT_INVALID, ErrorCode.REGISTRATION_NOT_ALLOWED, _BLOCKED),
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/register/contact/code", "verify_contact",
+        "Type back the code sent to the new e-mail or phone.", _verify_contact,
+        request=VerifyCodeRequest, response=SessionView, session=True, hashes=True,
+        errors=(
+            *_STEP, ErrorCode.CODE_WRONG, ErrorCode.CODE_EXPIRED, ErrorCode.CODE_BURNED, ErrorCode.NO_ACTIVE_CODE,
+            ErrorCode.WRITEBACK_FAILED, _BLOCKED,
+        ),
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/register/contact/resend", "resend_contact_code",
+        "Send a new code to the new e-mail or phone.", _resend_contact,
+        response=SessionView, session=True, hashes=True, errors=(*_STEP, _BLOCKED),
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/register/questions", "register_questions", "Register (replace) the security questions.",
+        _set_questions, request=QuestionsRegistrationRequest, response=SessionView, session=True, hashes=True,
+        heavy=True, errors=(*_STEP, ErrorCode.QUESTIONS_INVALID, ErrorCode.REGISTRATION_NOT_ALLOWED),
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/register/app", "start_app_registration",
+        "Register an authenticator app: a new secret, shown as a QR code and as text.", _start_app,
+        response=SessionView, session=True, errors=(*_STEP, ErrorCode.REGISTRATION_NOT_ALLOWED),
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/register/app/code", "confirm_app_registration",
+        "Confirm the authenticator app with one current code.", _confirm_app,
+        request=VerifyCodeRequest, response=SessionView, session=True, hashes=True,
+        errors=(*_STEP, ErrorCode.CODE_WRONG, ErrorCode.CODE_BURNED, _BLOCKED),
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/register/cancel", "cancel_pending_registration",
+        "Drop the pending e-mail, phone or app, back to the security info.", _cancel_pending,
+        response=SessionView, session=True, errors=_STEP,
+    ),
+    RouteSpec(
+        "POST", f"{_P}/session/register/done", "finish_registration", "Done with the security info.",
+        _finish_registration, response=SessionView, session=True, errors=_STEP,
     ),
     RouteSpec(
         "GET", f"{_P}/dev/outbox", "dev_outbox", "Messages the dev outbox kept (demo only).", _outbox,

@@ -53,13 +53,14 @@ async def build_view(rt: Runtime, state: SessionState) -> SessionView:
     """
     shown_refusal = state.refusal if state.stage is Stage.REFUSED else None
     view = SessionView(
+        flow=state.flow,
         stage=state.stage,
         expires_at=state.expires_at,
         gates_required=shown_gates(rt, state),
         gates_passed=len(state.passed),
         refusal=Refusal(code=shown_refusal, reference=state.reference) if shown_refusal else None,
     )
-    if state.stage in (Stage.IDENTIFY, Stage.REFUSED):
+    if state.stage in (Stage.IDENTIFY, Stage.SIGN_IN, Stage.REFUSED):
         return view
     uniform = uniform_phase(rt, state)
     if not uniform:

@@ -25,8 +25,9 @@ async def lookup(rt: Runtime, state: SessionState) -> DirectoryUser | None:
 
 
 def uniform_phase(rt: Runtime, state: SessionState) -> bool:
-    """True while every account must look alike: before a first gate, unless `reset.early_refusals`."""
-    return not rt.policy.reset.early_refusals and not state.passed
+    """True while every account must look alike: before a first gate, unless `reset.early_refusals`; never
+    after a sign-in with the account's password (flows change and register), which already proved it."""
+    return not rt.policy.reset.early_refusals and not state.passed and not state.signed_in
 
 
 def available_methods(rt: Runtime, state: SessionState, user: DirectoryUser | None) -> tuple[Method, ...]:

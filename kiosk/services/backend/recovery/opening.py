@@ -6,6 +6,7 @@ from kiosk.services.api import (
     CaptchaAudio,
     CaptchaImage,
     ErrorCode,
+    Flow,
     IdentifyRequest,
     OpenSessionRequest,
     PictureCheck,
@@ -37,6 +38,8 @@ async def open_session(
     kiosk id and per source address: 429 before anything is made or drawn, audited without a session.
     """
     kiosk_id = kiosk or request.kiosk_id or rt.kiosk_id
+    if not flow_offered(rt, request.flow):
+        raise ApiError(ErrorCode.STEP_NOT_ALLOWED)
     keys = [(Scope.KIOSK, kiosk_id)]
     if address := source_address.get():
         keys.append((Scope.ADDRESS, address))
@@ -47,10 +50,18 @@ async def open_session(
         await rt.audit.record(AuditEvent.BLOCKED, kiosk_id=kiosk_id, reference="", outcome=outcome)
         raise ApiError(ErrorCode.TOO_MANY_ATTEMPTS, blocked_until=blocked.until) from None
     challenge = captcha.new_challenge()
-    token, state = await rt.sessions.create(kiosk_id, request.locale, challenge)
+    first = machine.plan(request.flow, rt.policy).first
+    token, state = await rt.sessions.create(kiosk_id, request.locale, challenge, flow=request.flow, stage=first)
     await rt.record(state, AuditEvent.SESSION_OPENED)
     image = await captcha.render_image(challenge)
     return token, state, image
+
+
+def flow_offered(rt: Runtime, flow: Flow) -> bool:
+    """Whether the policy offers `flow` on the start page (`kiosk.offer_recovery/_change/_registration`)."""
+    kiosk = rt.policy.kiosk
+    offered = {Flow.RECOVER: kiosk.offer_recovery, Flow.CHANGE: kiosk.offer_change}
+    return offered.get(flow, kiosk.offer_registration)
 
 
 async def new_captcha(rt: Runtime, state: SessionState) -> CaptchaImage:

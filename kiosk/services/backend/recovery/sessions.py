@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.policy.schema import Method
-from kiosk.services.api import ErrorCode, Outcome, QuestionPrompt, Stage
+from kiosk.services.api import ErrorCode, Flow, Outcome, QuestionPrompt, RegistrationKind, Stage
 from kiosk.services.backend.audit.log import new_reference
 from kiosk.services.backend.clock import Clock
 from kiosk.services.backend.errors import ApiError
@@ -42,6 +42,7 @@ class SessionState(BaseModel):
     locale: str
     opened_at: datetime
     expires_at: datetime
+    flow: Flow = Flow.RECOVER
     stage: Stage = Stage.IDENTIFY
     captcha: str = Field(default="", repr=False)
     """The answer to the current CAPTCHA: its characters, or the right picture's id in a picture check."""
@@ -69,6 +70,20 @@ class SessionState(BaseModel):
     applying: bool = False
     """A new password is being written to the directory (saved before the write): a request that finds it
     set is a retry of one that died mid-write, and asks the directory whether the write went through."""
+    # --- change and registration (flows change / register; `machine.record_sign_in` alone sets these)
+    signed_in: bool = False
+    """The user gave the account's current password (flows change and register)."""
+    registration_gate: bool = False
+    """Flow register: the account had registered methods at sign-in, so a gate must be passed first."""
+    sealed_current: str = Field(default="", repr=False)
+    """Flow change: the current password, sealed (`SecretBox`, the enrollment key) until the change is
+    written (Active Directory's user change deletes the old value); cleared the moment it is used."""
+    pending_kind: RegistrationKind | None = None
+    """REGISTER_VERIFY: the kind of contact a code was sent to; REGISTER_APP: `app`."""
+    sealed_pending: str = Field(default="", repr=False)
+    """The pending contact (REGISTER_VERIFY) or new authenticator secret (REGISTER_APP), sealed."""
+    registered: list[RegistrationKind] = Field(default_factory=list)
+    """What this session registered (each audited once as `registered`; the notice names none of them)."""
 
 
 class SessionStore:
@@ -79,8 +94,10 @@ class SessionStore:
         self._clock = clock
         self._lifetime = lifetime
 
-    async def create(self, kiosk_id: str, locale: str, captcha: str) -> tuple[str, SessionState]:
-        """A new session in the identify stage, and its token (returned once, never stored)."""
+    async def create(
+        self, kiosk_id: str, locale: str, captcha: str, *, flow: Flow = Flow.RECOVER, stage: Stage = Stage.IDENTIFY
+    ) -> tuple[str, SessionState]:
+        """A new session of `flow` at its first stage, and its token (returned once, never stored)."""
         token = secrets.token_urlsafe(32)
         now = self._clock.now()
         state = SessionState(
@@ -91,6 +108,8 @@ class SessionStore:
             opened_at=now,
             expires_at=now + self._lifetime,
             captcha=captcha,
+            flow=flow,
+            stage=stage,
         )
         cutoff = (now - EXPIRED_KEPT).isoformat()
 
