@@ -12,6 +12,7 @@ from kiosk.services.backend.clock import Clock
 from kiosk.services.backend.delivery.queue import DeliveryQueue, Origin
 from kiosk.services.backend.delivery.sender import DevOutbox, Sender
 from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
+from kiosk.services.backend.directory.enrollment import SecretBox
 from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.hashing import Hashing
 from kiosk.services.backend.recovery import machine
@@ -47,6 +48,9 @@ class Runtime:
     question_draws: QuestionDraws
     hashing: Hashing
     """The bounded hashing service: every argon2 hash and password-strength estimate runs on it."""
+    box: SecretBox
+    """Seals what a session keeps between steps that must not be stored in clear (a pending contact or
+    authenticator secret, a current password): the enrollment store's cipher and key."""
     kiosk_id: str
     demo_users: EmbeddedDirectory | None = None
     """The demo's user list (dev authenticator); None outside demo mode."""

@@ -145,6 +145,11 @@ class EmbeddedDirectory:
     def __repr__(self) -> str:
         return "EmbeddedDirectory()"
 
+    @property
+    def box(self) -> SecretBox:
+        """The cipher its users' secrets are sealed with (the enrollment key): sessions seal with it too."""
+        return self._box
+
     @classmethod
     async def open(cls, store: Store, box: SecretBox, hashing: Hashing | None = None) -> EmbeddedDirectory:
         """The embedded directory of `store`, its users' authenticator secrets sealed with `box`; plain
