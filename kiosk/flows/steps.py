@@ -32,7 +32,7 @@ class StepKind(StrEnum):
     SIGN_IN = "sign_in"
     """Change and registration: user ID + current password + CAPTCHA."""
     RECONFIRM = "reconfirm"
-    """"Is your security info still up to date?" (keep / update)."""
+    """Asks "is your security info still up to date?" (keep / update)."""
     REGISTER = "register"
     """The security-info hub: what is registered, and a way to add or update each kind."""
     REGISTER_CONTACT = "register_contact"
@@ -319,7 +319,7 @@ class RegisterAppData:
 
 @dataclass(frozen=True, slots=True)
 class ReconfirmData:
-    """"Is your security info still up to date?": what is registered, keep or update."""
+    """Asks "is your security info still up to date?": what is registered, keep or update."""
 
     registered: tuple[RegisteredMethod, ...] = ()
     confirmed_at: datetime | None = None

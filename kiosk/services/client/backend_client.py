@@ -38,17 +38,25 @@ from kiosk.services.api import (
     CaptchaImage,
     ChooseActionRequest,
     ChooseMethodRequest,
+    ContactRequest,
     ErrorBody,
     ErrorCode,
+    Flow,
     Health,
     IdentifyRequest,
     NewPasswordRequest,
     OpenSessionRequest,
     Outbox,
     PictureCheck,
+    QuestionChoice,
+    QuestionsRegistrationRequest,
+    ReconfirmChoice,
+    ReconfirmRequest,
+    RegistrationKind,
     SessionLocaleRequest,
     SessionOpened,
     SessionView,
+    SignInRequest,
     VerifyCodeRequest,
 )
 from kiosk.services.client.errors import ApiError, BackendTimeout, BackendUnavailable, ProtocolError
@@ -169,9 +177,12 @@ class BackendClient:
         """`GET /v1/health`."""
         return await self._call("GET", "/health", Health, session=False)
 
-    async def open_session(self, *, kiosk_id: str, locale: str) -> SessionOpened:
-        """Open a reset session and keep its token for the calls that follow."""
-        body = _request_body(OpenSessionRequest, kiosk_id=kiosk_id, locale=locale)
+    async def open_session(self, *, kiosk_id: str, locale: str, flow: Flow = Flow.RECOVER) -> SessionOpened:
+        """Open a session for `flow` and keep its token for the calls that follow (403 `step_not_allowed`
+        for a flow the policy switched off)."""
+        # Flow recover is the contract's default and goes unsaid, as before there were flows.
+        chosen = {"flow": flow} if flow is not Flow.RECOVER else {}
+        body = _request_body(OpenSessionRequest, kiosk_id=kiosk_id, locale=locale, **chosen)
         opened = await self._call("POST", "/sessions", SessionOpened, body=body, session=False)
         self._token = opened.token
         return opened
@@ -221,6 +232,12 @@ class BackendClient:
             body=_request_body(IdentifyRequest, user_id=user_id, captcha=captcha),
         )
 
+    async def sign_in(self, user_id: str, password: str, captcha: str) -> SessionView:
+        """Flows change and register: the typed user ID, current password and CAPTCHA answer (`sign_in_failed`
+        for a wrong password and an unknown ID alike)."""
+        body = _request_body(SignInRequest, user_id=user_id, password=password, captcha=captcha)
+        return await self._call("POST", "/session/sign-in", SessionView, body=body)
+
     # ------------------------------------------------------------------ gates
 
     async def choose_method(self, method: Method) -> SessionView:
@@ -255,6 +272,53 @@ class BackendClient:
         retry after a lost answer is answered from the first result, never applied twice."""
         body = _request_body(NewPasswordRequest, password=password)
         return await self._call("POST", "/session/password", SessionView, body=body, request_id=request_id or _new_id())
+
+    # ------------------------------------------------------------------ registration
+
+    async def reconfirm(self, choice: ReconfirmChoice) -> SessionView:
+        """After a reset, unlock or change: keep the security info as it is, or update it."""
+        body = _request_body(ReconfirmRequest, choice=choice)
+        return await self._call("POST", "/session/reconfirm", SessionView, body=body)
+
+    async def add_contact(self, kind: RegistrationKind, value: str) -> SessionView:
+        """Register a new authentication e-mail or phone: the backend sends a code to it."""
+        body = _request_body(ContactRequest, kind=kind, value=value)
+        return await self._call("POST", "/session/register/contact", SessionView, body=body)
+
+    async def verify_contact(self, code: str) -> SessionView:
+        """The code sent to the new e-mail or phone; right registers it."""
+        body = _request_body(VerifyCodeRequest, code=code)
+        return await self._call("POST", "/session/register/contact/code", SessionView, body=body)
+
+    async def resend_contact_code(self) -> SessionView:
+        """A new code to the pending e-mail or phone (the old one stops working)."""
+        return await self._call("POST", "/session/register/contact/resend", SessionView)
+
+    async def register_questions(self, questions: Sequence[tuple[QuestionChoice, str]]) -> SessionView:
+        """Replace the security questions: (question, answer) pairs, the question predefined or custom."""
+        entries = [
+            {**choice.model_dump(exclude_none=True, include={"predefined_id", "custom_text"}), "answer": answer}
+            for choice, answer in questions
+        ]
+        body = _request_body(QuestionsRegistrationRequest, questions=entries)
+        return await self._call("POST", "/session/register/questions", SessionView, body=body)
+
+    async def start_app_registration(self) -> SessionView:
+        """A new authenticator secret (shown as a QR code and as text until confirmed)."""
+        return await self._call("POST", "/session/register/app", SessionView)
+
+    async def confirm_app_registration(self, code: str) -> SessionView:
+        """One current code from the authenticator app registers its secret."""
+        body = _request_body(VerifyCodeRequest, code=code)
+        return await self._call("POST", "/session/register/app/code", SessionView, body=body)
+
+    async def cancel_pending(self) -> SessionView:
+        """Drop the pending e-mail, phone or app secret: back to the security info."""
+        return await self._call("POST", "/session/register/cancel", SessionView)
+
+    async def finish_registration(self) -> SessionView:
+        """Done with the security info."""
+        return await self._call("POST", "/session/register/done", SessionView)
 
     # ------------------------------------------------------------------ demo only
 
@@ -326,7 +390,8 @@ class BackendClient:
             headers[IDEMPOTENCY_HEADER] = request_id
         if session and self._token is not None:
             headers["Authorization"] = f"Bearer {self._token}"
-        content = body.model_dump_json().encode() if body is not None else None
+        # exclude_unset: a field left at the contract's default goes unsaid (an older backend knows no `flow`).
+        content = body.model_dump_json(exclude_unset=True).encode() if body is not None else None
         if content is not None:
             headers["Content-Type"] = "application/json"
         url = API_PREFIX + path

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kiosk.policy.password import PasswordRule
-from kiosk.services.api import ErrorBody, ErrorCode
+from kiosk.services.api import ErrorBody, ErrorCode, QuestionRule
 
 
 class ClientError(Exception):
@@ -52,6 +52,11 @@ class ApiError(ClientError):
     def reasons(self) -> tuple[PasswordRule, ...]:
         """Why a new password was rejected."""
         return self.body.reasons
+
+    @property
+    def question_reasons(self) -> tuple[QuestionRule, ...]:
+        """With `questions_invalid`: every rule the questions to register break."""
+        return self.body.question_reasons
 
     @property
     def blocked_until(self) -> datetime | None:
