@@ -131,7 +131,7 @@ class Backend:
                 await store.close()
                 raise
         elif policy.directory.embedded.seed_demo_users:
-            await seed_demo_users(embedded)  # only into an empty directory
+            await seed_demo_users(embedded, confirmed_at=clock.now())  # only into an empty directory
         outbox = DevOutbox(store, clock)
         if sender is None:
             sender = outbox

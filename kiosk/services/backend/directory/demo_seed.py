@@ -7,6 +7,7 @@ here, at seed time, so no secret is ever in the repository.
 from __future__ import annotations
 
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -65,8 +66,9 @@ def load_demo_directory(path: Path = DEMO_DIRECTORY) -> DemoDirectory:
         return DemoDirectory.model_validate(tomllib.load(file))
 
 
-def to_directory_user(demo: DemoUser, alias_domain: str) -> DirectoryUser:
-    """The directory record of a demo user (with a fresh TOTP secret if it has the app)."""
+def to_directory_user(demo: DemoUser, alias_domain: str, confirmed_at: datetime | None = None) -> DirectoryUser:
+    """The directory record of a demo user (with a fresh TOTP secret if it has the app), its security info
+    confirmed at `confirmed_at`."""
     aliases = [f"{demo.login}@{alias_domain}"] if alias_domain else []
     aliases += [address for address in (demo.auth_email,) if address and address not in aliases]
     return DirectoryUser(
@@ -85,16 +87,23 @@ def to_directory_user(demo: DemoUser, alias_domain: str) -> DirectoryUser:
         password_managed_on_premises=demo.password_managed_on_premises,
         totp_secret=pyotp.random_base32() if demo.authenticator else "",
         questions=tuple(RegisteredQuestion(q.predefined_id, q.custom_text, q.answer_hash) for q in demo.questions),
+        confirmed_at=confirmed_at,
     )
 
 
-async def seed_demo_users(directory: EmbeddedDirectory, path: Path = DEMO_DIRECTORY) -> int:
+async def seed_demo_users(
+    directory: EmbeddedDirectory, path: Path = DEMO_DIRECTORY, *, confirmed_at: datetime | None = None
+) -> int:
     """Add the demo users to `directory` if it has no users yet; returns how many were added (0: it had some).
+
+    Their seeded security info counts as confirmed at `confirmed_at` (default: now), so a demo reset ends
+    as it always has instead of asking "is this still up to date?" (`registration.reconfirm_days`).
 
     The emptiness check and the inserts are one transaction: the worker processes of a `kiosk serve`
     (or replicas) starting together on one fresh store seed it once, and none of them fails.
     """
     demo = load_demo_directory(path)
     # One transaction for all of them: a commit per user was one disk sync per user on every start.
-    users = [(to_directory_user(user, demo.alias_domain), demo.password_hash) for user in demo.users]
+    confirmed = confirmed_at or datetime.now(UTC)
+    users = [(to_directory_user(user, demo.alias_domain, confirmed), demo.password_hash) for user in demo.users]
     return len(users) if await directory.add_users(users, only_if_empty=True) else 0

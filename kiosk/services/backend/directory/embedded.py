@@ -9,13 +9,14 @@ secrets are stored sealed (`SecretBox`, the enrollment store's cipher) and opene
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.policy.password import normalize_password
-from kiosk.services.backend.directory.errors import AmbiguousUser
+from kiosk.services.api import RegistrationKind
+from kiosk.services.backend.directory.errors import AmbiguousUser, WriteFailed
 from kiosk.services.backend.hashing import Hashing, default_hashing
 from kiosk.services.backend.storage.db import Db, Row
 from kiosk.services.backend.storage.store import Store, seal_plain_totp_secrets
@@ -111,6 +112,29 @@ class Directory(Protocol):
         """Unlock the account without changing its password."""
         ...
 
+    # --- registration (issue 13): only after `machine.may_register`; each write also confirms at `at`
+
+    async def register_questions(
+        self, user: DirectoryUser, questions: Sequence[RegisteredQuestion], at: datetime
+    ) -> None:
+        """Replace the user's security questions (answers already hashed)."""
+        ...
+
+    async def register_app(self, user: DirectoryUser, secret: str, at: datetime) -> None:
+        """Register (or replace) the user's authenticator app secret."""
+        ...
+
+    async def register_contact(
+        self, user: DirectoryUser, kind: RegistrationKind, value: str, at: datetime, *, write_to_directory: bool
+    ) -> None:
+        """Register (or replace) the user's authentication e-mail or phone; `write_to_directory`
+        (`registration.write_to_directory`): also into the directory's attribute (`WriteFailed` if refused)."""
+        ...
+
+    async def reconfirm(self, user: DirectoryUser, at: datetime) -> None:
+        """The user confirmed at `at` that their security info is still up to date."""
+        ...
+
 
 def _user_from_row(row: Row, aliases: list[str], questions: list[Row], box: SecretBox) -> DirectoryUser:
     return DirectoryUser(
@@ -129,6 +153,7 @@ def _user_from_row(row: Row, aliases: list[str], questions: list[Row], box: Secr
         password_managed_on_premises=bool(row["on_premises"]),
         totp_secret=box.open(row["totp_secret"]) if row["totp_secret"] else "",
         questions=tuple(RegisteredQuestion(q["predefined_id"], q["custom_text"], q["answer_hash"]) for q in questions),
+        confirmed_at=datetime.fromisoformat(row["confirmed_at"]) if row["confirmed_at"] else None,
     )
 
 
@@ -300,6 +325,62 @@ class EmbeddedDirectory:
         """Unlock the account without changing its password."""
         await self._store.call(lambda db: db.execute("UPDATE users SET locked = 0 WHERE login = ?", (login,)))
 
+    # --- registration: the embedded directory is its users' only store, so what they register is kept in
+    # its own tables (a registered e-mail or phone IS the authentication attribute), read as reset reads it
+
+    async def _registration(self, login: str, at: datetime, change: Callable[[Db], object] | None = None) -> None:
+        """Make one registration change for `login` and mark it confirmed at `at` (one transaction)."""
+
+        def write(db: Db) -> None:
+            if db.execute("SELECT 1 FROM users WHERE login = ?", (login,)).fetchone() is None:
+                raise WriteFailed("noSuchObject")
+            if change is not None:
+                change(db)
+            db.execute("UPDATE users SET confirmed_at = ? WHERE login = ?", (at.isoformat(), login))
+
+        await self._store.call(write)
+
+    async def register_questions(
+        self, user: DirectoryUser, questions: Sequence[RegisteredQuestion], at: datetime
+    ) -> None:
+        """Replace the user's security questions (answers already hashed)."""
+        login = user.login
+
+        def replace(db: Db) -> None:
+            db.execute("DELETE FROM user_questions WHERE login = ?", (login,))
+            for position, question in enumerate(questions):
+                db.execute(
+                    "INSERT INTO user_questions (login, position, predefined_id, custom_text, answer_hash) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (login, position, question.predefined_id, question.custom_text, question.answer_hash),
+                )
+
+        await self._registration(login, at, replace)
+
+    async def register_app(self, user: DirectoryUser, secret: str, at: datetime) -> None:
+        """Register (or replace) the user's authenticator app secret, sealed."""
+        token, login = self._box.seal(secret), user.login
+        await self._registration(
+            login, at, lambda db: db.execute("UPDATE users SET totp_secret = ? WHERE login = ?", (token, login))
+        )
+
+    async def register_contact(
+        self, user: DirectoryUser, kind: RegistrationKind, value: str, at: datetime, *, write_to_directory: bool
+    ) -> None:
+        """Register (or replace) the user's authentication e-mail or phone: here the directory's attribute
+        itself (`write_to_directory` changes nothing)."""
+        login = user.login
+        statement = (
+            "UPDATE users SET auth_email = ? WHERE login = ?"
+            if kind is RegistrationKind.EMAIL
+            else "UPDATE users SET auth_phone = ? WHERE login = ?"
+        )
+        await self._registration(login, at, lambda db: db.execute(statement, (value, login)))
+
+    async def reconfirm(self, user: DirectoryUser, at: datetime) -> None:
+        """The user confirmed at `at` that their security info is still up to date."""
+        await self._registration(user.login, at)
+
     async def set_locked(self, login: str, locked: bool) -> None:
         """Lock or unlock an account (tests and demo tooling; real lockouts come from sign-in failures)."""
         await self._store.call(
@@ -313,12 +394,13 @@ def _insert_user(db: Db, user: DirectoryUser, password_hash: str, box: SecretBox
     db.execute(
         "INSERT INTO users (login, display_name, auth_email, alt_email, auth_phone, mobile_phone, "
         "office_phone, is_admin, groups_json, enabled, locked, on_premises, password_hash, history_json, "
-        "totp_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "totp_secret, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             user.login, user.display_name, user.auth_email, user.alt_email, user.auth_phone,
             user.mobile_phone, user.office_phone, int(user.is_admin), json.dumps(list(user.groups)),
             int(user.enabled), int(user.locked), int(user.password_managed_on_premises), password_hash,
             json.dumps([password_hash]), box.seal(user.totp_secret) if user.totp_secret else "",
+            user.confirmed_at.isoformat() if user.confirmed_at else "",
         ),
     )  # fmt: skip
     for alias in user.aliases:

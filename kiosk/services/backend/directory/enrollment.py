@@ -3,16 +3,20 @@
 Security question answers are stored only as salted slow hashes (as in the embedded directory);
 authenticator app (TOTP) secrets must be readable to check codes, so they are Fernet-encrypted with
 a key from the OS keyring (`SecretBox`, the one cipher the embedded directory uses for its users'
-secrets too). Keys are objectGUID / entryUUID, so a renamed account keeps its data.
+secrets too), and so are registered authentication e-mails and phones (personal data). Keys are
+objectGUID / entryUUID, so a renamed account keeps its data; when the user last registered or
+reconfirmed is kept beside them (`registration.reconfirm_days`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from kiosk.services.api import RegistrationKind
 from kiosk.services.backend.directory.embedded import RegisteredQuestion
 from kiosk.services.backend.storage.db import Db, Row
 from kiosk.services.backend.storage.store import Store
@@ -72,14 +76,38 @@ async def key_matches_store(store: Store, box: SecretBox) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Enrolled:
-    """One user's registered questions and (decrypted) TOTP secret."""
+    """One user's registered security info: questions, (decrypted) TOTP secret, authentication e-mail and
+    phone (decrypted), and when it was last registered or reconfirmed."""
 
     questions: tuple[RegisteredQuestion, ...] = ()
-    totp_secret: str = ""
+    totp_secret: str = field(default="", repr=False)
+    email: str = field(default="", repr=False)
+    phone: str = field(default="", repr=False)
+    confirmed_at: datetime | None = None
+
+
+_CONTACT_COLUMNS = {RegistrationKind.EMAIL: "email_token", RegistrationKind.PHONE: "phone_token"}
+"""The `enrolled_profiles` column of each contact kind (fixed names: never built from input)."""
+
+
+def _confirm(db: Db, directory_id: str, at: datetime) -> None:
+    """Record that the user's security info was registered or reconfirmed at `at` (caller's transaction)."""
+    db.execute(
+        "INSERT INTO enrolled_profiles (directory_id, confirmed_at) VALUES (?, ?) "
+        "ON CONFLICT (directory_id) DO UPDATE SET confirmed_at = excluded.confirmed_at",
+        (directory_id, at.isoformat()),
+    )
+
+
+def _required(directory_id: str) -> str:
+    """A write needs the immutable id: under '' every user without one would share one registration."""
+    if not directory_id:
+        raise ValueError("a registration needs the user's immutable directory id")
+    return directory_id
 
 
 class Enrollment:
-    """Registered questions and encrypted TOTP secrets of directory users."""
+    """Registered questions, encrypted TOTP secrets and contacts, and confirmation dates of directory users."""
 
     def __init__(self, store: Store, key: bytes) -> None:
         self._store = store
@@ -98,20 +126,34 @@ class Enrollment:
         if not directory_id:
             return Enrolled()
 
-        def read(db: Db) -> tuple[list[Row], Row | None]:
+        def read(db: Db) -> tuple[list[Row], Row | None, Row | None]:
             questions = db.execute(
                 "SELECT * FROM enrolled_questions WHERE directory_id = ? ORDER BY position", (directory_id,)
             ).fetchall()
             totp = db.execute("SELECT secret_token FROM enrolled_totp WHERE directory_id = ?", (directory_id,))
-            return questions, totp.fetchone()
+            totp_row = totp.fetchone()
+            profile = db.execute("SELECT * FROM enrolled_profiles WHERE directory_id = ?", (directory_id,))
+            return questions, totp_row, profile.fetchone()
 
-        rows, totp = await self._store.call(read)
+        rows, totp, profile = await self._store.call(read)
         secret = self._box.open(totp["secret_token"]) if totp is not None else ""
         questions = tuple(RegisteredQuestion(r["predefined_id"], r["custom_text"], r["answer_hash"]) for r in rows)
-        return Enrolled(questions, secret)
+        if profile is None:
+            return Enrolled(questions, secret)
+        return Enrolled(
+            questions,
+            secret,
+            email=self._box.open(profile["email_token"]) if profile["email_token"] else "",
+            phone=self._box.open(profile["phone_token"]) if profile["phone_token"] else "",
+            confirmed_at=datetime.fromisoformat(profile["confirmed_at"]) if profile["confirmed_at"] else None,
+        )
 
-    async def set_questions(self, directory_id: str, questions: Sequence[RegisteredQuestion]) -> None:
-        """Replace the user's registered questions (answers already hashed)."""
+    async def set_questions(
+        self, directory_id: str, questions: Sequence[RegisteredQuestion], *, confirmed_at: datetime | None = None
+    ) -> None:
+        """Replace the user's registered questions (answers already hashed); with `confirmed_at`, the
+        registration counts as confirmed then (same transaction)."""
+        _required(directory_id)
 
         def write(db: Db) -> None:
             db.execute("DELETE FROM enrolled_questions WHERE directory_id = ?", (directory_id,))
@@ -121,16 +163,46 @@ class Enrollment:
                     "VALUES (?, ?, ?, ?, ?)",
                     (directory_id, position, question.predefined_id, question.custom_text, question.answer_hash),
                 )
+            if confirmed_at is not None:
+                _confirm(db, directory_id, confirmed_at)
 
         await self._store.call(write)
 
-    async def set_totp_secret(self, directory_id: str, secret: str) -> None:
+    async def set_totp_secret(self, directory_id: str, secret: str, *, confirmed_at: datetime | None = None) -> None:
         """Register (or replace) the user's authenticator app secret, encrypted at rest."""
+        _required(directory_id)
         token = self._box.seal(secret)
-        await self._store.call(
-            lambda db: db.execute(
+
+        def write(db: Db) -> None:
+            db.execute(
                 "INSERT INTO enrolled_totp (directory_id, secret_token) VALUES (?, ?) "
                 "ON CONFLICT(directory_id) DO UPDATE SET secret_token = excluded.secret_token",
                 (directory_id, token),
             )
-        )
+            if confirmed_at is not None:
+                _confirm(db, directory_id, confirmed_at)
+
+        await self._store.call(write)
+
+    async def set_contact(
+        self, directory_id: str, kind: RegistrationKind, value: str, *, confirmed_at: datetime
+    ) -> None:
+        """Register (or replace) the user's authentication e-mail or phone, sealed at rest."""
+        _required(directory_id)
+        column = _CONTACT_COLUMNS[kind]
+        token = self._box.seal(value)
+
+        def write(db: Db) -> None:
+            db.execute(
+                f"INSERT INTO enrolled_profiles (directory_id, {column}, confirmed_at) VALUES (?, ?, ?) "  # noqa: S608 - a fixed column name
+                f"ON CONFLICT (directory_id) DO UPDATE SET {column} = excluded.{column}, "
+                "confirmed_at = excluded.confirmed_at",
+                (directory_id, token, confirmed_at.isoformat()),
+            )
+
+        await self._store.call(write)
+
+    async def confirm(self, directory_id: str, at: datetime) -> None:
+        """The user confirmed their security info is still up to date at `at`."""
+        _required(directory_id)
+        await self._store.call(lambda db: _confirm(db, directory_id, at))

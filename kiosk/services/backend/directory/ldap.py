@@ -8,11 +8,14 @@ upwards through nested groups by member DN (AD and OpenLDAP both keep `member`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from kiosk.services.backend.directory.embedded import DirectoryUser
+from kiosk.services.api import RegistrationKind
+from kiosk.services.backend.directory.embedded import DirectoryUser, RegisteredQuestion
 from kiosk.services.backend.directory.enrollment import Enrollment
-from kiosk.services.backend.directory.errors import AmbiguousUser, WrongCurrentPassword
+from kiosk.services.backend.directory.errors import AmbiguousUser, WriteFailed, WrongCurrentPassword
 from kiosk.services.backend.directory.ldap_connection import LdapConnector
 
 MAX_USER_ID = 256
@@ -162,12 +165,21 @@ class LdapDirectory:
         return user, entry["dn"]
 
     async def _with_enrollment(self, user: DirectoryUser | None) -> DirectoryUser | None:
+        """The user with what they registered at the kiosk: a registered e-mail or phone wins over the
+        directory's attribute (the user confirmed it by a code; the attribute may be stale)."""
         if user is None:
             return None
         enrolled = await self.enrollment.read(user.directory_id)
         from dataclasses import replace
 
-        return replace(user, questions=enrolled.questions, totp_secret=enrolled.totp_secret)
+        return replace(
+            user,
+            questions=enrolled.questions,
+            totp_secret=enrolled.totp_secret,
+            auth_email=enrolled.email or user.auth_email,
+            auth_phone=enrolled.phone or user.auth_phone,
+            confirmed_at=enrolled.confirmed_at,
+        )
 
     async def find_user(self, user_id: str) -> DirectoryUser | None:
         """The one user whose UPN, account name or e-mail equals `user_id`; None, or `AmbiguousUser`."""
@@ -322,6 +334,61 @@ class LdapDirectory:
     async def change_password(self, login: str, old_password: str, new_password: str) -> None:
         """The user's own password change (bound as the user)."""
         raise NotImplementedError
+
+    # --- registration: kept in the enrollment store under the immutable id (`_with_enrollment` reads it)
+
+    @staticmethod
+    def _registered_id(user: DirectoryUser) -> str:
+        """The key of the user's registration; an entry without an immutable id cannot register (every
+        such user would share one registration)."""
+        if not user.directory_id:
+            raise WriteFailed("no_immutable_id")
+        return user.directory_id
+
+    async def register_questions(
+        self, user: DirectoryUser, questions: Sequence[RegisteredQuestion], at: datetime
+    ) -> None:
+        """Replace the user's security questions (answers already hashed)."""
+        await self.enrollment.set_questions(self._registered_id(user), questions, confirmed_at=at)
+
+    async def register_app(self, user: DirectoryUser, secret: str, at: datetime) -> None:
+        """Register (or replace) the user's authenticator app secret (sealed in the enrollment store)."""
+        await self.enrollment.set_totp_secret(self._registered_id(user), secret, confirmed_at=at)
+
+    async def register_contact(
+        self, user: DirectoryUser, kind: RegistrationKind, value: str, at: datetime, *, write_to_directory: bool
+    ) -> None:
+        """Register (or replace) the user's authentication e-mail or phone in the enrollment store; with
+        `write_to_directory`, first into the policy's attribute too (nothing is stored if that is refused)."""
+        key = self._registered_id(user)
+        if write_to_directory:
+            await self._write_contact_attribute(user.login, kind, value)
+        await self.enrollment.set_contact(key, kind, value, confirmed_at=at)
+
+    async def _write_contact_attribute(self, login: str, kind: RegistrationKind, value: str) -> None:
+        """Replace `directory.attributes.auth_email` / `auth_phone` of the entry, as the service account;
+        `WriteFailed(no_attribute)` when the policy names none, else the directory's result name."""
+        name = self.attributes.auth_email if kind is RegistrationKind.EMAIL else self.attributes.auth_phone
+        if not name:
+            raise WriteFailed("no_attribute")
+
+        def write(connection: Any) -> None:
+            import ldap3
+            import ldap3.core.exceptions as ldap_errors
+
+            entry = self._entry_by_login(connection, login)
+            if entry is None:
+                raise WriteFailed("noSuchObject")
+            try:
+                connection.modify(entry["dn"], {name: [(ldap3.MODIFY_REPLACE, [value])]})
+            except ldap_errors.LDAPOperationResult as error:
+                raise WriteFailed(str(error.description or "")) from None
+
+        await self.connector.run(write)
+
+    async def reconfirm(self, user: DirectoryUser, at: datetime) -> None:
+        """The user confirmed at `at` that their security info is still up to date."""
+        await self.enrollment.confirm(self._registered_id(user), at)
 
     async def close(self) -> None:
         """Close the directory's connections."""

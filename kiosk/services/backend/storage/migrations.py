@@ -239,6 +239,33 @@ ALTER TABLE delivery_queue ADD COLUMN key_id TEXT NOT NULL DEFAULT ''
 queued messages of a backend that died (its rows' owner not seen for `DEAD_AFTER`); and which key sealed
 a row's body (a fingerprint, '' for a key no other backend has), so only a backend that can open it does."""
 
+REGISTRATION = """
+CREATE TABLE enrolled_profiles (
+    directory_id TEXT PRIMARY KEY,
+    email_token TEXT NOT NULL DEFAULT '',
+    phone_token TEXT NOT NULL DEFAULT '',
+    confirmed_at TEXT NOT NULL DEFAULT ''
+);
+ALTER TABLE users ADD COLUMN confirmed_at TEXT NOT NULL DEFAULT ''
+"""
+"""Migration 6 (`directory.enrollment`, issue 13): a directory user's registered authentication e-mail and
+phone (sealed like the app secrets: personal data) and when their security info was last registered or
+reconfirmed ('' = never); the embedded directory keeps its users' registrations in its own tables, so only
+`confirmed_at` is added there."""
+
+
+def _registration_step(db: Db, dialect: Dialect) -> None:
+    """What was registered before the kiosk kept a date for it (an administrator's or the demo's seed)
+    counts as confirmed at the upgrade: the full reconfirmation window from now, not everyone asked at once."""
+    now = datetime.now(UTC).isoformat()
+    db.execute("UPDATE users SET confirmed_at = ?", (now,))
+    db.execute(
+        "INSERT INTO enrolled_profiles (directory_id, confirmed_at) "
+        "SELECT directory_id, CAST(? AS TEXT) FROM enrolled_questions "
+        "UNION SELECT directory_id, CAST(? AS TEXT) FROM enrolled_totp",
+        (now, now),
+    )
+
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -263,6 +290,13 @@ MIGRATIONS: list[Migration] = [
         "delivery_owners: each delivery worker's heartbeat, so a live backend takes over a dead one's messages; "
         "delivery_queue.key_id",
         sql=DELIVERY_OWNERS,
+    ),
+    Migration(
+        6,
+        "enrolled_profiles: registered authentication e-mail and phone (sealed) and confirmed_at per directory id; "
+        "users.confirmed_at",
+        sql=REGISTRATION,
+        step=_registration_step,
     ),
 ]
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""
