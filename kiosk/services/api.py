@@ -97,6 +97,9 @@ class ErrorCode(StrEnum):
     NOT_ENABLED = "not_enabled"
     TOO_FEW_METHODS = "too_few_methods"
     WRITEBACK_DISABLED = "writeback_disabled"
+    WRITEBACK_NOT_PERMITTED = "writeback_not_permitted"
+    """The kiosk's service account may not reset or unlock this account (AD: a protected account,
+    AdminSDHolder, which the delegation on the users' OU does not reach)."""
     # gates
     METHOD_NOT_AVAILABLE = "method_not_available"
     CODE_WRONG = "code_wrong"

@@ -119,6 +119,9 @@ _ERROR_TITLES: dict[str, Callable[[], str]] = {
     "busy": lambda: _("The service is taking too long"),  # still busy after the kiosk's tries
     "change_unconfirmed": lambda: _("We couldn't confirm the change"),  # the answer was lost, not the change
     "unlock_unconfirmed": lambda: _("We couldn't confirm the change"),
+    "writeback_not_permitted": lambda: _(
+        "This account is protected: only the IT service desk can reset its password. Please call them."
+    ),
     "session_expired": lambda: _("Your session has expired"),
     "code_burned": lambda: _("Too many attempts"),
     "too_many_attempts": lambda: _("Too many attempts"),

@@ -15,10 +15,12 @@ Reset Password, Change Password, and write lockoutTime and pwdLastSet; otherwise
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import ldap3
@@ -157,6 +159,75 @@ def _provision(directory: LiveDirectory, passwords: dict[str, str], samba_tool: 
             computed = directory.read(user.dn, ["msDS-User-Account-Control-Computed"])
             if not int(computed["msDS-User-Account-Control-Computed"][0]) & 0x10:
                 raise LiveServerError(f"{user.dn} is not locked after failed binds: {computed}")
+
+
+SD_DACL = 0x04
+"""LDAP_SERVER_SD_FLAGS: DACL_SECURITY_INFORMATION (read or write only the DACL)."""
+SE_DACL_PROTECTED = 0x1000
+"""Security descriptor control bit: the DACL inherits nothing from the parent (SDDL `D:P`)."""
+DOMAIN_ADMINS_DN = f"CN=Domain Admins,CN=Users,{BASE_DN}"
+
+
+def protect_like_sdprop(live: LiveDirectory, dn: str) -> None:
+    """Do to `dn` what Windows' SDProp does to a member of a protected group (Domain Admins …): copy
+    AdminSDHolder's DACL onto it with inheritance off, and set adminCount = 1.
+
+    Samba 4.17 runs no SDProp (measured: a new Domain Admins member keeps its inherited ACL and gets no
+    adminCount), so the harness applies it by hand; the result is the real AdminSDHolder ACL, in which
+    the service account's delegation on OU=People does not reach the account.
+    """
+    from ldap3.protocol.microsoft import security_descriptor_control
+
+    control = security_descriptor_control(sdflags=SD_DACL)
+    connection = live.connect()
+    try:
+        holder_dn = f"CN=AdminSDHolder,CN=System,{BASE_DN}"
+        connection.search(
+            holder_dn, "(objectClass=*)", ldap3.BASE, attributes=["nTSecurityDescriptor"], controls=control
+        )
+        holder = connection.response[0]["raw_attributes"]["nTSecurityDescriptor"][0]
+        flags = int.from_bytes(holder[2:4], "little") | SE_DACL_PROTECTED
+        protected = holder[:2] + flags.to_bytes(2, "little") + holder[4:]
+        changes = {
+            "nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [protected])],
+            "adminCount": [(ldap3.MODIFY_REPLACE, ["1"])],
+        }
+        if not connection.modify(dn, changes, controls=control):
+            raise LiveServerError(f"Samba refused AdminSDHolder's ACL on {dn}: {connection.result}")
+    finally:
+        connection.unbind()
+
+
+@contextlib.contextmanager
+def protected_admin(live: LiveDirectory, login: str) -> Iterator[LiveUser]:
+    """A user in OU=People for the block: a Domain Admins member (protected as SDProp would) and in the
+    enabled group, with a mail address and a mobile; deleted afterwards (other tests share the server)."""
+    password = new_password()
+    user = LiveUser(
+        login=login, dn=f"CN={login},{PEOPLE_DN}", password=password, display_name=f"{login.title()} Protected",
+        mail=f"{login}@{REALM.lower()}", mobile="+15550100099", telephone="", groups=(GROUP_NAMES[ENABLED_GROUP],),
+        locked=False, disabled=False, is_admin=False, enabled_member=True, covers="protected Domain Admins member",
+    )  # fmt: skip
+    connection = live.connect()
+    try:
+        _add(
+            connection,
+            user.dn,
+            ["user"],
+            {
+                "sAMAccountName": login, "userPrincipalName": f"{login}@{REALM.lower()}",
+                "displayName": user.display_name, "mail": user.mail, "mobile": user.mobile,
+                "unicodePwd": f'"{password}"'.encode("utf-16-le"), "userAccountControl": NORMAL_ACCOUNT,
+            },
+        )  # fmt: skip
+        for group in (DOMAIN_ADMINS_DN, live.groups.enabled_dn):
+            if not connection.modify(group, {"member": [(ldap3.MODIFY_ADD, [user.dn])]}):
+                raise LiveServerError(f"Samba refused {user.dn} as a member of {group}: {connection.result}")
+        protect_like_sdprop(live, user.dn)
+        yield user
+    finally:
+        connection.delete(user.dn)  # its group memberships go with it
+        connection.unbind()
 
 
 def start_samba_ad() -> LiveDirectory:

@@ -8,7 +8,12 @@ history is applied is read from the rootDSE's supportedControl (`enforces_histor
 
 Lock state comes from msDS-User-Account-Control-Computed (bit 0x10), which accounts for lockout
 expiry, unlike lockoutTime; it is a constructed attribute, so it is read with a base-scope search of
-the user's entry.
+the user's entry. The same search reads allowedAttributesEffective, the attributes the service account
+may write on that entry: a reset needs lockoutTime and pwdLastSet, which a protected account
+(adminCount=1: AdminSDHolder's ACL, without the OU's delegation) does not grant, so eligibility refuses
+it before any gate (`writeback_not_permitted`) instead of failing the write after both.
+
+A typed user ID may also be `DOMAIN\\user` or the implicit UPN (`windows_names`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from kiosk.services.backend.directory.errors import (
     password_rule_from_message,
 )
 from kiosk.services.backend.directory.ldap import LdapDirectory
+from kiosk.services.backend.directory.windows_names import DomainNames, identifier_condition, read_domain_names
 
 ACCOUNT_DISABLE = 0x2
 UF_LOCKOUT = 0x10
@@ -34,6 +40,19 @@ POLICY_HINTS = "1.2.840.113556.1.4.2239"
 ([MS-ADTS] 3.1.1.3.4.1.27; Windows Server 2012 and later)."""
 POLICY_HINTS_DEPRECATED = "1.2.840.113556.1.4.2066"
 """LDAP_SERVER_POLICY_HINTS_DEPRECATED_OID: the same control for Windows Server 2008 R2 (with its update)."""
+EFFECTIVE_WRITES = "allowedAttributesEffective"
+"""Constructed: the attributes the bound account may write on the entry ([MS-ADTS] 3.1.1.4.5.8)."""
+RESET_WRITES = ("lockoutTime", "pwdLastSet")
+"""What the kiosk's reset writes besides unicodePwd (whose Reset Password extended right no constructed
+attribute tells); an unlock writes lockoutTime."""
+_CONSTRUCTED = "kiosk_constructed"
+"""Key under which an entry dict keeps its constructed attributes once read (one search per entry)."""
+
+
+def missing_writes(allowed: Iterable[str]) -> tuple[str, ...]:
+    """`write <attribute>` for each attribute of `RESET_WRITES` that `allowed` lacks (case-insensitively)."""
+    have = {str(name).casefold() for name in allowed}
+    return tuple(f"write {name}" for name in RESET_WRITES if name.casefold() not in have)
 
 
 @cache
@@ -89,20 +108,42 @@ class ActiveDirectoryDirectory(LdapDirectory):
     member_attributes = ("member",)
     _history_enforced: bool | None = None
     """What `enforces_history` read from the rootDSE (None: not read yet)."""
+    _domain: DomainNames | None = None
+    """The domain's NetBIOS and DNS names (None: not read yet)."""
+
+    def identifier_condition(self, connection: Any, user_id: str) -> str | None:
+        """The usual conditions, plus `DOMAIN\\user` and the implicit UPN (`windows_names`)."""
+        if self._domain is None:
+            self._domain = read_domain_names(connection)  # once; a race only reads it twice
+        return identifier_condition(user_id, self.attributes.user_id, self.attributes.login, self._domain)
 
     def state_attributes(self) -> list[str]:
         """userAccountControl says whether the account is disabled."""
         return ["userAccountControl"]
 
-    def entry_state(self, connection: Any, entry: dict[str, Any]) -> tuple[bool, bool]:
-        """(enabled, locked) from userAccountControl and the computed lockout bit."""
+    def _constructed(self, connection: Any, entry: dict[str, Any]) -> dict[str, Any]:
+        """The entry's constructed attributes (lock bit, effective writes), read by one base search and kept."""
         import ldap3
 
+        if _CONSTRUCTED not in entry:
+            connection.search(
+                entry["dn"], "(objectClass=*)", search_scope=ldap3.BASE, attributes=[COMPUTED_UAC, EFFECTIVE_WRITES]
+            )
+            found = [e for e in connection.response if e.get("type") == "searchResEntry"]
+            entry[_CONSTRUCTED] = found[0]["attributes"] if found else {}
+        return dict(entry[_CONSTRUCTED])
+
+    def entry_state(self, connection: Any, entry: dict[str, Any]) -> tuple[bool, bool]:
+        """(enabled, locked) from userAccountControl and the computed lockout bit."""
         enabled = not _int_value(entry["attributes"], "userAccountControl") & ACCOUNT_DISABLE
-        connection.search(entry["dn"], "(objectClass=*)", search_scope=ldap3.BASE, attributes=[COMPUTED_UAC])
-        found = [e for e in connection.response if e.get("type") == "searchResEntry"]
-        locked = bool(found) and bool(_int_value(found[0]["attributes"], COMPUTED_UAC) & UF_LOCKOUT)
+        constructed = self._constructed(connection, entry)
+        locked = bool(constructed) and bool(_int_value(constructed, COMPUTED_UAC) & UF_LOCKOUT)
         return enabled, locked
+
+    def missing_rights(self, connection: Any, entry: dict[str, Any]) -> tuple[str, ...]:
+        """The reset's attribute writes the service account may not make here (allowedAttributesEffective:
+        an account may write nothing, and the attribute is then absent, as for a protected admin)."""
+        return missing_writes(self._constructed(connection, entry).get(EFFECTIVE_WRITES) or ())
 
     async def enforces_history(self, login: str) -> bool:
         """True when the domain controller advertises the policy-hints control, so the kiosk's reset obeys

@@ -59,6 +59,9 @@ class DirectoryUser:
     """The directory's immutable id (objectGUID / entryUUID); '' in the embedded directory."""
     confirmed_at: datetime | None = None
     """When the user last registered or reconfirmed their security info at the kiosk; None if never."""
+    missing_rights: tuple[str, ...] = ()
+    """What a reset or unlock needs that the kiosk's service account may not do on this entry (e.g.
+    `write pwdLastSet`), as the directory says; () when nothing is missing or the directory cannot tell."""
 
     @property
     def emails(self) -> tuple[str, ...]:

@@ -31,6 +31,15 @@ def escape_filter_value(value: str) -> str:
     return str(escape_filter_chars(value))
 
 
+def has_control_character(value: str) -> bool:
+    """True when `value` holds a C0/C1 control character (NUL included).
+
+    The API refuses those already; checked again here because Samba AD matches an escaped NUL as the
+    end of the value (measured: `(sAMAccountName=alice\\00)` finds alice), so `alice<NUL>` would be alice.
+    """
+    return any(ord(character) < 0x20 or 0x7F <= ord(character) <= 0x9F for character in value)
+
+
 def first_value(attributes: dict[str, Any], name: str) -> str:
     """The first value of an attribute as text ('' when absent or not configured)."""
     if not name:
@@ -83,10 +92,17 @@ class LdapDirectory:
         )
         return [entry for entry in connection.response if entry.get("type") == "searchResEntry"]
 
+    def identifier_condition(self, connection: Any, user_id: str) -> str | None:
+        """The filter condition a typed `user_id` stands for (every `user_id` attribute equal to it);
+        None when it can find nobody. Active Directory adds the Windows sign-in forms."""
+        value = escape_filter_value(user_id)
+        return "(|" + "".join(f"({name}={value})" for name in self.attributes.user_id) + ")"
+
     def _find_entry(self, connection: Any, user_id: str) -> dict[str, Any] | None:
         """The one entry whose identifier attributes equal `user_id`; `AmbiguousUser` for two or more."""
-        value = escape_filter_value(user_id)
-        condition = "(|" + "".join(f"({name}={value})" for name in self.attributes.user_id) + ")"
+        condition = self.identifier_condition(connection, user_id)
+        if condition is None:
+            return None
         entries = self._search_users(connection, condition)
         if len(entries) > 1:
             raise AmbiguousUser
@@ -138,6 +154,10 @@ class LdapDirectory:
         """(enabled, locked) of a user entry."""
         raise NotImplementedError
 
+    def missing_rights(self, connection: Any, entry: dict[str, Any]) -> tuple[str, ...]:
+        """What a reset or unlock of `entry` needs that the service account may not do (none known here)."""
+        return ()
+
     def _user(self, connection: Any, entry: dict[str, Any]) -> tuple[DirectoryUser, str]:
         attributes, names = entry["attributes"], self.attributes
         group_names = tuple(name for _, name in self.groups_of(connection, entry["dn"]) if name)
@@ -161,6 +181,7 @@ class LdapDirectory:
             locked=locked,
             password_managed_on_premises=True,
             directory_id=self.immutable_id(entry),
+            missing_rights=self.missing_rights(connection, entry),
         )
         return user, entry["dn"]
 
@@ -184,7 +205,7 @@ class LdapDirectory:
     async def find_user(self, user_id: str) -> DirectoryUser | None:
         """The one user whose UPN, account name or e-mail equals `user_id`; None, or `AmbiguousUser`."""
         user_id = user_id.strip()
-        if not user_id or len(user_id) > MAX_USER_ID:
+        if not user_id or len(user_id) > MAX_USER_ID or has_control_character(user_id):
             return None
 
         def find(connection: Any) -> DirectoryUser | None:

@@ -246,6 +246,9 @@ def evaluate(user: DirectoryUser, policy: Policy) -> Decision:
         refusals.append(ErrorCode.NOT_ENABLED)
     if user.password_managed_on_premises and not policy.on_premises.writeback:
         refusals.append(ErrorCode.WRITEBACK_DISABLED)
+    elif user.password_managed_on_premises and user.missing_rights:
+        # Known before any gate: a user who passed both would otherwise meet `writeback_failed`.
+        refusals.append(ErrorCode.WRITEBACK_NOT_PERMITTED)
     offered = [verdict.method for verdict in methods if verdict.status is MethodStatus.OFFERED]
     if len(factors_of(user, offered)) < required:  # two gates need two factors, not two names of one
         refusals.append(ErrorCode.TOO_FEW_METHODS)
