@@ -26,8 +26,8 @@ PolicyLoader = Callable[[str], "Policy"]
 
 EVENTS = (
     "session_opened captcha_failed identified refused method_chosen code_sent gate_passed gate_failed action_chosen "
-    "password_rejected reset unlocked session_closed step_refused blocked notice_failed kiosk_refused kiosk_added "
-    "kiosk_revoked"
+    "password_rejected reset unlocked signed_in sign_in_failed changed registered reconfirmed session_closed "
+    "step_refused blocked notice_failed kiosk_refused kiosk_added kiosk_revoked"
 ).split()
 """The audited event names (kiosk.services.backend.audit.log.AuditEvent; a test keeps them equal)."""
 

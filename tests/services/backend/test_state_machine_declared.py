@@ -11,12 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.services.api import Stage
+from kiosk.policy.schema import Policy
+from kiosk.services.api import Flow, Stage
 from kiosk.services.backend.recovery import machine
-from kiosk.services.backend.recovery.machine import TRANSITIONS, VERIFIED_STAGES, IllegalTransition, Operation
+from kiosk.services.backend.recovery.machine import (
+    REGISTRATION_STAGES,
+    TRANSITIONS,
+    VERIFIED_STAGES,
+    IllegalTransition,
+    Operation,
+    plan,
+)
 from kiosk.services.backend.recovery.sessions import SessionState
 
 BACKEND = Path(machine.__file__).parents[1]
+GUARDED = ("stage", "passed", "signed_in", "registration_gate")
+"""What only the state machine may set: the stage, the passed gates, and the sign-in (`record_sign_in`)."""
 MUTATORS = {"append", "extend", "insert", "remove", "pop", "clear", "__setitem__", "__iadd__"}
 
 
@@ -31,7 +41,7 @@ def _writes(tree: ast.AST) -> list[tuple[int, str]]:
             targets = [node.target]
         for target in targets:
             for part in ast.walk(target):
-                if isinstance(part, ast.Attribute) and part.attr in ("stage", "passed"):
+                if isinstance(part, ast.Attribute) and part.attr in GUARDED:
                     found.append((node.lineno, f"assigns .{part.attr}"))
         if (
             isinstance(node, ast.Call)
@@ -56,12 +66,58 @@ def test_only_the_state_machine_moves_a_session_or_marks_a_gate_passed() -> None
     assert _writes(ast.parse(Path(machine.__file__).read_text()))
 
 
-def test_the_verified_stages_are_reached_only_through_a_passed_gate() -> None:
-    # Only answering a gate leads into the stages where a reset or unlock can happen.
-    entries = {op for (stage, op), targets in TRANSITIONS.items() if targets & VERIFIED_STAGES
-               and stage not in VERIFIED_STAGES}  # fmt: skip
-    assert entries == {Operation.VERIFY_CODE, Operation.ANSWER_QUESTIONS}
-    assert all(Stage.DONE not in targets for (stage, _), targets in TRANSITIONS.items() if stage not in VERIFIED_STAGES)
+WIDEST = Policy.model_validate({"registration": {"reconfirm_days": 30, "require_on_sign_in": True}})
+"""A policy under which every flow plans every stage it can have."""
+
+
+def _entries(flow: Flow, into: frozenset[Stage]) -> set[Operation]:
+    """The operations that lead into `into` from outside it, within `flow`'s plan."""
+    stages = plan(flow, WIDEST).stages
+    return {
+        op
+        for (stage, op), targets in TRANSITIONS.items()
+        if stage in stages and stage not in into and targets & into & stages
+    }
+
+
+def test_the_verified_stages_are_reached_only_through_a_passed_gate_or_the_current_password() -> None:
+    # Recovery: only answering a gate leads where a reset or unlock can happen.
+    assert _entries(Flow.RECOVER, VERIFIED_STAGES) == {Operation.VERIFY_CODE, Operation.ANSWER_QUESTIONS}
+    # Change: only the sign-in with the current password leads to the new password, never to an unlock.
+    assert _entries(Flow.CHANGE, VERIFIED_STAGES) == {Operation.SIGN_IN}
+    assert Stage.CHOOSE_ACTION not in plan(Flow.CHANGE, WIDEST).stages
+    # Registration never reaches a password stage at all.
+    assert not plan(Flow.REGISTER, WIDEST).stages & VERIFIED_STAGES
+    # Done only from a stage that did something (or the steps after it).
+    finishing = VERIFIED_STAGES | {Stage.RECONFIRM, Stage.REGISTER}
+    assert all(Stage.DONE not in targets for (stage, _), targets in TRANSITIONS.items() if stage not in finishing)
+
+
+def test_registration_is_reached_only_after_a_proof() -> None:
+    after_proof = {Operation.VERIFY_CODE, Operation.ANSWER_QUESTIONS, Operation.SIGN_IN, Operation.RECONFIRM,
+                   Operation.SET_PASSWORD, Operation.CHOOSE_ACTION}  # fmt: skip
+    for flow in Flow:
+        assert _entries(flow, REGISTRATION_STAGES) <= after_proof
+    # A recovery session never signs in, and the sign-in leads nowhere in it.
+    assert Stage.SIGN_IN not in plan(Flow.RECOVER, WIDEST).stages
+    # Without reconfirmation or required registration, a reset or change never leads to registration.
+    narrow = Policy.model_validate({"registration": {"reconfirm_days": 0, "require_on_sign_in": False}})
+    for flow in (Flow.RECOVER, Flow.CHANGE):
+        assert not plan(flow, narrow).stages & (REGISTRATION_STAGES | {Stage.RECONFIRM})
+
+
+def test_a_move_out_of_the_flow_raises() -> None:
+    state = SessionState.model_construct(stage=Stage.NEW_PASSWORD, flow=Flow.CHANGE)
+    with pytest.raises(IllegalTransition):
+        machine.move(state, Operation.CHOOSE_ACTION, Stage.NEW_PASSWORD)  # a table pair, but no stage of change…
+    state = SessionState.model_construct(stage=Stage.CHOOSE_ACTION, flow=Flow.CHANGE)
+    assert not machine.allowed(Stage.CHOOSE_ACTION, Operation.CHOOSE_ACTION, Flow.CHANGE, WIDEST)
+    state = SessionState.model_construct(stage=Stage.NEW_PASSWORD, flow=Flow.RECOVER)
+    narrow = Policy.model_validate({"registration": {"reconfirm_days": 0, "require_on_sign_in": False}})
+    with pytest.raises(IllegalTransition):
+        machine.move(state, Operation.SET_PASSWORD, Stage.RECONFIRM, narrow)  # not planned under this policy
+    machine.move(state, Operation.SET_PASSWORD, Stage.DONE, narrow)
+    assert state.stage is Stage.DONE
 
 
 def test_a_transition_the_table_does_not_list_raises() -> None:

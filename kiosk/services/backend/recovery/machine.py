@@ -102,11 +102,39 @@ REGISTRATION_STAGES = frozenset(_REGISTERING)
 
 @dataclass(frozen=True, slots=True)
 class FlowPlan:
-    """A flow as data: the stage it starts at and every stage it may ever reach under the policy."""
+    """A flow as data: the stage it starts at, every stage it may reach and every operation it may run
+    under the policy."""
 
     flow: Flow
     first: Stage
     stages: frozenset[Stage]
+    operations: frozenset[Operation]
+
+
+_REGISTRATION_OPERATIONS = frozenset(
+    {
+        Operation.ADD_CONTACT,
+        Operation.VERIFY_CONTACT,
+        Operation.RESEND_CONTACT_CODE,
+        Operation.SET_QUESTIONS,
+        Operation.START_APP,
+        Operation.CONFIRM_APP,
+        Operation.CANCEL_PENDING,
+        Operation.FINISH_REGISTRATION,
+    }
+)
+_GATE_OPERATIONS = frozenset(
+    {Operation.CHOOSE_METHOD, Operation.VERIFY_CODE, Operation.RESEND_CODE, Operation.ANSWER_QUESTIONS}
+)
+_FLOW_OPERATIONS: Mapping[Flow, frozenset[Operation]] = {
+    Flow.RECOVER: frozenset(Operation) - {Operation.SIGN_IN},
+    # A change never unlocks and never passes a gate: the current password is its only proof.
+    Flow.CHANGE: frozenset(
+        {Operation.NEW_CAPTCHA, Operation.SIGN_IN, Operation.SET_PASSWORD, Operation.RECONFIRM}
+    )
+    | _REGISTRATION_OPERATIONS,
+    Flow.REGISTER: frozenset({Operation.NEW_CAPTCHA, Operation.SIGN_IN}) | _GATE_OPERATIONS | _REGISTRATION_OPERATIONS,
+}
 
 
 _AFTERWARDS = frozenset({Stage.RECONFIRM, *_REGISTERING})
@@ -131,25 +159,28 @@ def plan(flow: Flow, policy: Policy) -> FlowPlan:
         stages, first = _CHANGE, Stage.SIGN_IN
     else:
         stages, first = _REGISTER, Stage.SIGN_IN
+    operations = _FLOW_OPERATIONS[flow]
     registration = policy.registration
     if flow is not Flow.REGISTER:
         if registration.reconfirm_days == 0:
             stages -= {Stage.RECONFIRM}
+            operations -= {Operation.RECONFIRM}
         if registration.reconfirm_days == 0 and not registration.require_on_sign_in:
             stages -= REGISTRATION_STAGES
-    return FlowPlan(flow, first, stages)
+            operations -= _REGISTRATION_OPERATIONS
+    return FlowPlan(flow, first, stages, operations)
 
 
 def allowed(stage: Stage, operation: Operation, flow: Flow = Flow.RECOVER, policy: Policy | None = None) -> bool:
     """True when `operation` may run at `stage` (in `flow`'s plan under `policy`, when given): the table
     lists the pair, and it leads somewhere the flow may go."""
     targets = TRANSITIONS.get((stage, operation))
-    if targets is None:
+    if targets is None or operation not in _FLOW_OPERATIONS[flow]:
         return False
     if policy is None:
         return True
-    stages = plan(flow, policy).stages
-    return stage in stages and bool(targets & stages)
+    planned = plan(flow, policy)
+    return stage in planned.stages and operation in planned.operations and bool(targets & planned.stages)
 
 
 class IllegalTransition(AssertionError):
@@ -161,8 +192,11 @@ def move(state: SessionState, operation: Operation, to: Stage, policy: Policy | 
     anything else is a bug and raises."""
     if to not in TRANSITIONS.get((state.stage, operation), frozenset()):
         raise IllegalTransition(f"{state.stage.value} --{operation.value}--> {to.value} is not a transition")
-    if to not in _FLOW_STAGES[state.flow] or (policy is not None and to not in plan(state.flow, policy).stages):
-        raise IllegalTransition(f"{to.value} is not a stage of flow {state.flow.value}")
+    if to not in _FLOW_STAGES[state.flow] or operation not in _FLOW_OPERATIONS[state.flow]:
+        raise IllegalTransition(f"{operation.value} to {to.value} is not part of flow {state.flow.value}")
+    planned = plan(state.flow, policy) if policy is not None else None
+    if planned is not None and not (to in planned.stages and operation in planned.operations):
+        raise IllegalTransition(f"{operation.value} to {to.value} is not planned in flow {state.flow.value}")
     state.stage = to
 
 
