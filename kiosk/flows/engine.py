@@ -1,4 +1,9 @@
-"""`RecoveryFlow`: the async engine of the "Can't access your account" wizard; plain data in and out, no Qt.
+"""`FlowEngine` (also importable as `RecoveryFlow`): the async engine of the kiosk's three ways in ("Can't
+access your account?", "Change my password", "Set up my security info"); plain data in and out, no Qt.
+
+One engine runs the three flows: the flow is chosen on the start page (`BeginAnswer.flow`), and from then
+on the page follows the backend's stage, whatever the flow. The only pages of its own are the hub's local
+ones (typing a new contact, picking questions), opened and left without a backend call.
 
 The engine turns answers into client calls and session views into `Step`s. It never decides a gate:
 the backend does. It keeps no secret beyond the call that carries it (passwords, codes and answers
@@ -19,17 +24,22 @@ from datetime import datetime
 from kiosk.flows.mapping import (
     CHANGE_UNCONFIRMED,
     INTERNAL,
+    REGISTRATION_UNCONFIRMED,
     SERVICE_TIMEOUT,
     SERVICE_UNAVAILABLE,
     SESSION_EXPIRED,
     UNLOCK_UNCONFIRMED,
     ViewContext,
     choose_method_step,
+    contact_step,
     error_step,
     identify_step,
     local_reference,
     method_choices,
+    offered_flows,
+    questions_step,
     reset_or_unlock_step,
+    sign_in_step,
     start_step,
     step_for_view,
     with_errors,
@@ -43,8 +53,10 @@ from kiosk.flows.steps import (
     ChooseMethodAnswer,
     ChooseMethodData,
     CodeAnswer,
+    ContactAnswer,
     EnterCodeData,
     FieldError,
+    FinishRegistrationAnswer,
     IdentifyAnswer,
     IdentifyData,
     NewPasswordAnswer,
@@ -52,16 +64,48 @@ from kiosk.flows.steps import (
     Picture,
     PictureCheckData,
     QuestionsAnswer,
+    QuestionsRegistrationAnswer,
+    ReconfirmAnswer,
+    RegisterAppData,
+    RegisterContactData,
+    RegisterData,
+    RegisterQuestionsData,
+    RegisterVerifyData,
     ResetOrUnlockAnswer,
+    SignInAnswer,
+    SignInData,
+    StartRegistrationAnswer,
     Step,
     StepKind,
     SwitchCaptchaAnswer,
 )
-from kiosk.flows.validation import answers_errors, code_errors, identify_errors, new_password_errors
+from kiosk.flows.validation import (
+    CONTACT_FIELD,
+    answers_errors,
+    code_errors,
+    contact_errors,
+    identify_errors,
+    new_password_errors,
+    question_rule_error,
+    registration_questions_errors,
+    sign_in_errors,
+)
 from kiosk.i18n import current_language
 from kiosk.policy.password import PasswordCheck, PasswordRules, check_password
 from kiosk.policy.schema import Policy
-from kiosk.services.api import Action, CaptchaImage, ErrorCode, PictureCheck, SessionView, Stage
+from kiosk.services.api import (
+    Action,
+    CaptchaImage,
+    ErrorCode,
+    Flow,
+    PictureCheck,
+    QuestionChoice,
+    ReconfirmChoice,
+    RegistrationKind,
+    RegistrationView,
+    SessionView,
+    Stage,
+)
 from kiosk.services.client import (
     ApiError,
     BackendClient,
@@ -84,9 +128,19 @@ _RESYNC_AND_SAY = frozenset(
         ErrorCode.NO_ACTIVE_CODE,
         ErrorCode.ANSWERS_WRONG,
         ErrorCode.METHOD_NOT_AVAILABLE,
+        ErrorCode.REGISTRATION_NOT_ALLOWED,
     }
 )
-_GATE_FIELDS = {StepKind.ENTER_CODE: "code", StepKind.ANSWER_QUESTIONS: "answers"}
+_GATE_FIELDS = {
+    StepKind.ENTER_CODE: "code",
+    StepKind.ANSWER_QUESTIONS: "answers",
+    StepKind.REGISTER_VERIFY: "code",
+    StepKind.REGISTER_APP: "code",
+    StepKind.REGISTER: "kind",
+}
+_CAPTCHA_PAGES = (IdentifyData, SignInData)
+"""The pages with a CAPTCHA (identify for recovery, sign-in for change and registration)."""
+_CONTACTS = frozenset({RegistrationKind.EMAIL, RegistrationKind.PHONE})
 
 
 def _gate_error(kind: StepKind, code: ErrorCode, attempts_left: int | None) -> FieldError:
@@ -111,8 +165,8 @@ def _decode_pictures(check: PictureCheck) -> PictureCheckData:
     return PictureCheckData(subject=check.subject.value, pictures=pictures)
 
 
-class RecoveryFlow:
-    """The recovery wizard's engine: `step` is the page to show; answers and buttons move it."""
+class FlowEngine:
+    """The kiosk's engine for the three flows: `step` is the page to show; answers and buttons move it."""
 
     def __init__(
         self,
@@ -132,6 +186,9 @@ class RecoveryFlow:
         self._retry: Operation | None = None
         self._unconfirmed: str | None = None  # the error code of an effect whose answer was lost, until resolved
         self._password_stage_open = False  # the backend is at NEW_PASSWORD while RESET_OR_UNLOCK shows
+        self._flow = Flow.RECOVER  # the way in of the session (chosen on the start page)
+        self._registration: RegistrationView | None = None  # the hub's last data (no secret), for local pages
+        self._hub: Step | None = None  # the hub as last shown, for Back from a local page
         self._step = start_step(policy)
 
     @property
@@ -162,18 +219,26 @@ class RecoveryFlow:
             step = self._step
             if not step.can_go_back:
                 return step
-            if step.kind is StepKind.IDENTIFY:
+            if step.kind in (StepKind.IDENTIFY, StepKind.SIGN_IN):
                 await self._close_quietly()
                 self._forget()
                 return self._show(start_step(self._policy))
             if step.kind is StepKind.CHOOSE_METHOD:
-                return self._show(await self._attempt(self._open_at_identify, repeat=self._open_at_identify))
+                return self._show(await self._attempt(self._open_at_first, repeat=self._open_at_first))
             if isinstance(step.data, EnterCodeData | AnswerQuestionsData):
                 # Local: the backend lets the user pick another method while a challenge is open.
                 return self._show(choose_method_step(step.data.gate, self._context.methods))
             if step.kind is StepKind.NEW_PASSWORD:
                 self._password_stage_open = True
                 return self._show(reset_or_unlock_step(self._display_name))
+            if step.kind in (StepKind.REGISTER_CONTACT, StepKind.REGISTER_QUESTIONS) and self._hub is not None:
+                return self._show(self._hub)  # local pages: the backend never left the hub
+            if step.kind in (StepKind.REGISTER_VERIFY, StepKind.REGISTER_APP):
+
+                async def cancel_pending() -> Step:
+                    return await self._step_for(await self._client.cancel_pending())
+
+                return self._show(await self._attempt(cancel_pending, repeat=self._resync))
             return step
 
     async def cancel(self) -> Step:
@@ -199,13 +264,13 @@ class RecoveryFlow:
         """A new CAPTCHA on the identify page (new characters, or new pictures in a picture check)."""
         async with self._lock:
             data = self._step.data
-            if not isinstance(data, IdentifyData):
+            if not isinstance(data, _CAPTCHA_PAGES):
                 return self._step
 
             async def refresh() -> Step:
                 if data.picture_check is not None:
                     return await self._pictures_step(data.user_id)
-                return self._identify_step(await self._captcha_png(), data.user_id)
+                return self._human_step(await self._captcha_png(), data.user_id)
 
             return self._show(await self._attempt(refresh, repeat=self._resync))
 
@@ -213,7 +278,7 @@ class RecoveryFlow:
         """The current CAPTCHA as WAV bytes; b"" if it cannot be had (then `step` shows why)."""
         async with self._lock:
             data = self._step.data
-            if not isinstance(data, IdentifyData) or not data.audio or data.picture_check is not None:
+            if not isinstance(data, _CAPTCHA_PAGES) or not data.audio or data.picture_check is not None:
                 return b""
             try:
                 audio = await self._client.captcha_audio()
@@ -225,12 +290,15 @@ class RecoveryFlow:
             return b""
 
     async def resend_code(self) -> Step:
-        """Send a new code for the current challenge."""
+        """Send a new code for the current challenge (a gate's, or the new e-mail's or phone's)."""
         async with self._lock:
-            if self._step.kind is not StepKind.ENTER_CODE:
+            kind = self._step.kind
+            if kind not in (StepKind.ENTER_CODE, StepKind.REGISTER_VERIFY):
                 return self._step
 
             async def resend() -> Step:
+                if kind is StepKind.REGISTER_VERIFY:
+                    return await self._step_for(await self._client.resend_contact_code())
                 return await self._step_for(await self._client.resend_code())
 
             return self._show(await self._attempt(resend, repeat=self._resync))
@@ -261,16 +329,19 @@ class RecoveryFlow:
     def _operation_for(self, answer: Answer) -> Operation | None:
         step = self._step
         match answer:
-            case BeginAnswer() if step.kind is StepKind.START:
-                return self._open_at_identify
+            case BeginAnswer() if step.kind is StepKind.START and answer.flow in offered_flows(self._policy):
+                return lambda: self._begin(answer.flow)
             case IdentifyAnswer() if isinstance(step.data, IdentifyData):
                 data = step.data
                 return lambda: self._identify(answer, data)
-            case SwitchCaptchaAnswer() if isinstance(step.data, IdentifyData):
+            case SignInAnswer() if isinstance(step.data, SignInData):
+                sign_in = step.data
+                return lambda: self._sign_in(answer, sign_in)
+            case SwitchCaptchaAnswer() if isinstance(step.data, _CAPTCHA_PAGES):
                 return lambda: self._switch_captcha(answer)
             case ChooseMethodAnswer() if isinstance(step.data, ChooseMethodData):
                 return lambda: self._choose_method(answer)
-            case CodeAnswer() if isinstance(step.data, EnterCodeData):
+            case CodeAnswer() if isinstance(step.data, EnterCodeData | RegisterVerifyData | RegisterAppData):
                 return lambda: self._verify_code(answer)
             case QuestionsAnswer() if isinstance(step.data, AnswerQuestionsData):
                 question_ids = tuple(question.id for question in step.data.questions)
@@ -279,25 +350,51 @@ class RecoveryFlow:
                 return lambda: self._choose_action(answer)
             case NewPasswordAnswer() if isinstance(step.data, NewPasswordData):
                 return lambda: self._set_password(answer)
+            case StartRegistrationAnswer() if isinstance(step.data, RegisterData):
+                if answer.kind in step.data.can_register:
+                    return lambda: self._start_registration(answer.kind)
+            case ContactAnswer() if isinstance(step.data, RegisterContactData) and answer.kind is step.data.kind:
+                return lambda: self._add_contact(answer)
+            case QuestionsRegistrationAnswer() if isinstance(step.data, RegisterQuestionsData):
+                questions = step.data
+                return lambda: self._register_questions(answer, questions)
+            case FinishRegistrationAnswer() if step.kind is StepKind.REGISTER:
+                return self._finish_registration
+            case ReconfirmAnswer() if step.kind is StepKind.RECONFIRM:
+                return lambda: self._reconfirm(answer)
         return None
 
     def _effect_of(self, answer: Answer) -> str | None:
         """The error code that says "it may have gone through" for an answer that changes the account (a new
-        password, an unlock), used when its answer is lost; None for an answer that changes nothing there."""
+        password in any flow, an unlock) or its security info (a contact's or the app's code, questions,
+        "still up to date"), used when its answer is lost; None for an answer that changes nothing there."""
+        kind = self._step.kind
         match answer:
-            case NewPasswordAnswer() if self._step.kind is StepKind.NEW_PASSWORD:
+            case NewPasswordAnswer() if kind is StepKind.NEW_PASSWORD:
                 return CHANGE_UNCONFIRMED
-            case ResetOrUnlockAnswer(choice=Choice.UNLOCK) if self._step.kind is StepKind.RESET_OR_UNLOCK:
+            case ResetOrUnlockAnswer(choice=Choice.UNLOCK) if kind is StepKind.RESET_OR_UNLOCK:
                 return UNLOCK_UNCONFIRMED
+            case CodeAnswer() if kind in (StepKind.REGISTER_VERIFY, StepKind.REGISTER_APP):
+                return REGISTRATION_UNCONFIRMED
+            case QuestionsRegistrationAnswer() if kind is StepKind.REGISTER_QUESTIONS:
+                return REGISTRATION_UNCONFIRMED
+            case ReconfirmAnswer(choice=ReconfirmChoice.KEEP) if kind is StepKind.RECONFIRM:
+                return REGISTRATION_UNCONFIRMED
         return None
 
-    async def _open_at_identify(self) -> Step:
+    async def _begin(self, flow: Flow) -> Step:
+        self._flow = flow
+        return await self._open_at_first()
+
+    async def _open_at_first(self) -> Step:
+        """A new session of the current flow, on its first page (identify, or sign-in)."""
         await self._close_quietly()
-        opened = await self._client.open_session(kiosk_id=self._kiosk_id, locale=self._locale())
+        opened = await self._client.open_session(kiosk_id=self._kiosk_id, locale=self._locale(), flow=self._flow)
         # A new session: keep only what the user typed as their ID, so they need not type it again.
         self._context = ViewContext(self._policy, user_id=self._context.user_id)
         self._display_name = None
-        return self._identify_step(_decode_png(opened.captcha), self._context.user_id)
+        self._registration, self._hub = None, None
+        return self._human_step(_decode_png(opened.captcha), self._context.user_id)
 
     async def _identify(self, answer: IdentifyAnswer, data: IdentifyData) -> Step:
         errors = identify_errors(answer)
@@ -306,12 +403,21 @@ class RecoveryFlow:
         self._context = replace(self._context, user_id=answer.user_id.strip())
         return await self._step_for(await self._client.identify(self._context.user_id, answer.captcha.strip()))
 
+    async def _sign_in(self, answer: SignInAnswer, data: SignInData) -> Step:
+        """The current password goes in this one call and nowhere else (not the context, not the next page)."""
+        errors = sign_in_errors(answer)
+        if errors:
+            return replace(self._step, data=replace(data, user_id=answer.user_id), errors=errors)
+        self._context = replace(self._context, user_id=answer.user_id.strip())
+        view = await self._client.sign_in(self._context.user_id, answer.password, answer.captcha.strip())
+        return await self._step_for(view)
+
     async def _switch_captcha(self, answer: SwitchCaptchaAnswer) -> Step:
         """Picture check instead of characters (when the policy offers it), or back; the typed ID stays."""
         self._context = replace(self._context, user_id=answer.user_id.strip())
         if answer.kind is CaptchaKind.PICTURES and self._policy.captcha.no_transcription_alternative:
             return await self._pictures_step(self._context.user_id)
-        return self._identify_step(await self._captcha_png(), self._context.user_id)
+        return self._human_step(await self._captcha_png(), self._context.user_id)
 
     async def _choose_method(self, answer: ChooseMethodAnswer) -> Step:
         return await self._step_for(await self._client.choose_method(answer.method))
@@ -321,6 +427,12 @@ class RecoveryFlow:
         errors = code_errors(code)
         if errors:
             return with_errors(self._step, *errors)
+        data = self._step.data
+        if isinstance(data, RegisterVerifyData):
+            return self._registered(await self._step_for(await self._client.verify_contact(code)), data.kind)
+        if isinstance(data, RegisterAppData):
+            view = await self._client.confirm_app_registration(code)
+            return self._registered(await self._step_for(view), RegistrationKind.APP)
         return await self._step_for(await self._client.verify_code(code))
 
     async def _answer_questions(self, answer: QuestionsAnswer, question_ids: tuple[str, ...]) -> Step:
@@ -343,6 +455,51 @@ class RecoveryFlow:
             return replace(step, data=replace(step.data, rejected=()), errors=errors)
         return await self._step_for(await self._client.set_password(answer.password))
 
+    async def _start_registration(self, kind: RegistrationKind) -> Step:
+        """E-mail and phone: the page to type it; questions: the page to pick them (both local, no call);
+        the app: a new secret from the backend."""
+        if kind in _CONTACTS:
+            return contact_step(kind)
+        if kind is RegistrationKind.QUESTIONS:
+            if self._registration is None:
+                return await self._resync()
+            return questions_step(self._registration)
+        return await self._step_for(await self._client.start_app_registration())
+
+    async def _add_contact(self, answer: ContactAnswer) -> Step:
+        value = answer.value.strip()
+        errors = contact_errors(answer.kind, value)
+        if errors:
+            return contact_step(answer.kind, answer.value, errors)
+        return await self._step_for(await self._client.add_contact(answer.kind, value))
+
+    async def _register_questions(self, answer: QuestionsRegistrationAnswer, data: RegisterQuestionsData) -> Step:
+        """The answers go in this one call; a refused set comes back with the picks kept, never the answers."""
+        picks = tuple(choice for choice, _ in answer.pairs)
+        errors = registration_questions_errors(answer, data)
+        if errors:
+            return replace(self._step, data=replace(data, selected=picks), errors=errors)
+        options = [data.choices[choice] for choice in picks]
+        pairs = [
+            (QuestionChoice(predefined_id=option.predefined_id, custom_text=option.custom_text), text.strip())
+            for option, (_, text) in zip(options, answer.pairs, strict=True)
+        ]
+        view = await self._client.register_questions(pairs)
+        return self._registered(await self._step_for(view), RegistrationKind.QUESTIONS)
+
+    async def _finish_registration(self) -> Step:
+        return await self._step_for(await self._client.finish_registration())
+
+    async def _reconfirm(self, answer: ReconfirmAnswer) -> Step:
+        return await self._step_for(await self._client.reconfirm(answer.choice))
+
+    def _registered(self, step: Step, kind: RegistrationKind) -> Step:
+        """Back on the hub after a registration step: the hub says what was just registered."""
+        if isinstance(step.data, RegisterData):
+            step = replace(step, data=replace(step.data, just_registered=kind))
+            self._hub = replace(step, errors=())
+        return step
+
     # ------------------------------------------------------------------ views and failures
 
     async def _step_for(self, view: SessionView) -> Step:
@@ -350,27 +507,42 @@ class RecoveryFlow:
             self._display_name = view.display_name
         if view.methods:
             self._context = replace(self._context, methods=method_choices(view))
-        if view.stage is Stage.IDENTIFY:
-            return self._identify_step(await self._captcha_png(), self._context.user_id)
+        self._flow = view.flow
+        if view.stage in (Stage.IDENTIFY, Stage.SIGN_IN):
+            return self._human_step(await self._captcha_png(), self._context.user_id)
         try:
-            return step_for_view(view, self._context)
+            step = step_for_view(view, self._context)
         except ValueError as error:
             raise ProtocolError(str(error)) from None
+        if view.stage is Stage.REGISTER and view.registration is not None:
+            self._registration, self._hub = view.registration, step
+        return step
 
     async def _captcha_png(self) -> bytes:
         return _decode_png(await self._client.refresh_captcha())
 
-    def _identify_step(self, captcha_png: bytes, user_id: str, errors: tuple[FieldError, ...] = ()) -> Step:
-        return identify_step(captcha_png, user_id, errors, policy=self._policy)
+    def _human_step(
+        self,
+        captcha_png: bytes,
+        user_id: str,
+        errors: tuple[FieldError, ...] = (),
+        picture_check: PictureCheckData | None = None,
+    ) -> Step:
+        """The flow's first page: identify (recover) or sign-in (change, register)."""
+        if self._flow is Flow.RECOVER:
+            return identify_step(captcha_png, user_id, errors, policy=self._policy, picture_check=picture_check)
+        return sign_in_step(
+            captcha_png, user_id, errors, policy=self._policy, flow=self._flow, picture_check=picture_check
+        )
 
     async def _pictures_step(self, user_id: str, errors: tuple[FieldError, ...] = ()) -> Step:
         check = _decode_pictures(await self._client.new_picture_check())
-        return identify_step(b"", user_id, errors, policy=self._policy, picture_check=check)
+        return self._human_step(b"", user_id, errors, picture_check=check)
 
     async def _resync(self) -> Step:
         """Show the page of wherever the backend says the session is (a fresh one if there is none)."""
         if not self._client.has_session:
-            return await self._open_at_identify()
+            return await self._open_at_first()
         return await self._step_for(await self._client.session())
 
     async def _attempt(self, operation: Operation, *, repeat: Operation, effect: str | None = None) -> Step:
@@ -394,14 +566,17 @@ class RecoveryFlow:
         step = self._step
         data = step.data
         code = error.code
-        if code is ErrorCode.CAPTCHA_WRONG and isinstance(data, IdentifyData):
-            # The backend spent the CAPTCHA on the wrong answer; show a new one of the same kind.
+        if code in (ErrorCode.CAPTCHA_WRONG, ErrorCode.SIGN_IN_FAILED) and isinstance(data, _CAPTCHA_PAGES):
+            # The backend spent the CAPTCHA on the attempt; show a new one of the same kind. A wrong password
+            # and an unknown ID are one error, on the password field.
+            if code is ErrorCode.SIGN_IN_FAILED:
+                failed = FieldError("password", code.value, error.attempts_left)
+            else:
+                failed = FieldError("captcha", "picture_wrong" if data.picture_check is not None else code.value)
             if data.picture_check is not None:
-                return await self._pictures_step(self._context.user_id, (FieldError("captcha", "picture_wrong"),))
-            return self._identify_step(
-                await self._captcha_png(), self._context.user_id, (FieldError("captcha", code.value),)
-            )
-        if code is ErrorCode.CODE_WRONG and isinstance(data, EnterCodeData):
+                return await self._pictures_step(self._context.user_id, (failed,))
+            return self._human_step(await self._captcha_png(), self._context.user_id, (failed,))
+        if code is ErrorCode.CODE_WRONG and isinstance(data, EnterCodeData | RegisterVerifyData | RegisterAppData):
             attempts = error.attempts_left if error.attempts_left is not None else max(data.attempts_left - 1, 0)
             return replace(
                 step, data=replace(data, attempts_left=attempts), errors=(FieldError("code", code.value, attempts),)
@@ -416,6 +591,11 @@ class RecoveryFlow:
             return replace(step, data=replace(data, rejected=rejected), errors=(FieldError("password", code.value),))
         if code is ErrorCode.UNLOCK_NOT_ALLOWED and step.kind is StepKind.RESET_OR_UNLOCK:
             return with_errors(step, FieldError("choice", ErrorCode.UNLOCK_NOT_ALLOWED.value))
+        if code is ErrorCode.CONTACT_INVALID and isinstance(data, RegisterContactData):
+            return with_errors(step, FieldError(CONTACT_FIELD, code.value))
+        if code is ErrorCode.QUESTIONS_INVALID and isinstance(data, RegisterQuestionsData):
+            errors = tuple(question_rule_error(rule) for rule in error.question_reasons)
+            return with_errors(step, *(errors or (FieldError("questions", code.value),)))
         return self._failure(error, repeat=self._resync)
 
     def _failure(self, error: ClientError, *, repeat: Operation, effect: str | None = None) -> Step:
@@ -423,8 +603,9 @@ class RecoveryFlow:
 
         A lost answer (timeout, unreachable: the client already tried again under the same request id) to
         an `effect` may hide a change that went through: the page says so (`change_unconfirmed`,
-        `unlock_unconfirmed`), and Retry re-reads the session, whose stage tells the truth (done, or still
-        waiting for the step). It keeps saying so while that re-read fails, unless the session is gone.
+        `unlock_unconfirmed`, `registration_unconfirmed`), and Retry re-reads the session, whose stage tells
+        the truth (done, or still waiting for the step). It keeps saying so while that re-read fails, unless
+        the session is gone.
 
         The page's reference is the answer's (the backend's body, else a proxy's header); with none, one
         made here, which the log line below carries so the helpdesk finds it in the kiosk's log.
@@ -434,7 +615,7 @@ class RecoveryFlow:
         if isinstance(error, ApiError):
             blocked_until = error.blocked_until
             if error.code in _SESSION_GONE:
-                code, self._retry = SESSION_EXPIRED, self._open_at_identify
+                code, self._retry = SESSION_EXPIRED, self._open_at_first
             else:
                 code, self._retry = error.code.value, self._resync
         elif isinstance(error, BackendTimeout):
@@ -474,3 +655,9 @@ class RecoveryFlow:
         self._retry = None
         self._unconfirmed = None
         self._password_stage_open = False
+        self._flow = Flow.RECOVER
+        self._registration, self._hub = None, None
+
+
+RecoveryFlow = FlowEngine
+"""The engine's earlier name (it ran recovery alone), kept for its callers."""

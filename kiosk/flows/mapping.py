@@ -21,15 +21,34 @@ from kiosk.flows.steps import (
     NewPasswordData,
     PictureCheckData,
     Question,
+    QuestionOption,
+    ReconfirmData,
     RefusedData,
+    RegisterAppData,
+    RegisterContactData,
+    RegisterData,
+    RegisteredMethod,
+    RegisterQuestionsData,
+    RegisterVerifyData,
     ResetOrUnlockData,
+    SignInData,
     StartData,
     Step,
     StepKind,
 )
 from kiosk.policy.password import PasswordRules
-from kiosk.policy.schema import Policy
-from kiosk.services.api import ErrorCode, Outcome, SessionView, Stage
+from kiosk.policy.schema import Method, Policy
+from kiosk.services.api import (
+    MAX_REGISTERED_ANSWER,
+    MIN_REGISTERED_ANSWER,
+    ErrorCode,
+    Flow,
+    Outcome,
+    RegistrationKind,
+    RegistrationView,
+    SessionView,
+    Stage,
+)
 
 SERVICE_UNAVAILABLE = "service_unavailable"
 """Error-page code: the backend could not be reached."""
@@ -39,6 +58,9 @@ CHANGE_UNCONFIRMED = "change_unconfirmed"
 """Error-page code: the answer to a new password was lost (timeout, unreachable): it may have been set."""
 UNLOCK_UNCONFIRMED = "unlock_unconfirmed"
 """Error-page code: the answer to an unlock was lost (timeout, unreachable): the account may be unlocked."""
+REGISTRATION_UNCONFIRMED = "registration_unconfirmed"
+"""Error-page code: the answer to a registration step (a code, questions, "still up to date") was lost: the
+security info may have been saved (Retry shows what the backend holds)."""
 SESSION_EXPIRED = ErrorCode.SESSION_EXPIRED.value
 """Error-page code: the reset session is gone (timed out or closed)."""
 INTERNAL = ErrorCode.INTERNAL.value
@@ -56,9 +78,20 @@ class ViewContext:
     """The current gate's choices, remembered from its choose-method page (for Back)."""
 
 
+def offered_flows(policy: Policy) -> tuple[Flow, ...]:
+    """The ways in the policy offers on the start page (`kiosk.offer_*`), in the order recover, change, register."""
+    kiosk = policy.kiosk
+    offered = {
+        Flow.RECOVER: kiosk.offer_recovery,
+        Flow.CHANGE: kiosk.offer_change,
+        Flow.REGISTER: kiosk.offer_registration,
+    }
+    return tuple(flow for flow in (Flow.RECOVER, Flow.CHANGE, Flow.REGISTER) if offered[flow])
+
+
 def start_step(policy: Policy) -> Step:
     """The start page."""
-    return Step(StepKind.START, StartData(organisation=policy.kiosk.branding.organisation))
+    return Step(StepKind.START, StartData(organisation=policy.kiosk.branding.organisation, flows=offered_flows(policy)))
 
 
 def identify_step(
@@ -78,6 +111,27 @@ def identify_step(
         picture_check=picture_check,
     )
     return Step(StepKind.IDENTIFY, data, errors, can_go_back=True)
+
+
+def sign_in_step(
+    captcha_png: bytes,
+    user_id: str = "",
+    errors: tuple[FieldError, ...] = (),
+    *,
+    policy: Policy,
+    flow: Flow,
+    picture_check: PictureCheckData | None = None,
+) -> Step:
+    """User ID + current password + CAPTCHA (flows change and register); Back leads to the start."""
+    data = SignInData(
+        captcha_png=captcha_png,
+        user_id=user_id,
+        audio=policy.captcha.audio,
+        pictures_offered=policy.captcha.no_transcription_alternative,
+        picture_check=picture_check,
+        flow=flow,
+    )
+    return Step(StepKind.SIGN_IN, data, errors, can_go_back=True)
 
 
 def local_reference() -> str:
@@ -138,12 +192,141 @@ def step_for_view(view: SessionView, context: ViewContext) -> Step:
         case Stage.NEW_PASSWORD:
             return _new_password(view, context)
         case Stage.DONE:
-            outcome = DoneOutcome.UNLOCKED if view.outcome is Outcome.UNLOCKED else DoneOutcome.RESET
+            outcome = done_outcome(view.outcome) or (
+                DoneOutcome.REGISTERED if view.flow is Flow.REGISTER else DoneOutcome.RESET
+            )
             return Step(StepKind.DONE, DoneData(outcome, context.policy.kiosk.done_countdown_seconds))
+        case Stage.RECONFIRM:
+            return _reconfirm(view)
+        case Stage.REGISTER:
+            return register_step(view)
+        case Stage.REGISTER_VERIFY:
+            return _register_verify(view)
+        case Stage.REGISTER_APP:
+            return _register_app(view, context)
         case Stage.IDENTIFY:
             raise ValueError("the identify stage needs a CAPTCHA: use identify_step")
-        case _:
-            raise ValueError(f"no page for the {view.stage.value} stage yet")
+        case Stage.SIGN_IN:
+            raise ValueError("the sign-in stage needs a CAPTCHA: use sign_in_step")
+
+
+_DONE_OUTCOMES = {
+    Outcome.RESET: DoneOutcome.RESET,
+    Outcome.UNLOCKED: DoneOutcome.UNLOCKED,
+    Outcome.CHANGED: DoneOutcome.CHANGED,
+    Outcome.REGISTERED: DoneOutcome.REGISTERED,
+}
+
+
+def done_outcome(outcome: Outcome | None) -> DoneOutcome | None:
+    """What the session did, as the done page (and the hub) says it; None when nothing yet."""
+    return _DONE_OUTCOMES.get(outcome) if outcome is not None else None
+
+
+def _account_outcome(view: SessionView) -> DoneOutcome | None:
+    """The reset, unlock or change that went through in this session (registering is not one)."""
+    outcome = done_outcome(view.outcome)
+    return None if outcome is DoneOutcome.REGISTERED else outcome
+
+
+def _registration(view: SessionView) -> RegistrationView:
+    if view.registration is None:
+        raise ValueError(f"a {view.stage.value} view without its registration data")
+    return view.registration
+
+
+def registered_methods(registration: RegistrationView) -> tuple[RegisteredMethod, ...]:
+    """What the user has registered, as Step data (never the values)."""
+    return tuple(
+        RegisteredMethod(kind=method.kind, masked_target=method.masked_target, questions=method.questions)
+        for method in registration.registered
+    )
+
+
+def register_step(view: SessionView) -> Step:
+    """The security-info hub (no Back: Cancel or Done leave it)."""
+    registration = _registration(view)
+    data = RegisterData(
+        registered=registered_methods(registration),
+        can_register=registration.can_register,
+        methods_needed=registration.methods_needed,
+        confirmed_at=registration.confirmed_at,
+        outcome=_account_outcome(view),
+        display_name=view.display_name,
+    )
+    return Step(StepKind.REGISTER, data)
+
+
+def contact_step(kind: RegistrationKind, value: str = "", errors: tuple[FieldError, ...] = ()) -> Step:
+    """Type a new authentication e-mail or phone (a local page: Back returns to the hub)."""
+    return Step(StepKind.REGISTER_CONTACT, RegisterContactData(kind=kind, value=value), errors, can_go_back=True)
+
+
+def questions_step(
+    registration: RegistrationView, selected: tuple[int, ...] = (), errors: tuple[FieldError, ...] = ()
+) -> Step:
+    """Pick and answer the security questions to register (a local page: Back returns to the hub)."""
+    registered = next(
+        (method.questions for method in registration.registered if method.kind is RegistrationKind.QUESTIONS), 0
+    )
+    data = RegisterQuestionsData(
+        count=registration.questions_to_register,
+        choices=tuple(
+            QuestionOption(predefined_id=choice.predefined_id, custom_text=choice.custom_text)
+            for choice in registration.question_choices
+        ),
+        min_answer=MIN_REGISTERED_ANSWER,
+        max_answer=MAX_REGISTERED_ANSWER,
+        registered=registered,
+        selected=selected,
+    )
+    return Step(StepKind.REGISTER_QUESTIONS, data, errors, can_go_back=True)
+
+
+def _register_verify(view: SessionView) -> Step:
+    pending = _registration(view).pending
+    if pending is None:
+        raise ValueError("a register-verify view without the pending code")
+    kind = RegistrationKind.EMAIL if pending.method is Method.EMAIL else RegistrationKind.PHONE
+    data = RegisterVerifyData(
+        kind=kind,
+        masked_target=pending.masked_target,
+        attempts_left=pending.attempts_left,
+        code_length=pending.code_length,
+        expires_at=pending.expires_at,
+        can_resend=pending.can_resend,
+    )
+    return Step(StepKind.REGISTER_VERIFY, data, can_go_back=True)
+
+
+APP_CODE_LENGTH = 6
+"""Digits of an authenticator code (RFC 6238's usual 6) when the view does not say."""
+
+
+def _register_app(view: SessionView, context: ViewContext) -> Step:
+    registration = _registration(view)
+    if not (registration.app_secret and registration.app_uri and registration.app_qr_svg):
+        raise ValueError("a register-app view without the new secret")
+    pending = registration.pending
+    data = RegisterAppData(
+        secret=registration.app_secret,
+        uri=registration.app_uri,
+        qr_svg=registration.app_qr_svg,
+        attempts_left=pending.attempts_left if pending else context.policy.methods.code_attempts,
+        code_length=pending.code_length if pending else APP_CODE_LENGTH,
+    )
+    return Step(StepKind.REGISTER_APP, data, can_go_back=True)
+
+
+def _reconfirm(view: SessionView) -> Step:
+    registration = _registration(view)
+    data = ReconfirmData(
+        registered=registered_methods(registration),
+        confirmed_at=registration.confirmed_at,
+        outcome=_account_outcome(view),
+        display_name=view.display_name,
+    )
+    return Step(StepKind.RECONFIRM, data)
 
 
 def _refused(view: SessionView, policy: Policy) -> Step:
@@ -201,7 +384,7 @@ def user_names(user_id: str, display_name: str | None) -> tuple[str, ...]:
 
 def _new_password(view: SessionView, context: ViewContext) -> Step:
     rules = view.rules or PasswordRules.from_policy(context.policy)
-    data = NewPasswordData(rules=rules, user_names=user_names(context.user_id, view.display_name))
+    data = NewPasswordData(rules=rules, user_names=user_names(context.user_id, view.display_name), flow=view.flow)
     return Step(StepKind.NEW_PASSWORD, data, can_go_back=context.came_from_action)
 
 

@@ -6,11 +6,33 @@ These only spare the user a round trip; the backend checks everything again and 
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from kiosk.flows.steps import FieldError, IdentifyAnswer, NewPasswordData, QuestionsAnswer
+from kiosk.flows.steps import (
+    FieldError,
+    IdentifyAnswer,
+    NewPasswordData,
+    QuestionsAnswer,
+    QuestionsRegistrationAnswer,
+    RegisterQuestionsData,
+    SignInAnswer,
+)
 from kiosk.policy.characters import BIDI_CONTROLS
 from kiosk.policy.password import check_password, normalize_password
-from kiosk.services.api import MAX_ANSWER, MAX_CAPTCHA, MAX_CODE, MAX_PASSWORD, MAX_USER_ID, PRINTABLE
+from kiosk.services.api import (
+    MAX_ANSWER,
+    MAX_CAPTCHA,
+    MAX_CODE,
+    MAX_CONTACT,
+    MAX_PASSWORD,
+    MAX_REGISTERED_ANSWER,
+    MAX_USER_ID,
+    MIN_REGISTERED_ANSWER,
+    PRINTABLE,
+    ErrorCode,
+    QuestionRule,
+    RegistrationKind,
+)
 
 REQUIRED = "required"
 """Field-error code: nothing was typed."""
@@ -95,3 +117,96 @@ def new_password_errors(password: str, confirm: str, data: NewPasswordData) -> t
     if not check_password(password, data.rules, data.user_names).ok:
         return (FieldError("password", FAILS_RULES),)
     return ()
+
+
+def sign_in_errors(answer: SignInAnswer) -> tuple[FieldError, ...]:
+    """Problems with a typed user ID, current password and CAPTCHA (the password only empty, long or unprintable:
+    the directory alone knows whether it is right)."""
+    identify = {error.field: error for error in identify_errors(IdentifyAnswer(answer.user_id, answer.captcha))}
+    password = _text("password", normalize_password(answer.password), MAX_PASSWORD)
+    return _present(identify.get("user_id"), password, identify.get("captcha"))
+
+
+CONTACT_FIELD = "value"
+"""The field of the contact page (its errors: `required`, `too_long`, `bad_characters`, `contact_invalid`)."""
+CONTACT_INVALID = ErrorCode.CONTACT_INVALID.value
+"""Field-error code: not the shape of an e-mail address (or a phone number)."""
+
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+"""A mailbox@domain.tld shape: one @, a dotted domain without empty labels, no spaces."""
+_PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
+_PHONE = re.compile(r"\+?\d{6,15}")
+"""E.164: up to 15 digits (with an optional +); fewer than 6 is no phone number anyone could be called at."""
+
+
+def contact_shape_ok(kind: RegistrationKind, value: str) -> bool:
+    """Whether `value` has the shape of an e-mail address (kind email) or a phone number (kind phone)."""
+    if kind is RegistrationKind.EMAIL:
+        return _EMAIL.fullmatch(value) is not None
+    return _PHONE.fullmatch(_PHONE_PUNCTUATION.sub("", value)) is not None
+
+
+def contact_errors(kind: RegistrationKind, value: str) -> tuple[FieldError, ...]:
+    """Problems with a typed new authentication e-mail or phone."""
+    value = value.strip()
+    problem = _text(CONTACT_FIELD, value, MAX_CONTACT)
+    if problem is None and not plain(value):
+        problem = FieldError(CONTACT_FIELD, BAD_CHARACTERS)
+    if problem is None and not contact_shape_ok(kind, value):
+        problem = FieldError(CONTACT_FIELD, CONTACT_INVALID)
+    return _present(problem)
+
+
+QUESTIONS_FIELD = "questions"
+"""The question picks of the registration page (errors: `count`, `unknown_question`, `question_twice`)."""
+ANSWERS_FIELD = "answers"
+"""The answers of the registration page (errors: `required`, `too_long`, `bad_characters`, `answer_length`,
+`answer_twice`)."""
+QUESTION_RULE_FIELDS = {
+    QuestionRule.COUNT: QUESTIONS_FIELD,
+    QuestionRule.UNKNOWN_QUESTION: QUESTIONS_FIELD,
+    QuestionRule.QUESTION_TWICE: QUESTIONS_FIELD,
+    QuestionRule.ANSWER_TWICE: ANSWERS_FIELD,
+    QuestionRule.ANSWER_LENGTH: ANSWERS_FIELD,
+}
+"""Which field of the registration page each of the backend's question rules is about."""
+
+
+def normalize_answer(answer: str) -> str:
+    """A security answer as it is compared and hashed: NFKC, case-folded, runs of spaces made one (the backend's
+    `recovery.questions.normalize_answer`; a test keeps the two the same)."""
+    return " ".join(unicodedata.normalize("NFKC", answer).casefold().split())
+
+
+def question_rule_error(rule: QuestionRule) -> FieldError:
+    """A broken question rule on its field."""
+    return FieldError(QUESTION_RULE_FIELDS[rule], rule.value)
+
+
+def registration_questions_errors(
+    answer: QuestionsRegistrationAnswer, data: RegisterQuestionsData
+) -> tuple[FieldError, ...]:
+    """Problems with picked questions and their answers: the backend's rules (`QuestionRule`), checked here first."""
+    picks = [choice for choice, _ in answer.pairs]
+    answers = [text for _, text in answer.pairs]
+    rules: list[QuestionRule] = []
+    if len(picks) != data.count:
+        rules.append(QuestionRule.COUNT)
+    if any(not 0 <= choice < len(data.choices) for choice in picks):
+        rules.append(QuestionRule.UNKNOWN_QUESTION)
+    if len(set(picks)) != len(picks):
+        rules.append(QuestionRule.QUESTION_TWICE)
+    errors = [question_rule_error(rule) for rule in rules]
+    if any(not text.strip() for text in answers):
+        errors.append(FieldError(ANSWERS_FIELD, REQUIRED))
+    elif any(len(text) > MAX_ANSWER for text in answers):
+        errors.append(FieldError(ANSWERS_FIELD, TOO_LONG))
+    elif not all(printable(text) for text in answers):
+        errors.append(FieldError(ANSWERS_FIELD, BAD_CHARACTERS))
+    else:
+        normalized = [normalize_answer(text) for text in answers]
+        if any(not MIN_REGISTERED_ANSWER <= len(text) <= MAX_REGISTERED_ANSWER for text in normalized):
+            errors.append(question_rule_error(QuestionRule.ANSWER_LENGTH))
+        if len(set(normalized)) != len(normalized):
+            errors.append(question_rule_error(QuestionRule.ANSWER_TWICE))
+    return tuple(errors)

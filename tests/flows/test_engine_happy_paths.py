@@ -28,12 +28,13 @@ from kiosk.flows.steps import (
     StepKind,
 )
 from kiosk.policy.schema import Method
+from kiosk.services.api import Flow
 
 
 async def test_emma_resets_with_an_emailed_code(kiosk: Kiosk) -> None:
     flow = kiosk.flow
     assert flow.step.kind is StepKind.START
-    assert flow.step.data == StartData(organisation="Contoso")
+    assert flow.step.data == StartData(organisation="Contoso", flows=(Flow.RECOVER, Flow.CHANGE, Flow.REGISTER))
 
     step = await flow.submit(BeginAnswer())
     assert step.kind is StepKind.IDENTIFY

@@ -25,6 +25,7 @@ from kiosk.policy.schema import HelpdeskSettings, KioskSettings, Method, Policy
 from kiosk.services.api import (
     CodeChallenge,
     ErrorCode,
+    Flow,
     MethodOption,
     Outcome,
     QuestionPrompt,
@@ -49,7 +50,7 @@ def view(stage: Stage, **fields: object) -> SessionView:
 def test_start_shows_the_organisation() -> None:
     step = start_step(POLICY)
     assert step.kind is StepKind.START
-    assert step.data == StartData(organisation="Contoso")
+    assert step.data == StartData(organisation="Contoso", flows=(Flow.RECOVER, Flow.CHANGE, Flow.REGISTER))
     assert not step.can_go_back
 
 
