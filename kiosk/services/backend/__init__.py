@@ -115,6 +115,9 @@ class Backend:
             # every replica shares, so a live one sends what a dead one queued; the database alone opens
             # none. A temporary store's queue keeps a key in memory (None).
             queue_key = None if temporary is not None else body_key(credentials.enrollment_key())
+            # What a session keeps sealed (flow change: the current password until the change is written)
+            # is opened by whichever replica serves its next step: the same key as the embedded directory's.
+            sealer = embedded.box
         except BaseException:
             hashing.close()
             await store.close()
@@ -182,6 +185,7 @@ class Backend:
             hashing=hashing,
             box=embedded.box,
             kiosk_id=kiosk_id or policy.backend.kiosk_id or socket.gethostname(),
+            sealer=sealer,
             demo_users=embedded if policy.demo and ldap is None else None,
             metrics=counters,
             kiosks=kiosks,

@@ -24,6 +24,7 @@ from kiosk.services.backend.recovery.throttle import Blocked, Throttle
 from kiosk.services.backend.storage.store import Store
 
 if TYPE_CHECKING:
+    from kiosk.services.backend.directory.enrollment import SecretBox
     from kiosk.services.backend.kiosks import KioskRegistry
     from kiosk.services.backend.metrics import Metrics
 
@@ -52,6 +53,9 @@ class Runtime:
     """Seals what a session keeps between steps that must not be stored in clear (a pending contact or
     authenticator secret, a current password): the enrollment store's cipher and key."""
     kiosk_id: str
+    sealer: SecretBox
+    """Seals what a session must keep of a secret until its step is done (flow change: the current
+    password until the change is written), with the enrollment key every replica shares."""
     demo_users: EmbeddedDirectory | None = None
     """The demo's user list (dev authenticator); None outside demo mode."""
     metrics: Metrics | None = None

@@ -112,6 +112,17 @@ def _set_text_challenge(state: SessionState) -> None:
     state.captcha, state.captcha_pictures = captcha.new_challenge(), False
 
 
+async def check_captcha(rt: Runtime, state: SessionState, answer: str) -> None:
+    """Check the answer to the session's CAPTCHA (one try per challenge, right or wrong: a new one is
+    set either way); 400 `captcha_wrong`, audited, when it does not solve it."""
+    # Either kind of CAPTCHA: the typed characters, or the chosen picture's id (`picture_check`).
+    solved = captcha.solves(state.captcha, answer)
+    _set_text_challenge(state)
+    if not solved:
+        await rt.record(state, AuditEvent.CAPTCHA_FAILED, outcome=ErrorCode.CAPTCHA_WRONG.value)
+        raise ApiError(ErrorCode.CAPTCHA_WRONG)
+
+
 async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -> None:
     """Check the CAPTCHA, find the user and decide eligibility.
 
@@ -120,12 +131,7 @@ async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -
     (see `decoys`). With it, a refusal is told at once.
     """
     await rt.require(state, Operation.IDENTIFY)
-    # Either kind of CAPTCHA: the typed characters, or the chosen picture's id (`picture_check`).
-    solved = captcha.solves(state.captcha, request.captcha)
-    _set_text_challenge(state)  # one try per challenge, right or wrong
-    if not solved:
-        await rt.record(state, AuditEvent.CAPTCHA_FAILED, outcome=ErrorCode.CAPTCHA_WRONG.value)
-        raise ApiError(ErrorCode.CAPTCHA_WRONG)
+    await check_captcha(rt, state, request.captcha)
     try:
         user = await rt.directory.find_user(request.user_id)
         ambiguous = False
@@ -138,7 +144,7 @@ async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -
     # even a password typed into the wrong field; an unknown ID is kept only as a hash.
     state.login = user.login if user else ""
     state.subject = state.login or await subject_of(rt.store, request.user_id)
-    await _throttle(rt, state)
+    await throttle_identified(rt, state)
     state.refusal = verdict.refusal
     outcome = "ambiguous_user" if ambiguous else (verdict.refusal.value if verdict.refusal else "ok")
     if verdict.refusal is not None and rt.policy.reset.early_refusals:
@@ -151,7 +157,7 @@ async def identify(rt: Runtime, state: SessionState, request: IdentifyRequest) -
         await rt.record(state, AuditEvent.IDENTIFIED, outcome=outcome)
 
 
-async def _throttle(rt: Runtime, state: SessionState) -> None:
+async def throttle_identified(rt: Runtime, state: SessionState) -> None:
     """The per-kiosk / per-address cap on distinct accounts, then the user's own block (429 if either)."""
     # An unknown ID counts too (sweeping guesses), as its hash, and can be blocked like an account.
     keys = [(Scope.KIOSK, state.kiosk_id)]
