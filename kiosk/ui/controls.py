@@ -154,6 +154,44 @@ class SecretLineEdit(QLineEdit):
         event.accept()
 
 
+class UncopyableLabel(QLabel):
+    """Text shown to be read (and selected, to follow it along) but never copied: a secret on show, such
+    as an authenticator key. No copy keys, no context menu, and no X11 selection left behind."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+
+    def keyPressEvent(self, event: QKeyEvent, /) -> None:
+        """Swallow copy and cut; everything else as usual."""
+        if any(event.matches(key) for key in _NO_CLIPBOARD_KEYS):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+        self._forget_selection()
+
+    def mouseReleaseEvent(self, event: QMouseEvent, /) -> None:
+        """As usual, without leaving the selection in the selection clipboard."""
+        super().mouseReleaseEvent(event)
+        self._forget_selection()
+
+    def contextMenuEvent(self, event: QContextMenuEvent, /) -> None:
+        """No menu: Qt's offers Copy."""
+        event.accept()
+
+    def _forget_selection(self) -> None:
+        clipboard = QGuiApplication.clipboard()
+        if not clipboard.supportsSelection() or not clipboard.ownsSelection():
+            return
+        selected = self.selectedText()
+        if selected and clipboard.text(QClipboard.Mode.Selection) == selected:
+            clipboard.clear(QClipboard.Mode.Selection)
+
+
 def label(object_name: str = "", *, wrap: bool = True, selectable: bool = False) -> QLabel:
     """A QLabel styled by object name; wrapped by default; error styles announce their texts."""
     widget = AlertLabel() if object_name in ALERT_STYLES else QLabel()

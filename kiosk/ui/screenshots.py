@@ -38,14 +38,16 @@ from kiosk.flows.steps import (
 from kiosk.i18n import set_language
 from kiosk.policy.password import PasswordCheck, PasswordRules, check_password
 from kiosk.policy.schema import Method, Policy
-from kiosk.services.api import Authenticator, AuthenticatorCode, Outbox, OutboxMessage
+from kiosk.services.api import Authenticator, AuthenticatorCode, Flow, Outbox, OutboxMessage
 from kiosk.services.diagnosis import CheckResult, CheckStatus, DiagnosticReport
 from kiosk.ui.demo_inbox import DemoInboxWindow
 from kiosk.ui.diagnostics_page import DiagnosticsPanel
 from kiosk.ui.pages.new_password import NewPasswordPage
+from kiosk.ui.pages.register_questions import RegisterQuestionsPage
 from kiosk.ui.protocols import KioskServices
+from kiosk.ui.registration_samples import registration_steps, registration_variants
 from kiosk.ui.theme import apply_theme
-from kiosk.ui.window import KioskWindow
+from kiosk.ui.window import KioskWindow, offered_flows
 
 SIZE = (1024, 768)
 SAMPLE_NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
@@ -90,7 +92,9 @@ def sample_steps(policy: Policy) -> dict[StepKind, Step]:
         email=desk.email or "servicedesk@contoso.example",
     )
     return {
-        StepKind.START: Step(StepKind.START, StartData(organisation=policy.kiosk.branding.organisation)),
+        StepKind.START: Step(
+            StepKind.START, StartData(organisation=policy.kiosk.branding.organisation, flows=offered_flows(policy))
+        ),
         StepKind.IDENTIFY: Step(
             StepKind.IDENTIFY,
             IdentifyData(captcha_png=sample_captcha_png(), user_id="adele.vance@contoso.com"),
@@ -151,6 +155,17 @@ def sample_steps(policy: Policy) -> dict[StepKind, Step]:
             StepKind.DONE, DoneData(outcome=DoneOutcome.RESET, countdown_seconds=policy.kiosk.done_countdown_seconds)
         ),
         StepKind.ERROR: Step(StepKind.ERROR, ErrorData(code="service_unavailable", correlation_id="c0ffee42-9b1d")),
+        **registration_steps(sample_captcha_png(), SAMPLE_NOW),
+    }
+
+
+def sample_variants(policy: Policy) -> dict[str, Step]:
+    """Other faces of the pages worth a screenshot (besides one per kind), by file name."""
+    steps = sample_steps(policy)
+    organisation = policy.kiosk.branding.organisation
+    return {
+        "start_recover_only": Step(StepKind.START, StartData(organisation=organisation, flows=(Flow.RECOVER,))),
+        **registration_variants(steps, PasswordRules.from_policy(policy), policy.kiosk.done_countdown_seconds),
     }
 
 
@@ -225,8 +240,8 @@ def _sample_inbox() -> tuple[Outbox, Authenticator]:
 
 
 def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[Path]:
-    """Render every StepKind to `<kind>.png`, the idle warning, the administrator prompt and diagnostics page,
-    the on-screen keyboard and the demo inbox; returns the paths."""
+    """Render every StepKind to `<kind>.png` and the variants to `<name>.png`, the idle warning, the
+    administrator prompt and diagnostics page, the on-screen keyboard and the demo inbox; returns the paths."""
     app = QApplication.instance()
     assert isinstance(app, QApplication), "render_all needs a QApplication"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -239,15 +254,12 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
     window.show()
     try:
         window.set_language(language)
-        for kind, step in sample_steps(policy).items():
+        shots = {kind.value: step for kind, step in sample_steps(policy).items()} | sample_variants(policy)
+        for name, step in shots.items():
             engine = ScreenshotFakeEngine(step, rules, ("adele.vance", "Adele Vance"))
             window.attach(KioskServices(flow=engine, demo_feed=None, close=_nothing_to_close))
-            page = window.current_page
-            if isinstance(page, NewPasswordPage):
-                page.password.edit.setText("Summer2025!")
-                page.confirm.edit.setText("Summer2025")
-                page.run_check()
-            paths.append(_grab(window, out_dir / f"{kind.value}.png"))
+            _fill_sample_inputs(window.current_page)
+            paths.append(_grab(window, out_dir / f"{name}.png"))
         paths.append(_render_busy_retrying(window, policy, out_dir))
         paths.append(_render_change_unconfirmed(window, out_dir))
         window.render_step(sample_steps(policy)[StepKind.IDENTIFY])
@@ -274,6 +286,19 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
         window.deleteLater()
         set_language("en")
     return paths
+
+
+def _fill_sample_inputs(page: QWidget) -> None:
+    """Type what a user would have typed by the time of the screenshot."""
+    if isinstance(page, NewPasswordPage):
+        page.password.edit.setText("Summer2025!")
+        page.confirm.edit.setText("Summer2025")
+        page.run_check()
+    elif isinstance(page, RegisterQuestionsPage):
+        for row, answer in zip(page.rows, ("Rex the dog", "Nu", "Klaas"), strict=False):
+            row.answer.edit.setText(answer)
+        page.clear_field_errors()
+        page.show_step(page.step, fresh=False)  # the sample's field error, over what was typed
 
 
 def _render_busy_retrying(window: KioskWindow, policy: Policy, out_dir: Path) -> Path:

@@ -11,11 +11,20 @@ import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 
-from kiosk.flows.steps import DoneOutcome, FieldError, GateProgress, MethodChoice, Question
+from kiosk.flows.steps import (
+    DoneOutcome,
+    FieldError,
+    GateProgress,
+    MethodChoice,
+    Question,
+    QuestionOption,
+    RegisteredMethod,
+)
 from kiosk.i18n import _, format_datetime, format_time, ngettext
 from kiosk.policy.password import PasswordRule, PasswordRules
 from kiosk.policy.questions import PREDEFINED_QUESTIONS
 from kiosk.policy.schema import Method
+from kiosk.services.api import RegistrationKind
 
 # --- values in sentences ------------------------------------------------------------------------
 
@@ -70,6 +79,18 @@ _FIELD_ERRORS: dict[str, Callable[[], str]] = {
     "bad_characters": lambda: _("This contains a character that can't be used here (such as a tab or line break)."),
     "unlock_not_allowed": lambda: _("Unlocking without a new password isn't allowed. Reset your password instead."),
     "picture_wrong": lambda: _("That wasn't the picture asked for. Try the new pictures."),
+    # signing in (change and registration): a wrong password and an unknown ID read the same
+    "sign_in_failed": lambda: _("The user ID or password isn't right."),
+    # registration
+    "contact_invalid": lambda: _("This can't receive codes. Check it and try again."),
+    "questions_invalid": lambda: _("These questions can't be saved. Check them and try again."),
+    "count": lambda: _("Choose and answer every question."),
+    "question_required": lambda: _("Choose a question."),
+    "unknown_question": lambda: _("This question can't be used. Choose another one."),
+    "question_twice": lambda: _("Choose a different question for each row."),
+    "answer_twice": lambda: _("Give a different answer to each question."),
+    "answer_length": lambda: _("This answer is too short or too long."),
+    "registration_not_allowed": lambda: _("This can't be set up at this kiosk."),
 }
 
 
@@ -98,6 +119,9 @@ _REFUSALS: dict[str, Callable[[], str]] = {
     "not_enabled": lambda: _("Self-service password reset is not turned on for this account."),
     "too_few_methods": lambda: _("This account doesn't have enough verification information registered."),
     "writeback_disabled": lambda: _("Passwords of this account can't be changed from this kiosk."),
+    "writeback_not_permitted": lambda: _(
+        "This account is protected: only the IT service desk can reset its password. Please call them."
+    ),
 }
 
 
@@ -119,9 +143,6 @@ _ERROR_TITLES: dict[str, Callable[[], str]] = {
     "busy": lambda: _("The service is taking too long"),  # still busy after the kiosk's tries
     "change_unconfirmed": lambda: _("We couldn't confirm the change"),  # the answer was lost, not the change
     "unlock_unconfirmed": lambda: _("We couldn't confirm the change"),
-    "writeback_not_permitted": lambda: _(
-        "This account is protected: only the IT service desk can reset its password. Please call them."
-    ),
     "session_expired": lambda: _("Your session has expired"),
     "code_burned": lambda: _("Too many attempts"),
     "too_many_attempts": lambda: _("Too many attempts"),
@@ -129,6 +150,7 @@ _ERROR_TITLES: dict[str, Callable[[], str]] = {
     "writeback_failed": lambda: _("Your password could not be saved"),
     "delivery_failed": lambda: _("The code could not be sent"),
     "password_rejected": lambda: _("The password was not accepted"),
+    "registration_not_allowed": lambda: _("This can't be set up here"),
 }
 
 _ERROR_MESSAGES: dict[str, Callable[[], str]] = {
@@ -154,6 +176,9 @@ _ERROR_MESSAGES: dict[str, Callable[[], str]] = {
     "delivery_failed": lambda: _("Nothing was changed. Try again in a moment, or choose another method."),
     "password_rejected": lambda: _("Nothing was changed. Choose another password."),
     "step_not_allowed": lambda: _("This page can't be used right now. Start again."),
+    "registration_not_allowed": lambda: _(
+        "Your organisation doesn't let you register this at the kiosk. Contact your helpdesk."
+    ),
 }
 
 
@@ -267,6 +292,111 @@ def question_text(question: Question) -> str:
     if question.predefined_id is not None and question.predefined_id in PREDEFINED_QUESTIONS:
         return _(PREDEFINED_QUESTIONS[question.predefined_id])
     return question.custom_text or _("Security question")
+
+
+def question_option_text(option: QuestionOption) -> str:
+    """A question the user may register, as the picker lists it (predefined ones translated by id)."""
+    return question_text(Question("", predefined_id=option.predefined_id, custom_text=option.custom_text))
+
+
+# --- registration (security info) ---------------------------------------------------------------
+
+
+def registered_method(method: RegisteredMethod) -> str:
+    """One registered method as a line of a list: its kind and masked value, never the value itself."""
+    target = method.masked_target or ""
+    match method.kind:
+        case RegistrationKind.EMAIL:
+            return fill(_("E-mail: {target}"), target=target) if target else _("E-mail")
+        case RegistrationKind.PHONE:
+            return fill(_("Phone: {target}"), target=target) if target else _("Phone")
+        case RegistrationKind.QUESTIONS:
+            return fill(
+                ngettext("Security questions: {count} registered", "Security questions: {count} registered",
+                         method.questions),
+                count=method.questions,
+            )
+        case RegistrationKind.APP:
+            return _("Authenticator app")
+    return _("Security info")
+
+
+def registration_choice(kind: RegistrationKind, registered: RegisteredMethod | None) -> tuple[str, str]:
+    """The hub's button for one kind: what pressing it does (add or change), and what is registered now."""
+    if registered is not None:
+        hint = registered_method(registered)
+        match kind:
+            case RegistrationKind.EMAIL:
+                return _("Change your e-mail address"), hint
+            case RegistrationKind.PHONE:
+                return _("Change your phone number"), hint
+            case RegistrationKind.QUESTIONS:
+                return _("Change your security questions"), hint
+            case RegistrationKind.APP:
+                return _("Set up your authenticator app again"), _("Registered. Setting it up again replaces it.")
+    match kind:
+        case RegistrationKind.EMAIL:
+            return _("Add an e-mail address"), _("Get codes by e-mail. Use an address outside work.")
+        case RegistrationKind.PHONE:
+            return _("Add a phone number"), _("Get codes by text message or phone call.")
+        case RegistrationKind.QUESTIONS:
+            return _("Set up security questions"), _("Answer questions only you know the answers to.")
+        case RegistrationKind.APP:
+            return _("Set up an authenticator app"), _("Read a code from an app on your phone.")
+    return _("Set up security info"), ""
+
+
+def registered_just_now(kind: RegistrationKind) -> str:
+    """The hub's first line after a method was registered."""
+    match kind:
+        case RegistrationKind.EMAIL:
+            return _("Your e-mail address is registered.")
+        case RegistrationKind.PHONE:
+            return _("Your phone number is registered.")
+        case RegistrationKind.QUESTIONS:
+            return _("Your security questions are registered.")
+        case RegistrationKind.APP:
+            return _("Your authenticator app is registered.")
+    return ""
+
+
+def methods_needed(needed: int, registered: int) -> str:
+    """How many methods self-service needs, and how many more this user must register."""
+    needs = fill(
+        ngettext(
+            "To reset your password yourself, you need {count} way to prove it's you.",
+            "To reset your password yourself, you need {count} ways to prove it's you.",
+            needed,
+        ),
+        count=needed,
+    )
+    missing = needed - registered
+    if missing <= 0:
+        return f"{needs} {_('You have enough registered.')}"
+    more = fill(ngettext("Register {count} more.", "Register {count} more.", missing), count=missing)
+    return f"{needs} {more}"
+
+
+def last_confirmed(moment: datetime | None) -> str:
+    """When the security info was last registered or confirmed."""
+    if moment is None:
+        return ""
+    return fill(_("Last confirmed: {time}."), time=format_datetime(moment.astimezone()))
+
+
+def contact_invalid(kind: RegistrationKind) -> str:
+    """Why a typed e-mail address or phone number was refused."""
+    if kind is RegistrationKind.PHONE:
+        return fill(
+            _("This doesn't look like a phone number. Type it with the country code, for example {example}."),
+            example="+31 6 1234 5678",
+        )
+    return _("This doesn't look like an e-mail address. Check it and try again.")
+
+
+def answer_length(shortest: int, longest: int) -> str:
+    """The length rule of registered answers."""
+    return fill(_("Answers must be {min} to {max} characters long."), min=shortest, max=longest)
 
 
 # --- the picture check (the CAPTCHA without typing) ---------------------------------------------
@@ -403,16 +533,41 @@ def strength(score: int) -> str:
 
 def done_title(outcome: DoneOutcome) -> str:
     """The done page's heading."""
-    if outcome is DoneOutcome.UNLOCKED:
-        return _("Your account is unlocked")
+    match outcome:
+        case DoneOutcome.UNLOCKED:
+            return _("Your account is unlocked")
+        case DoneOutcome.CHANGED:
+            return _("Your password has been changed")
+        case DoneOutcome.REGISTERED:
+            return _("Your security info is saved")
     return _("Your password has been reset")
 
 
 def done_message(outcome: DoneOutcome) -> str:
     """What the user can do now."""
-    if outcome is DoneOutcome.UNLOCKED:
-        return _("You can sign in again with your current password.")
+    match outcome:
+        case DoneOutcome.UNLOCKED:
+            return _("You can sign in again with your current password.")
+        case DoneOutcome.CHANGED:
+            return _("Use your new password from now on. We've e-mailed you a confirmation.")
+        case DoneOutcome.REGISTERED:
+            return _(
+                "If you ever forget your password, you can reset it yourself at this kiosk. "
+                "We've e-mailed you a confirmation."
+            )
     return _("You can now sign in with your new password. We've e-mailed you a confirmation.")
+
+
+def outcome_line(outcome: DoneOutcome | None) -> str:
+    """What just happened to the account, said first on the pages that follow it (security info)."""
+    match outcome:
+        case DoneOutcome.RESET:
+            return _("Your password has been reset.")
+        case DoneOutcome.UNLOCKED:
+            return _("Your account is unlocked.")
+        case DoneOutcome.CHANGED:
+            return _("Your password has been changed.")
+    return ""
 
 
 def countdown(seconds: int) -> str:

@@ -230,6 +230,8 @@ QLabel#reference {{ font-family: "DejaVu Sans Mono", monospace; font-size: {px(3
 QLabel#ruleOk {{ color: {p.success}; }}
 QLabel#ruleBad {{ color: {p.muted}; }}
 QLabel#rulePending {{ color: {p.muted}; }}
+QLabel#appKey {{ font-family: "DejaVu Sans Mono", monospace; font-size: {px(24)}; font-weight: 700; }}
+QLabel#newsLine {{ color: {p.success}; font-weight: 700; }}
 QLabel#successMark {{ color: {p.success}; font-size: {px(64)}; font-weight: 700; }}
 QLabel#errorMark {{ color: {p.error}; font-size: {px(56)}; font-weight: 700; }}
 QLabel#captcha {{ background: #ffffff; border: 1px solid {p.border}; border-radius: 6px; }}
@@ -270,6 +272,9 @@ QComboBox {{ min-height: 40px; padding: 0 12px; border-radius: 6px; background: 
 QComboBox:focus {{ border: {ring}; }}
 QComboBox::drop-down {{ border: none; width: 30px; subcontrol-origin: padding; subcontrol-position: center right; }}
 QComboBox::down-arrow {{ image: url({CHEVRON}); width: 14px; height: 14px; }}
+#card QComboBox {{ min-height: {TOUCH_TARGET_PX - 8}px; padding: 3px 12px; border: 2px solid {p.border};
+    background: {p.field}; }}
+#card QComboBox:focus {{ border: {ring}; }}
 QComboBox QAbstractItemView {{ background: {p.field}; color: {p.ink}; selection-background-color: {tint};
     selection-color: {p.ink}; }}
 QScrollBar:vertical {{ background: transparent; width: 12px; margin: 0; }}

@@ -36,6 +36,7 @@ from kiosk.flows.steps import Answer, ErrorData, Helpdesk, StartData, Step, Step
 from kiosk.i18n import _, current_language, offered_languages, set_language
 from kiosk.policy.password import PasswordCheck
 from kiosk.policy.schema import Policy
+from kiosk.services.api import Flow
 from kiosk.ui import texts
 from kiosk.ui.admin_exit import AdminExitGate, AdminExitPrompt
 from kiosk.ui.audio import CaptchaAudioPlayer
@@ -73,6 +74,17 @@ class RetryAwareEngine(Protocol):
     def on_retrying(self, listener: Callable[[bool], None] | None) -> None:
         """Call `listener(True)` while a call waits to try again, `listener(False)` when it is over."""
         ...
+
+
+def offered_flows(policy: Policy) -> tuple[Flow, ...]:
+    """The ways in the policy offers on the start page (`kiosk.offer_*`), shown until the engine says."""
+    kiosk = policy.kiosk
+    offers = {
+        Flow.RECOVER: kiosk.offer_recovery,
+        Flow.CHANGE: kiosk.offer_change,
+        Flow.REGISTER: kiosk.offer_registration,
+    }
+    return tuple(flow for flow, offered in offers.items() if offered)
 
 
 def utc_now() -> datetime:
@@ -131,7 +143,9 @@ class KioskWindow(QMainWindow):
         self._connect: Callable[[], Awaitable[KioskServices]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._language_tasks: set[asyncio.Task[None]] = set()
-        self._step = Step(StepKind.START, StartData(organisation=policy.kiosk.branding.organisation))
+        self._step = Step(
+            StepKind.START, StartData(organisation=policy.kiosk.branding.organisation, flows=offered_flows(policy))
+        )
         self._home_language = current_language()
         """The language the kiosk started in: every new person starts in it again."""
         self._notice = ""

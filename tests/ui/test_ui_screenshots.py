@@ -1,4 +1,4 @@
-"""render_all writes one PNG per StepKind (and the demo inbox), left-to-right and right-to-left."""
+"""render_all writes one PNG per StepKind and per variant (and the demo inbox), left-to-right and right-to-left."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from PySide6.QtGui import QImage
 
 from kiosk.flows.steps import StepKind
 from kiosk.policy.schema import Policy
-from kiosk.ui.screenshots import SIZE, render_all
+from kiosk.ui.screenshots import SIZE, render_all, sample_variants
 
 
 @pytest.mark.parametrize("language", ["en", "ar"])
@@ -17,7 +17,9 @@ def test_render_all_writes_one_png_per_kind(tmp_path: Path, policy: Policy, lang
     paths = render_all(tmp_path, policy, language=language)
     extras = ["idle_warning.png", "admin_prompt.png", "diagnostics.png", "keyboard.png", "demo_inbox.png"]
     extras += ["busy_retrying.png", "error_change_unconfirmed.png"]
-    expected = [f"{kind.value}.png" for kind in StepKind] + extras
+    variants = [f"{name}.png" for name in sample_variants(policy)]
+    assert "sign_in_register.png" in variants and "done_changed.png" in variants
+    expected = [f"{kind.value}.png" for kind in StepKind] + variants + extras
     assert sorted(path.name for path in paths) == sorted(expected)
     for path in paths:
         image = QImage(str(path))

@@ -11,8 +11,15 @@ from kiosk.ui.pages.enter_code import EnterCodePage
 from kiosk.ui.pages.error import ErrorPage
 from kiosk.ui.pages.identify import IdentifyPage
 from kiosk.ui.pages.new_password import NewPasswordPage
+from kiosk.ui.pages.reconfirm import ReconfirmPage
 from kiosk.ui.pages.refused import RefusedPage
+from kiosk.ui.pages.register import RegisterPage
+from kiosk.ui.pages.register_app import RegisterAppPage
+from kiosk.ui.pages.register_contact import RegisterContactPage
+from kiosk.ui.pages.register_questions import RegisterQuestionsPage
+from kiosk.ui.pages.register_verify import RegisterVerifyPage
 from kiosk.ui.pages.reset_or_unlock import ResetOrUnlockPage
+from kiosk.ui.pages.sign_in import SignInPage
 from kiosk.ui.pages.start import StartPage
 
 PAGES: dict[StepKind, type[Page]] = {
@@ -28,6 +35,13 @@ PAGES: dict[StepKind, type[Page]] = {
         NewPasswordPage,
         DonePage,
         ErrorPage,
+        SignInPage,
+        ReconfirmPage,
+        RegisterPage,
+        RegisterContactPage,
+        RegisterVerifyPage,
+        RegisterQuestionsPage,
+        RegisterAppPage,
     )
 }
 """Every StepKind's page class: the window builds one instance of each."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import QRegularExpression, Qt, QTimer
 from PySide6.QtGui import QFont, QRegularExpressionValidator
@@ -15,6 +16,38 @@ from kiosk.ui.controls import LabelledField, button, label
 from kiosk.ui.pages.base import Page, PageContext, Request, add_row, set_title
 
 
+@dataclass(frozen=True, slots=True)
+class CodeView:
+    """What a code page shows, whichever Step it comes from (a verification gate, a new contact to confirm)."""
+
+    gate: str | None
+    title: str
+    intro: str
+    attempts_left: int
+    code_length: int
+    expires_at: datetime | None
+    can_resend: bool
+    can_choose_other: bool
+
+
+def code_field() -> LabelledField:
+    """A one-time code field: digits only (the keypad on a touch kiosk), monospaced, secret."""
+    field = LabelledField("code", secret=True)
+    field.edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"[0-9]*"), field.edit))
+    field.edit.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+    # Family and spacing only: the size comes from the stylesheet, which scales with the system font.
+    font = QFont("DejaVu Sans Mono")
+    font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 6)
+    field.edit.setFont(font)
+    field.edit.setMaximumWidth(360)
+    return field
+
+
+def code_caption(length: int) -> str:
+    """The code field's caption: "8-digit code"."""
+    return ngettext("{count}-digit code", "{count}-digit code", length).format(count=length)
+
+
 class EnterCodePage(Page):
     """A digits-only code field with expiry, attempts left, Resend and Try another method."""
 
@@ -22,14 +55,7 @@ class EnterCodePage(Page):
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.code = LabelledField("code", secret=True)
-        self.code.edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"[0-9]*"), self.code.edit))
-        self.code.edit.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
-        # Family and spacing only: the size comes from the stylesheet, which scales with the system font.
-        font = QFont("DejaVu Sans Mono")
-        font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 6)
-        self.code.edit.setFont(font)
-        self.code.edit.setMaximumWidth(360)
+        self.code = code_field()
         self.expiry = label("muted")
         self.attempts = label("muted")
         self.verify = button("primary")
@@ -46,9 +72,23 @@ class EnterCodePage(Page):
         self.expiry_timer.setInterval(1000)
         self.expiry_timer.timeout.connect(self._show_expiry)
 
+    def view(self) -> CodeView:
+        """The Step's data as the code page shows it (override for another kind of Step)."""
+        data = self.data(EnterCodeData)
+        return CodeView(
+            gate=texts.gate_progress(data.gate) if data.gate.required > 1 else None,
+            title=_("Enter your code"),
+            intro=texts.code_sent(data.method, data.masked_target),
+            attempts_left=data.attempts_left,
+            code_length=data.code_length,
+            expires_at=data.expires_at,
+            can_resend=data.can_resend,
+            can_choose_other=data.can_choose_other,
+        )
+
     def load(self, step: Step) -> None:
         """Clear the field, size it to the code and start the expiry clock."""
-        data = self.data(EnterCodeData)
+        data = self.view()
         self.code.edit.clear()
         self.code.edit.setMaxLength(data.code_length)
         if data.expires_at is not None:
@@ -58,12 +98,11 @@ class EnterCodePage(Page):
 
     def retranslate(self) -> None:
         """Texts of the code page."""
-        data = self.data(EnterCodeData)
-        self.set_gate(texts.gate_progress(data.gate) if data.gate.required > 1 else None)
-        set_title(self.title, _("Enter your code"))
-        self.intro.setText(texts.code_sent(data.method, data.masked_target))
-        self.code.set_caption(ngettext("{count}-digit code", "{count}-digit code", data.code_length).format(
-            count=data.code_length))
+        data = self.view()
+        self.set_gate(data.gate)
+        set_title(self.title, data.title)
+        self.intro.setText(data.intro)
+        self.code.set_caption(code_caption(data.code_length))
         self.attempts.setText(ngettext(
             "{count} attempt left.", "{count} attempts left.", data.attempts_left).format(count=data.attempts_left))
         code_error = self.step.error_for("code")
@@ -79,7 +118,7 @@ class EnterCodePage(Page):
         self._show_expiry()
 
     def _show_expiry(self) -> None:
-        data = self.data(EnterCodeData)
+        data = self.view()
         if data.expires_at is None:
             self.expiry.hide()
             return

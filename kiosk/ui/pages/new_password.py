@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QProgressBar,
 from kiosk.flows.steps import FieldError, NewPasswordAnswer, NewPasswordData, Step, StepKind
 from kiosk.i18n import _
 from kiosk.policy.password import PasswordCheck, PasswordRule
+from kiosk.services.api import Flow
 from kiosk.ui import texts
 from kiosk.ui.controls import LabelledField, button, label
 from kiosk.ui.pages.base import Page, PageContext, add_row, set_title
@@ -116,8 +117,12 @@ class NewPasswordPage(Page):
     def retranslate(self) -> None:
         """Texts of the password page, including the checklist's current state."""
         data = self.data(NewPasswordData)
-        set_title(self.title, _("Choose a new password"))
-        self.intro.setText(_("Type it twice. It starts working right away."))
+        if data.flow is Flow.CHANGE:
+            set_title(self.title, _("Change your password"))
+            self.intro.setText(_("Type your new password twice. It replaces your current one right away."))
+        else:
+            set_title(self.title, _("Choose a new password"))
+            self.intro.setText(_("Type it twice. It starts working right away."))
         self.password.set_caption(_("New password"))
         self.confirm.set_caption(_("Confirm new password"))
         self.checklist_heading.setText(_("Your password needs"))

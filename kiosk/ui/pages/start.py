@@ -1,20 +1,41 @@
-"""The start page: the organisation and one big "Can't access your account?" action."""
+"""The start page: the organisation and the ways in the policy offers, one big button each."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from kiosk.flows.steps import BeginAnswer, Helpdesk, StartData, StepKind
+from kiosk.flows.steps import BeginAnswer, Helpdesk, StartData, Step, StepKind
 from kiosk.i18n import _
+from kiosk.services.api import Flow
 from kiosk.ui.controls import button, label
 from kiosk.ui.pages.base import Page, PageContext, set_title
 
 
+def way_in(flow: Flow) -> str:
+    """A way in as its button says it."""
+    match flow:
+        case Flow.CHANGE:
+            return _("Change my password")
+        case Flow.REGISTER:
+            return _("Set up my security info")
+    return _("Can't access your account?")
+
+
+def way_in_hint(flow: Flow) -> str:
+    """What a way in needs, in one line under its button."""
+    match flow:
+        case Flow.CHANGE:
+            return _("You'll need your user ID and your current password.")
+        case Flow.REGISTER:
+            return _("Register ways to prove it's you, so you can reset your password yourself.")
+    return _("You'll need your user ID and one of the ways you registered to prove it's you.")
+
+
 class StartPage(Page):
-    """Welcome and the big start button, which says "Starting…" until the backend is connected."""
+    """Welcome and a big button per way in; the first says "Starting…" until the backend is connected."""
 
     kind = StepKind.START
     shows_cancel: ClassVar[bool] = False
@@ -24,51 +45,95 @@ class StartPage(Page):
         self.title.setObjectName("heroTitle")
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.begin = button("hero")
-        self.begin.clicked.connect(self.accept)
-        self.hint = label("muted")
-        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body.addSpacing(24)
-        self.body.addWidget(self.begin, 0, Qt.AlignmentFlag.AlignHCenter)
-        self.body.addSpacing(12)
-        self.body.addWidget(self.hint)
+        self.ways: dict[Flow, QPushButton] = {}
+        self.hints: dict[Flow, QLabel] = {}
+        self.body.addSpacing(16)
+        for flow in Flow:
+            way = button("hero")
+            way.clicked.connect(lambda _checked=False, flow=flow: self.begin_flow(flow))
+            hint = label("muted")
+            hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            # The hint spans the page (a wrapped label needs the layout's width to know its height).
+            group = QVBoxLayout()
+            group.setSpacing(6)
+            group.addWidget(way, 0, Qt.AlignmentFlag.AlignHCenter)
+            group.addWidget(hint)
+            self.body.addLayout(group)
+            self.body.addSpacing(8)
+            self.ways[flow], self.hints[flow] = way, hint
+        self.begin = self.ways[Flow.RECOVER]
+        """The "Can't access your account?" button (the only one on a recovery-only kiosk)."""
         self.helpdesk = label("muted")
         self.helpdesk.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body.addSpacing(12)
         self.body.addWidget(self.helpdesk)
         self._ready = True
         self.outer.setContentsMargins(0, 60, 0, 0)
 
+    @property
+    def flows(self) -> tuple[Flow, ...]:
+        """The ways in on offer, in the order shown."""
+        if self._step is None or not isinstance(self._step.data, StartData):
+            return (Flow.RECOVER,)
+        return tuple(flow for flow in Flow if flow in self._step.data.flows) or (Flow.RECOVER,)
+
+    def load(self, step: Step) -> None:
+        """Show the offered ways in; with several, the page sits higher so all fit."""
+        self.outer.setContentsMargins(0, 60 if len(self.flows) == 1 else 8, 0, 0)
+
     def set_ready(self, ready: bool) -> None:
-        """Enable the big button once the service is connected; until then it reads "Starting…"."""
+        """Enable the buttons once the service is connected; until then the first reads "Starting…"."""
         self._ready = ready
-        self.begin.setEnabled(ready)
+        for way in self.ways.values():
+            way.setEnabled(ready)
         self.retranslate()
 
     def retranslate(self) -> None:
         """Texts of the start page."""
+        flows = self.flows
         if self._step is not None:
             organisation = self.data(StartData).organisation
-            self.intro.setText(_("Reset your {organisation} password or unlock your account.").format(
-                organisation=organisation))
+            if flows == (Flow.RECOVER,):
+                intro = _("Reset your {organisation} password or unlock your account.")
+            elif flows == (Flow.CHANGE,):
+                intro = _("Change your {organisation} password.")
+            elif flows == (Flow.REGISTER,):
+                intro = _("Set up how you prove it's you for your {organisation} account.")
+            else:
+                intro = _("What would you like to do with your {organisation} account?")
+            self.intro.setText(intro.format(organisation=organisation))
         set_title(self.title, _("Welcome"))
-        text = _("Can't access your account?") if self._ready else _("Starting…")
-        self.begin.setText(text)
-        self.begin.setAccessibleName(text)
-        self.hint.setText(_("You'll need your user ID and one of the ways you registered to prove it's you."))
+        for flow, way in self.ways.items():
+            offered = flow in flows
+            first = flow == flows[0]
+            text = way_in(flow) if self._ready else _("Starting…")
+            way.setText(text)
+            way.setAccessibleName(text)
+            way.setAccessibleDescription(way_in_hint(flow) if self._ready else "")
+            # Until the service is connected, one disabled "Starting…" button stands for all of them.
+            way.setVisible(offered and (self._ready or first))
+            self.hints[flow].setText(way_in_hint(flow))
+            self.hints[flow].setVisible(offered and (self._ready or first))
+        # The buttons of a column are as wide as the widest, whatever the language.
+        widest = max(way.sizeHint().width() for way in self.ways.values())
+        for way in self.ways.values():
+            way.setMinimumWidth(widest)
         contact = help_contact(self.context.helpdesk)
         need_help = _("Need help? Contact your helpdesk: {contact}")
         self.helpdesk.setText(need_help.format(contact=contact) if contact else "")
         self.helpdesk.setVisible(bool(contact))
 
-    def accept(self) -> None:
-        """Begin the flow (only once the service is ready)."""
+    def begin_flow(self, flow: Flow) -> None:
+        """Begin a way in (only once the service is ready)."""
         if self._ready:
-            self.answered.emit(BeginAnswer())
+            self.answered.emit(BeginAnswer(flow=flow))
+
+    def accept(self) -> None:
+        """Enter with nothing focused: the first way in."""
+        self.begin_flow(self.flows[0])
 
     def focus_first(self) -> None:
-        """Focus the big button."""
-        self.begin.setFocus()
+        """Focus the first way in."""
+        self.ways[self.flows[0]].setFocus()
 
 
 def help_contact(helpdesk: Helpdesk | None) -> str:
