@@ -15,7 +15,7 @@ from kiosk.policy.schema import Method
 from kiosk.services.backend import Backend, hashing
 from kiosk.services.backend.audit.log import AuditEvent
 
-from .conftest import GOOD_PASSWORD, Kiosk
+from .conftest import DEMO_PASSWORD, GOOD_PASSWORD, Kiosk
 
 
 async def test_every_step_is_audited(kiosk: Kiosk, backend: Backend) -> None:
@@ -36,6 +36,13 @@ async def test_every_step_is_audited(kiosk: Kiosk, backend: Backend) -> None:
     await kiosk.backend.directory.set_locked("luke", True)
     await kiosk.pass_email()
     await kiosk.ok("POST", "/session/action", {"action": "unlock"})
+    # A password change: a wrong current password, then the right one, then the new password.
+    opened = await kiosk.request("POST", "/sessions", {"kiosk_id": "lobby-1", "locale": "en", "flow": "change"})
+    kiosk.token = opened.json()["token"]
+    for current in ("Not-The-Password-1", DEMO_PASSWORD):
+        captcha = await backend.captcha_text_for_test(kiosk.token)
+        await kiosk.request("POST", "/session/sign-in", {"user_id": "alex", "password": current, "captcha": captcha})
+    assert (await kiosk.password(GOOD_PASSWORD)).status_code == 200
 
     records = await backend.audit_records()
     # notice_failed needs an SMTP server that fails: tests/services/backend/delivery/ covers it;

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from kiosk.policy.password import normalize_password
 from kiosk.services.api import RegistrationKind
-from kiosk.services.backend.directory.errors import AmbiguousUser, WriteFailed
+from kiosk.services.backend.directory.errors import AmbiguousUser, WriteFailed, WrongCurrentPassword
 from kiosk.services.backend.hashing import Hashing, default_hashing
 from kiosk.services.backend.storage.db import Db, Row
 from kiosk.services.backend.storage.store import Store, seal_plain_totp_secrets
@@ -113,6 +113,12 @@ class Directory(Protocol):
 
     async def unlock(self, login: str) -> None:
         """Unlock the account without changing its password."""
+        ...
+
+    async def change_password(self, login: str, old_password: str, new_password: str) -> None:
+        """The user's own change from `old_password` (their current one) to `new_password`, under the
+        directory's own rules for a user change (Active Directory: history and minimum age); a wrong
+        `old_password` raises `WrongCurrentPassword`, a refused new one `PasswordRefused`."""
         ...
 
     # --- registration (issue 13): only after `machine.may_register`; each write also confirms at `at`
@@ -320,6 +326,28 @@ class EmbeddedDirectory:
             db.execute(
                 "UPDATE users SET password_hash = ?, history_json = ?, locked = 0 WHERE login = ?",
                 (new_hash, json.dumps(history), login),
+            )
+
+        await self._store.call(write)
+
+    async def change_password(self, login: str, old_password: str, new_password: str) -> None:
+        """The user's own change: `old_password` must be the current one (else `WrongCurrentPassword`);
+        the new one is written like a reset (into the history) but leaves the lock state as it is. The
+        write happens only if the current hash is still the one checked, so a change racing another
+        write finds the old password wrong rather than undoing it."""
+        current, _ = await self._hashes(login)
+        if not current or not await self._hashing.verify_secret(current, normalize_password(old_password)):
+            raise WrongCurrentPassword
+        new_hash = await self._hashing.hash_secret(normalize_password(new_password))
+
+        def write(db: Db) -> None:
+            row = db.execute("SELECT password_hash, history_json FROM users WHERE login = ?", (login,)).fetchone()
+            if row is None or row["password_hash"] != current:
+                raise WrongCurrentPassword
+            history = [new_hash, *json.loads(row["history_json"])][:MAX_HISTORY]
+            db.execute(
+                "UPDATE users SET password_hash = ?, history_json = ? WHERE login = ? AND password_hash = ?",
+                (new_hash, json.dumps(history), login, current),
             )
 
         await self._store.call(write)
