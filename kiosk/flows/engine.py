@@ -81,6 +81,7 @@ from kiosk.flows.steps import (
 )
 from kiosk.flows.validation import (
     CONTACT_FIELD,
+    QUESTIONS_FIELD,
     answers_errors,
     code_errors,
     contact_errors,
@@ -471,7 +472,13 @@ class FlowEngine:
         errors = contact_errors(answer.kind, value)
         if errors:
             return contact_step(answer.kind, answer.value, errors)
-        return await self._step_for(await self._client.add_contact(answer.kind, value))
+        try:
+            view = await self._client.add_contact(answer.kind, value)
+        except ApiError as error:
+            if error.code is not ErrorCode.CONTACT_INVALID:
+                raise
+            return contact_step(answer.kind, answer.value, (FieldError(CONTACT_FIELD, error.code.value),))
+        return await self._step_for(view)
 
     async def _register_questions(self, answer: QuestionsRegistrationAnswer, data: RegisterQuestionsData) -> Step:
         """The answers go in this one call; a refused set comes back with the picks kept, never the answers."""
@@ -484,7 +491,14 @@ class FlowEngine:
             (QuestionChoice(predefined_id=option.predefined_id, custom_text=option.custom_text), text.strip())
             for option, (_, text) in zip(options, answer.pairs, strict=True)
         ]
-        view = await self._client.register_questions(pairs)
+        try:
+            view = await self._client.register_questions(pairs)
+        except ApiError as error:
+            if error.code is not ErrorCode.QUESTIONS_INVALID:
+                raise
+            refused = tuple(question_rule_error(rule) for rule in error.question_reasons)
+            refused = refused or (FieldError(QUESTIONS_FIELD, error.code.value),)
+            return replace(self._step, data=replace(data, selected=picks), errors=refused)
         return self._registered(await self._step_for(view), RegistrationKind.QUESTIONS)
 
     async def _finish_registration(self) -> Step:
@@ -591,11 +605,6 @@ class FlowEngine:
             return replace(step, data=replace(data, rejected=rejected), errors=(FieldError("password", code.value),))
         if code is ErrorCode.UNLOCK_NOT_ALLOWED and step.kind is StepKind.RESET_OR_UNLOCK:
             return with_errors(step, FieldError("choice", ErrorCode.UNLOCK_NOT_ALLOWED.value))
-        if code is ErrorCode.CONTACT_INVALID and isinstance(data, RegisterContactData):
-            return with_errors(step, FieldError(CONTACT_FIELD, code.value))
-        if code is ErrorCode.QUESTIONS_INVALID and isinstance(data, RegisterQuestionsData):
-            errors = tuple(question_rule_error(rule) for rule in error.question_reasons)
-            return with_errors(step, *(errors or (FieldError("questions", code.value),)))
         return self._failure(error, repeat=self._resync)
 
     def _failure(self, error: ClientError, *, repeat: Operation, effect: str | None = None) -> Step:

@@ -132,18 +132,30 @@ CONTACT_FIELD = "value"
 CONTACT_INVALID = ErrorCode.CONTACT_INVALID.value
 """Field-error code: not the shape of an e-mail address (or a phone number)."""
 
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
-"""A mailbox@domain.tld shape: one @, a dotted domain without empty labels, no spaces."""
-_PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
-_PHONE = re.compile(r"\+?\d{6,15}")
-"""E.164: up to 15 digits (with an optional +); fewer than 6 is no phone number anyone could be called at."""
+PHONE_DIGITS = (8, 15)
+"""Digits after the `+` of an international number (country code included), as the backend counts them."""
+_PHONE_SEPARATORS = " -"
+"""What people type between digit groups; dropped before the number is checked."""
+
+
+def _invisible(character: str) -> bool:
+    """Controls, format characters (direction marks, zero-width joiners) and every kind of space."""
+    return unicodedata.category(character)[0] in "CZ"
 
 
 def contact_shape_ok(kind: RegistrationKind, value: str) -> bool:
-    """Whether `value` has the shape of an e-mail address (kind email) or a phone number (kind phone)."""
+    """Whether `value` (stripped) can be a contact, by the backend's rule (`registration.rules.contact_value`; a
+    test keeps the two the same). E-mail: one `@`, a local part, a dotted domain without an empty label.
+    Phone: `+` and 8–15 ASCII digits once spaces and dashes are dropped. Nothing invisible in either."""
     if kind is RegistrationKind.EMAIL:
-        return _EMAIL.fullmatch(value) is not None
-    return _PHONE.fullmatch(_PHONE_PUNCTUATION.sub("", value)) is not None
+        local, _, domain = value.partition("@")
+        labels = domain.split(".")
+        visible = not any(_invisible(character) for character in value)
+        return visible and value.count("@") == 1 and bool(local) and len(labels) >= 2 and all(labels)
+    compact = "".join(character for character in value if character not in _PHONE_SEPARATORS)
+    digits = compact[1:]  # anything invisible left after the separators is no digit
+    low, high = PHONE_DIGITS
+    return compact.startswith("+") and digits.isascii() and digits.isdigit() and low <= len(digits) <= high
 
 
 def contact_errors(kind: RegistrationKind, value: str) -> tuple[FieldError, ...]:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from kiosk.flows.engine import RecoveryFlow
-from kiosk.flows.steps import IdentifyAnswer, Step
+from kiosk.flows.steps import IdentifyAnswer, SignInAnswer, Step
 from kiosk.policy.schema import Policy
 from kiosk.services.backend import Backend, ManualClock
 from kiosk.services.client import BackendClient, request_timeouts
@@ -30,6 +30,8 @@ DEMO_POLICY = Path(__file__).resolve().parents[2] / "resources" / "demo-policy.t
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NEW_PASSWORD = "Tulip-Harbor-93!"
 """A new password every demo user may take."""
+DEMO_PASSWORD = "Contoso-Demo-2025!"
+"""Every demo user's current password (what they know at the change and registration sign-in)."""
 QUINN_ANSWERS = {"first_pet": "Rex", "first_school": "Oak Park", "childhood_nickname": "Bean"}
 
 
@@ -50,6 +52,8 @@ class Wire(httpx.AsyncBaseTransport):
         self.fault: httpx.TransportError | None = None
         self.fault_after_backend = False
         self.requests: list[tuple[str, str]] = []
+        self.request_ids: list[tuple[str, str | None]] = []
+        """(path, Idempotency-Key or None) of every request."""
         self.token: str | None = None
 
     def fail_next(self, fault: httpx.TransportError, *, after_backend: bool = False) -> None:
@@ -59,6 +63,7 @@ class Wire(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Forward the request (or fail it); note the session token a new session answers with."""
         self.requests.append((request.method, request.url.path))
+        self.request_ids.append((request.url.path, request.headers.get("Idempotency-Key")))
         fault, self.fault = self.fault, None
         if fault is not None and not self.fault_after_backend:
             raise fault
@@ -107,8 +112,12 @@ class Kiosk:
         """Type the user ID and solve the CAPTCHA."""
         return await self.flow.submit(IdentifyAnswer(user_id=user_id, captcha=await self.captcha()))
 
+    async def sign_in(self, user_id: str, password: str = DEMO_PASSWORD) -> Step:
+        """Type the user ID and current password, and solve the CAPTCHA (the change and registration sign-in)."""
+        return await self.flow.submit(SignInAnswer(user_id=user_id, password=password, captcha=await self.captcha()))
+
     async def emailed_code(self, address: str) -> str:
-        """The latest code e-mailed to `address`."""
+        """The latest code e-mailed (or texted, given a phone number) to `address`."""
         messages = [message for message in await self.backend.outbox() if message.to == address]
         assert messages, f"nothing was sent to {address}"
         match = re.search(r"\b(\d{6,10})\b", messages[-1].body)
