@@ -230,6 +230,34 @@ def protected_admin(live: LiveDirectory, login: str) -> Iterator[LiveUser]:
         connection.unbind()
 
 
+@contextlib.contextmanager
+def granted(live: LiveDirectory, dn: str, grantee_dn: str, rights: tuple[tuple[str, str], ...]) -> Iterator[None]:
+    """Explicit allow ACEs on `dn` for `grantee_dn` for the block, e.g. `(("WP", LOCKOUT_TIME),)`; the entry's
+    DACL as it was is written back afterwards (other tests share the server)."""
+    from ldap3.protocol.microsoft import security_descriptor_control
+
+    control = security_descriptor_control(sdflags=SD_DACL)
+    connection = live.connect()
+    try:
+        connection.search(grantee_dn, "(objectClass=*)", ldap3.BASE, attributes=["objectSid"])
+        sid = format_sid(connection.response[0]["raw_attributes"]["objectSid"][0])
+        connection.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["nTSecurityDescriptor"], controls=control)
+        before = connection.response[0]["raw_attributes"]["nTSecurityDescriptor"][0]
+        aces = "".join(f"(OA;;{right};{guid};;{sid})" for right, guid in rights)
+        samba_tool = program("samba-tool")
+        conf, database = Path(live.workdir, "etc", "smb.conf"), Path(live.workdir, "private", "sam.ldb")
+        run([samba_tool, "dsacl", "set", "-s", str(conf), "-H", str(database), f"--objectdn={dn}", f"--sddl={aces}"],
+            "samba-tool dsacl set (a test's extra rights)")  # fmt: skip
+        try:
+            yield
+        finally:
+            restore = {"nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [before])]}
+            if not connection.modify(dn, restore, controls=control):
+                raise LiveServerError(f"Samba refused the old ACL of {dn} back: {connection.result}")
+    finally:
+        connection.unbind()
+
+
 def start_samba_ad() -> LiveDirectory:
     """Provision and start a Samba AD DC in a fresh temporary directory.
 
