@@ -60,3 +60,20 @@ def admin_reset_notice(policy: Policy, user: DirectoryUser) -> tuple[str, str]:
         "through self-service password reset."
     ).format(login=user.login, name=user.display_name)
     return subject, body
+
+
+def security_info_changed_notice(policy: Policy, user: DirectoryUser) -> tuple[str, str]:
+    """Subject and body of "your security info was changed", to the user's addresses from before the change
+    and after it; it never says what was registered, nor any of it."""
+    organisation = policy.kiosk.branding.organisation
+    subject = _("Your {organisation} security info was changed").format(organisation=organisation)
+    body = (
+        _("Hello {name},").format(name=user.display_name)
+        + "\n\n"
+        + _(
+            "The security info of your account {login} (the ways you prove who you are when you reset your "
+            "password) was just changed at a self-service kiosk. If this was not you, contact your IT service "
+            "desk immediately."
+        ).format(login=user.login)
+    )
+    return subject, body

@@ -368,7 +368,8 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "POST", f"{_P}/session/reconfirm", "reconfirm", "Keep the security info as it is, or update it.", _reconfirm,
-        request=ReconfirmRequest, response=SessionView, errors=(*_STEP, ErrorCode.DIRECTORY_UNAVAILABLE), session=True,
+        request=ReconfirmRequest, response=SessionView, session=True,
+        errors=(*_STEP, ErrorCode.DIRECTORY_UNAVAILABLE, ErrorCode.WRITEBACK_FAILED),
     ),
     RouteSpec(
         "POST", f"{_P}/session/register/contact", "add_contact",
@@ -388,12 +389,13 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec(
         "POST", f"{_P}/session/register/contact/resend", "resend_contact_code",
         "Send a new code to the new e-mail or phone.", _resend_contact,
-        response=SessionView, session=True, hashes=True, errors=(*_STEP, _BLOCKED),
+        response=SessionView, session=True, hashes=True, errors=(*_STEP, ErrorCode.NO_ACTIVE_CODE, _BLOCKED),
     ),
     RouteSpec(
         "POST", f"{_P}/session/register/questions", "register_questions", "Register (replace) the security questions.",
         _set_questions, request=QuestionsRegistrationRequest, response=SessionView, session=True, hashes=True,
-        heavy=True, errors=(*_STEP, ErrorCode.QUESTIONS_INVALID, ErrorCode.REGISTRATION_NOT_ALLOWED),
+        heavy=True,
+        errors=(*_STEP, ErrorCode.QUESTIONS_INVALID, ErrorCode.REGISTRATION_NOT_ALLOWED, ErrorCode.WRITEBACK_FAILED),
     ),
     RouteSpec(
         "POST", f"{_P}/session/register/app", "start_app_registration",
@@ -404,7 +406,10 @@ ROUTES: tuple[RouteSpec, ...] = (
         "POST", f"{_P}/session/register/app/code", "confirm_app_registration",
         "Confirm the authenticator app with one current code.", _confirm_app,
         request=VerifyCodeRequest, response=SessionView, session=True, hashes=True,
-        errors=(*_STEP, ErrorCode.CODE_WRONG, ErrorCode.CODE_BURNED, _BLOCKED),
+        errors=(
+            *_STEP, ErrorCode.CODE_WRONG, ErrorCode.CODE_BURNED, ErrorCode.NO_ACTIVE_CODE, ErrorCode.WRITEBACK_FAILED,
+            _BLOCKED,
+        ),
     ),
     RouteSpec(
         "POST", f"{_P}/session/register/cancel", "cancel_pending_registration",

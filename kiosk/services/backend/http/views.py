@@ -4,15 +4,33 @@ from __future__ import annotations
 
 from kiosk.policy.password import PasswordRules
 from kiosk.policy.schema import Method
-from kiosk.services.api import CodeChallenge, MethodOption, Refusal, SessionView, Stage
+from kiosk.services.api import (
+    CodeChallenge,
+    MethodOption,
+    Refusal,
+    RegisteredMethod,
+    RegistrationKind,
+    RegistrationView,
+    SessionView,
+    Stage,
+)
 from kiosk.services.backend.directory.embedded import DirectoryUser
 from kiosk.services.backend.recovery import authenticator
-from kiosk.services.backend.recovery.eligibility import masked_target
+from kiosk.services.backend.recovery.eligibility import masked_target, target_of
+from kiosk.services.backend.recovery.masking import mask_email, mask_phone
 from kiosk.services.backend.recovery.offer import GATE_STAGES, attempts_left, shown_gates, shown_methods, uniform_phase
 from kiosk.services.backend.recovery.sessions import SessionState
+from kiosk.services.backend.registration import qr
+from kiosk.services.backend.registration.rules import (
+    can_register,
+    code_method,
+    methods_needed,
+    question_choices,
+)
 from kiosk.services.backend.runtime import Runtime
 
-VERIFIED_STAGES = (Stage.CHOOSE_ACTION, Stage.NEW_PASSWORD, Stage.DONE)
+REGISTRATION_VIEW_STAGES = (Stage.REGISTER, Stage.REGISTER_VERIFY, Stage.REGISTER_APP, Stage.RECONFIRM)
+VERIFIED_STAGES = (Stage.CHOOSE_ACTION, Stage.NEW_PASSWORD, Stage.DONE, *REGISTRATION_VIEW_STAGES)
 
 
 async def _code_challenge(rt: Runtime, state: SessionState, user: DirectoryUser | None) -> CodeChallenge | None:
@@ -43,6 +61,53 @@ def _masked(rt: Runtime, state: SessionState, user: DirectoryUser | None, method
     if user is None or uniform_phase(rt, state):
         return None
     return masked_target(user, method)
+
+
+def _registered(user: DirectoryUser) -> tuple[RegisteredMethod, ...]:
+    """What the account holds, masked: never an address, number, answer or secret."""
+    methods: list[RegisteredMethod] = []
+    if email := target_of(user, Method.EMAIL):
+        methods.append(RegisteredMethod(kind=RegistrationKind.EMAIL, masked_target=mask_email(email)))
+    if phone := target_of(user, Method.MOBILE_SMS):
+        methods.append(RegisteredMethod(kind=RegistrationKind.PHONE, masked_target=mask_phone(phone)))
+    if user.questions:
+        methods.append(RegisteredMethod(kind=RegistrationKind.QUESTIONS, questions=len(user.questions)))
+    if user.totp_secret:
+        methods.append(RegisteredMethod(kind=RegistrationKind.APP))
+    return tuple(methods)
+
+
+async def _registration_view(rt: Runtime, state: SessionState, user: DirectoryUser) -> RegistrationView:
+    """The registration stages' data; the pending contact masked, the new app secret only in REGISTER_APP."""
+    kinds = can_register(user, rt.policy)
+    asks_questions = RegistrationKind.QUESTIONS in kinds
+    view = RegistrationView(
+        registered=_registered(user),
+        can_register=kinds,
+        methods_needed=methods_needed(user, rt.policy),
+        questions_to_register=rt.policy.security_questions.number_to_register if asks_questions else 0,
+        question_choices=question_choices(rt.policy) if asks_questions else (),
+        confirmed_at=user.confirmed_at,
+    )
+    pending = rt.box.open(state.sealed_pending) if state.sealed_pending else ""
+    kind = state.pending_kind
+    if state.stage is Stage.REGISTER_VERIFY and kind in (RegistrationKind.EMAIL, RegistrationKind.PHONE) and pending:
+        active = await rt.codes.active(state.token_hash)
+        method = code_method(kind, rt.policy)
+        masked = mask_email(pending) if kind is RegistrationKind.EMAIL else mask_phone(pending)
+        challenge = CodeChallenge(
+            method=method,
+            masked_target=masked,
+            attempts_left=active.attempts_left if active else 0,
+            code_length=rt.codes.length,
+            expires_at=active.expires_at if active else None,
+            can_resend=True,
+        )
+        return view.model_copy(update={"pending": challenge})
+    if state.stage is Stage.REGISTER_APP and kind is RegistrationKind.APP and pending:
+        uri = qr.provisioning_uri(pending, user.login, rt.policy.kiosk.branding.organisation)
+        return view.model_copy(update={"app_secret": pending, "app_uri": uri, "app_qr_svg": qr.qr_svg(uri)})
+    return view
 
 
 async def build_view(rt: Runtime, state: SessionState) -> SessionView:
@@ -89,6 +154,8 @@ async def build_view(rt: Runtime, state: SessionState) -> SessionView:
         # Claim "not one of your last N" only where a reused password will be refused (Samba: never).
         history_checked = rules.history == 0 or await rt.directory.enforces_history(user.login)
         update["rules"] = rules if history_checked else rules.model_copy(update={"history": 0})
-    if state.stage is Stage.DONE:
-        update["outcome"] = state.outcome
+    if state.stage is Stage.DONE or state.stage in REGISTRATION_VIEW_STAGES:
+        update["outcome"] = state.outcome  # after a reset, unlock or change: what was done (None in flow register)
+    if state.stage in REGISTRATION_VIEW_STAGES:
+        update["registration"] = await _registration_view(rt, state, user)
     return view.model_copy(update=update)

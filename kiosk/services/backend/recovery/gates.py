@@ -9,7 +9,7 @@ per session, and a method whose attempts are used up is no longer offered in tha
 from __future__ import annotations
 
 from kiosk.policy.schema import Method
-from kiosk.services.api import AnswersRequest, ChooseMethodRequest, ErrorCode, Stage, VerifyCodeRequest
+from kiosk.services.api import AnswersRequest, ChooseMethodRequest, ErrorCode, Flow, Stage, VerifyCodeRequest
 from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.delivery.messages import code_message
 from kiosk.services.backend.delivery.queue import Message
@@ -108,6 +108,10 @@ async def _pass_gate(
         # The person has proved they hold the account: now they may learn why it cannot reset.
         machine.move(state, operation, Stage.REFUSED)
         await rt.record(state, AuditEvent.REFUSED, outcome=state.refusal.value)
+    elif state.flow is Flow.REGISTER:
+        # Registration: one gate proves the account's owner (on top of the password), whatever reset needs.
+        registering = machine.may_register(state, user, rt.policy)
+        machine.move(state, operation, Stage.REGISTER if registering else Stage.CHOOSE_METHOD, rt.policy)
     elif not machine.earned(state, user, rt.policy):
         machine.move(state, operation, Stage.CHOOSE_METHOD)
     else:

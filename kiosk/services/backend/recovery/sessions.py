@@ -84,6 +84,10 @@ class SessionState(BaseModel):
     """The pending contact (REGISTER_VERIFY) or new authenticator secret (REGISTER_APP), sealed."""
     registered: list[RegistrationKind] = Field(default_factory=list)
     """What this session registered (each audited once as `registered`; the notice names none of them)."""
+    pending_failures: int = 0
+    """REGISTER_APP: wrong codes for the pending authenticator secret (at `methods.code_attempts` it is dropped)."""
+    sealed_notified: str = Field(default="", repr=False)
+    """The addresses already told in this session that the security info changed (a JSON list, sealed)."""
 
 
 class SessionStore:
