@@ -600,6 +600,11 @@ class FlowEngine:
             # show the page of what it holds now, with the error on that page's field.
             fresh = await self._step_for(await self._client.session())
             return with_errors(fresh, _gate_error(fresh.kind, code, error.attempts_left))
+        if code is ErrorCode.SIGN_IN_FAILED and isinstance(data, NewPasswordData):
+            # The current password changed elsewhere since the sign-in: this session can change nothing, so a
+            # new sign-in, told why on its password field.
+            fresh = await self._open_at_first()
+            return with_errors(fresh, FieldError("password", code.value))
         if code is ErrorCode.PASSWORD_REJECTED and isinstance(data, NewPasswordData):
             rejected = tuple(reason.value for reason in error.reasons)
             return replace(step, data=replace(data, rejected=rejected), errors=(FieldError("password", code.value),))
