@@ -135,9 +135,36 @@ KEYPAD: list[list[KeySpec]] = [
 ]
 
 
+DIALPAD: list[list[KeySpec]] = [
+    _chars("123"),
+    _chars("456"),
+    _chars("789"),
+    [KeySpec(KeyKind.CHAR, "+"), KeySpec(KeyKind.CHAR, "0"), KeySpec(KeyKind.BACKSPACE)],
+    [KeySpec(KeyKind.SPACE), KeySpec(KeyKind.ENTER, width=2)],
+]
+"""A phone number: digits, the `+` of the country code and a space between groups."""
+
+LATIN_HINTS = (
+    Qt.InputMethodHint.ImhPreferLatin
+    | Qt.InputMethodHint.ImhLatinOnly
+    | Qt.InputMethodHint.ImhEmailCharactersOnly
+    | Qt.InputMethodHint.ImhUrlCharactersOnly
+)
+
+
 def wants_keypad(edit: QLineEdit) -> bool:
-    """True for a digits-only field (the one-time code): it gets the numeric keypad."""
+    """True for a digits-only field (the one-time code, a phone number): it gets a numeric pad."""
     return bool(edit.inputMethodHints() & DIGIT_HINTS)
+
+
+def wants_dialpad(edit: QLineEdit) -> bool:
+    """True for a phone number field: the pad with `+` and space."""
+    return bool(edit.inputMethodHints() & Qt.InputMethodHint.ImhDialableCharactersOnly)
+
+
+def wants_latin(edit: QLineEdit) -> bool:
+    """True for a field written in Latin letters (a user ID, an e-mail address): it opens on the Latin letters."""
+    return bool(edit.inputMethodHints() & LATIN_HINTS)
 
 
 class Key(QPushButton):
@@ -172,6 +199,7 @@ class OnScreenKeyboard(QFrame):
         self.alphabet: Alphabet | None = None
         """The current language's own alphabet, when it is not written in Latin letters."""
         self.keypad = self._page(KEYPAD, max_width=KEY_SIZE_PX * 3 * 2)
+        self.dialpad = self._page(DIALPAD, max_width=KEY_SIZE_PX * 3 * 2)
         self.letters = self._page(LETTERS)
         self.symbols = self._page(SYMBOLS)
         self.native: QWidget | None = None
@@ -219,9 +247,13 @@ class OnScreenKeyboard(QFrame):
         if edit is None:
             self.hide()
             return
-        if wants_keypad(edit):
+        if wants_dialpad(edit):
+            self.pages.setCurrentWidget(self.dialpad)
+        elif wants_keypad(edit):
             self.pages.setCurrentWidget(self.keypad)
-        elif self.pages.currentWidget() is self.keypad:
+        elif self.pages.currentWidget() in (self.keypad, self.dialpad) or (
+            wants_latin(edit) and self.pages.currentWidget() is self.native
+        ):
             self.pages.setCurrentWidget(self.letters)
         self.show()
 
@@ -230,7 +262,7 @@ class OnScreenKeyboard(QFrame):
         alphabet = ALPHABETS.get(tag.replace("_", "-").split("-")[0].lower())
         if alphabet != self.alphabet:
             self.alphabet = alphabet
-            on_keypad = self.pages.currentWidget() is self.keypad
+            current = self.pages.currentWidget()
             for page in (self.letters, self.symbols, self.native):
                 if page is not None:
                     self._drop(page)
@@ -238,7 +270,7 @@ class OnScreenKeyboard(QFrame):
             self.letters = self._page(_letters(LATIN_ROWS, script_key=script_key))
             self.symbols = self._page(_symbols(script_key=script_key))
             self.native = None if alphabet is None else self._page(_letters(alphabet.rows, script_key=True))
-            self.pages.setCurrentWidget(self.keypad if on_keypad else self.letters)
+            self.pages.setCurrentWidget(current if current in (self.keypad, self.dialpad) else self.letters)
         self.retranslate()
 
     def _send(self, key: Qt.Key, text: str, *, shift: bool = False) -> None:

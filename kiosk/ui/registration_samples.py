@@ -104,7 +104,7 @@ def registration_steps(captcha_png: bytes, now: datetime) -> dict[StepKind, Step
             RegisterQuestionsData(
                 count=3, choices=choices, min_answer=3, max_answer=40, registered=3, selected=(28, 5, 35)
             ),
-            errors=(FieldError("answer1", "answer_length"),),
+            errors=(FieldError("answers", "answer_length"),),
             can_go_back=True,
         ),
         StepKind.REGISTER_APP: Step(

@@ -107,6 +107,15 @@ def field_error(error: FieldError) -> str:
             ),
             count=error.attempts_left,
         )
+    if error.code == "sign_in_failed" and error.attempts_left is not None:
+        return fill(
+            ngettext(
+                "The user ID or password isn't right. You have {count} attempt left.",
+                "The user ID or password isn't right. You have {count} attempts left.",
+                error.attempts_left,
+            ),
+            count=error.attempts_left,
+        )
     message = _FIELD_ERRORS.get(error.code)
     return message() if message else _("This value was not accepted.")
 

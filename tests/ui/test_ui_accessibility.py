@@ -21,6 +21,9 @@ from kiosk.ui.pages.choose_method import ChooseMethodPage
 from kiosk.ui.pages.enter_code import EnterCodePage
 from kiosk.ui.pages.identify import IdentifyPage
 from kiosk.ui.pages.new_password import NewPasswordPage
+from kiosk.ui.pages.register_app import RegisterAppPage
+from kiosk.ui.pages.register_questions import RegisterQuestionsPage
+from kiosk.ui.pages.register_verify import RegisterVerifyPage
 from kiosk.ui.protocols import KioskServices
 from kiosk.ui.screenshots import ScreenshotFakeEngine, sample_steps
 from kiosk.ui.theme import DEFAULT_SYSTEM_POINTS, DEFAULT_SYSTEM_POINTS_ELSEWHERE, apply_theme
@@ -45,6 +48,9 @@ SECRETS = {
     EnterCodePage: "48302917",
     NewPasswordPage: "Tulip-Harbor-93!",
     AnswerQuestionsPage: "Rexthedog",
+    RegisterVerifyPage: "48302917",
+    RegisterQuestionsPage: "Rexthedog",
+    RegisterAppPage: "492113",
 }
 
 
@@ -135,7 +141,17 @@ def test_fields_are_named_by_their_labels_and_errors_describe_them(
     assert captcha.text(QAccessible.Text.Description) == page.captcha.error.text() != ""
 
 
-@pytest.mark.parametrize("kind", [StepKind.ENTER_CODE, StepKind.NEW_PASSWORD, StepKind.ANSWER_QUESTIONS])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        StepKind.ENTER_CODE,
+        StepKind.NEW_PASSWORD,
+        StepKind.ANSWER_QUESTIONS,
+        StepKind.REGISTER_VERIFY,
+        StepKind.REGISTER_QUESTIONS,
+        StepKind.REGISTER_APP,
+    ],
+)
 def test_secret_fields_never_expose_their_contents(
     window: KioskWindow, policy: Policy, every_kind: dict[StepKind, Step], qtbot: QtBot, kind: StepKind
 ) -> None:

@@ -43,6 +43,7 @@ class ReconfirmPage(Page):
         for index, _method in enumerate(self.data(ReconfirmData).registered):
             line = label("registeredLine")
             self.body.insertWidget(index, line)
+            line.show()
             self.lines.append(line)
 
     def retranslate(self) -> None:

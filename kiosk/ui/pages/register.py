@@ -68,12 +68,14 @@ class RegisterPage(Page):
             choice.clicked.connect(lambda _checked=False, kind=kind: self.answered.emit(StartRegistrationAnswer(kind)))
             place = len(self.choices)
             self.grid.addWidget(choice, place // 2, place % 2)
+            choice.show()  # now, not when the layout gets round to it: focus_first may come first
             self.choices.append((kind, choice))
         position = self.body.indexOf(self.confirmed)
         for method in data.registered:
             if method.kind not in data.can_register:
                 line = label()
                 self.body.insertWidget(position, line)
+                line.show()
                 position += 1
                 self.kept.append(line)
         chain = [widget for _kind, widget in self.choices] + [self.done]

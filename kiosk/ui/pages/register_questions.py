@@ -138,6 +138,10 @@ class RegisterQuestionsPage(Page):
         self.column.setSpacing(14)
         self.column.addStretch(1)
         self.scroll_area.setWidget(self.holder)
+        self.set_error = label("fieldError")
+        """An error about the whole set (the service's `questions` and `answers` fields), above the rows."""
+        self.set_error.hide()
+        self.body.addWidget(self.set_error)
         self.body.addWidget(self.scroll_area, 1)
         self.progress = label("muted", wrap=False)
         self.save = button("primary")
@@ -146,24 +150,32 @@ class RegisterQuestionsPage(Page):
         row.addWidget(self.progress)
 
     def load(self, step: Step) -> None:
-        """One row per question to register, the questions picked before a field error kept (never the answers)."""
+        """One row per question to register, the questions picked before a field error kept. The answers are
+        kept too when the same page comes back with errors (fix one, not retype all); a new page starts empty."""
         data = self.data(RegisterQuestionsData)
+        keep = bool(step.errors) and len(self.rows) == data.count
+        if not keep:
+            self._build_rows(data.count, data.max_answer)
+        self._fill_pickers()
+        if len(data.selected) == len(self.rows):
+            for row, choice in zip(self.rows, data.selected, strict=True):
+                row.pick(choice)
+
+    def _build_rows(self, count: int, max_answer: int) -> None:
         for old in self.rows:
             self.column.removeWidget(old)
             old.hide()
             old.deleteLater()
         self.rows = []
-        for index in range(data.count):
+        for index in range(count):
             row = QuestionRow(index + 1)
-            row.answer.edit.setMaxLength(data.max_answer)
+            row.answer.edit.setMaxLength(max_answer)
             row.picker.currentIndexChanged.connect(self._update_progress)
             row.answer.edit.textChanged.connect(self._update_progress)
             self.column.insertWidget(index, row)
+            row.show()  # now, not when the layout gets round to it: focus_first may come first
             self.rows.append(row)
-        self._fill_pickers()
-        if len(data.selected) == len(self.rows):
-            for row, choice in zip(self.rows, data.selected, strict=True):
-                row.pick(choice)
+        # New rows join the end of the focus chain (after Save and Back): put them back in reading order.
         chain: list[QWidget] = [widget for row in self.rows for widget in (row.picker, row.answer.edit)]
         for first, second in pairwise([*chain, self.save]):
             QWidget.setTabOrder(first, second)
@@ -250,22 +262,31 @@ class RegisterQuestionsPage(Page):
                 return row
         return None
 
+    def _error_text(self, error: FieldError) -> str:
+        if error.code == "answer_length":
+            data = self.data(RegisterQuestionsData)
+            return texts.answer_length(data.min_answer, data.max_answer)
+        return texts.field_error(error)
+
     def place_error(self, error: FieldError) -> bool:
-        """An error about one row goes under it; errors about the whole set go in the banner."""
+        """An error about one row goes under it; errors about the whole set above the rows."""
+        if error.field in ("questions", "answers"):
+            shown = [line for line in self.set_error.text().split("\n") if line]
+            self.set_error.setText("\n".join([*shown, self._error_text(error)]))
+            self.set_error.show()
+            return True
         row = self._row_of(error.field)
         if row is None:
             return False
-        if error.code == "answer_length":
-            data = self.data(RegisterQuestionsData)
-            row.answer.set_error(texts.answer_length(data.min_answer, data.max_answer))
-        else:
-            row.answer.set_error(texts.field_error(error))
+        row.answer.set_error(self._error_text(error))
         return True
 
     def clear_field_errors(self) -> None:
-        """Hide every row's error."""
+        """Hide every row's error and the set's."""
         for row in self.rows:
             row.answer.set_error(None)
+        self.set_error.setText("")
+        self.set_error.hide()
 
     def clear_inputs(self) -> None:
         """Wipe every answer and forget the picked questions."""

@@ -19,7 +19,7 @@ from kiosk.i18n import _
 from kiosk.services.api import Flow
 from kiosk.ui import texts
 from kiosk.ui.captcha import CaptchaBox
-from kiosk.ui.controls import LabelledField, button
+from kiosk.ui.controls import LabelledField, button, wipe_line_edit
 from kiosk.ui.pages.base import Page, PageContext, Request, add_row, set_title
 
 MAX_PASSWORD_TYPED = 256
@@ -79,7 +79,7 @@ class SignInPage(Page):
         self.user_id.edit.setText(data.user_id)
         failed = any(error.code == "sign_in_failed" or error.field == "password" for error in step.errors)
         if failed or not data.user_id:
-            self.password.edit.clear()
+            wipe_line_edit(self.password.edit)  # no Ctrl+Z back to a password that did not work
 
     def retranslate(self) -> None:
         """Texts of the sign-in page (the title says which way in it is for)."""
