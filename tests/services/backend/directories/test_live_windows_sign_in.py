@@ -16,14 +16,14 @@ import pytest
 from live_servers.kiosk_setup import fake_keyring_for, live_policy
 from live_servers.samba_ad import DOMAIN, REALM
 
-from kiosk.services.api import Stage
+from kiosk.services.api import Flow, SessionOpened, SessionView, Stage
 from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.services.backend.directory.errors import AmbiguousUser
 from kiosk.services.backend.directory.factory import open_ldap_directory
 from kiosk.services.backend.directory.ldap import LdapDirectory
 from kiosk.services.backend.storage.store import Store
 
-from ..conftest import kiosk_for
+from ..conftest import Kiosk, kiosk_for
 
 DNS = REALM.lower()
 
@@ -151,3 +151,32 @@ async def test_openldap_takes_a_backslash_as_a_character(openldap_server: Any, t
         finally:
             await directory.close()
             await store.close()
+
+
+async def signed_in(kiosk: Kiosk, flow: Flow, user_id: str, password: str) -> SessionView:
+    """Open a session of `flow` and sign in with `user_id` and `password`."""
+    response = await kiosk.request("POST", "/sessions", {"kiosk_id": "lobby-1", "locale": "en", "flow": flow.value})
+    assert response.status_code == 201, response.text
+    kiosk.token = SessionOpened.model_validate_json(response.content).token
+    captcha = await kiosk.backend.captcha_text_for_test(kiosk.token)
+    body = {"user_id": user_id, "password": password, "captcha": captcha}
+    return await kiosk.ok("POST", "/session/sign-in", body)
+
+
+async def test_change_and_registration_sign_in_take_the_windows_forms(samba_ad_server: Any) -> None:
+    alice = samba_ad_server.users["alice"]
+    with fake_keyring_for(samba_ad_server), attribute_set(samba_ad_server, "alice", "userPrincipalName", None):
+        async with kiosk_for(live_policy(samba_ad_server)) as kiosk:
+            view = await signed_in(kiosk, Flow.CHANGE, f"{DOMAIN.lower()}\\ALICE", alice.password)
+            assert view.stage is Stage.NEW_PASSWORD
+            view = await signed_in(kiosk, Flow.REGISTER, f"alice@{DNS}", alice.password)  # implicit UPN, no UPN set
+            assert view.stage is Stage.CHOOSE_METHOD  # alice has a mail address: a gate before any change
+            await kiosk.error(
+                "POST",
+                "/session/sign-in",
+                {"user_id": "x", "password": "y", "captcha": "z"},
+                409,
+                "step_not_allowed",
+            )
+            records = await kiosk.backend.audit_records()
+    assert [r.user_id for r in records if r.event is AuditEvent.SIGNED_IN] == ["alice", "alice"]
