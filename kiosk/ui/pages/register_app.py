@@ -44,8 +44,8 @@ class RegisterAppPage(Page):
         self.key = UncopyableLabel()
         self.key.setObjectName("appKey")
         self.key.setWordWrap(True)
-        # The key reads left to right in every language, and its groups must not be reordered.
-        self.key.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
+        # Latin letters and digits only: the key reads left to right in a right-to-left page too (the bidi
+        # algorithm keeps runs of left-to-right letters in order), and sits on the page's leading side.
         font = QFont("DejaVu Sans Mono")
         font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 2)
         self.key.setFont(font)
@@ -84,6 +84,10 @@ class RegisterAppPage(Page):
         self.scan.setText(_("1. Scan the QR code with the app."))
         self.key_caption.setText(_("Can't scan it? Type this key into the app instead:"))
         self.key.setAccessibleName(texts.fill(_("Key: {key}"), key=spelled(data.secret)))
+        # A label aligns by its text's direction: this Latin key would stay at the left of a right-to-left page.
+        leading = Qt.AlignmentFlag.AlignRight if self.layoutDirection() is Qt.LayoutDirection.RightToLeft else (
+            Qt.AlignmentFlag.AlignLeft)
+        self.key.setAlignment(leading | Qt.AlignmentFlag.AlignAbsolute | Qt.AlignmentFlag.AlignVCenter)
         self.enter.setText(_("2. Type the code the app shows now."))
         self.code.set_caption(code_caption(data.code_length))
         code_error = self.step.error_for("code")

@@ -30,8 +30,9 @@ class RegisterContactPage(Page):
         super().__init__(context, parent)
         self.contact = LabelledField("contact")
         self.contact.edit.setMaxLength(MAX_CONTACT)
-        self.contact.edit.setMaximumWidth(560)
-        # An address or a number reads left to right in every language.
+        # An address or a number reads left to right in every language: "+31 6 1234 5678" in a right-to-left
+        # field would show its digit groups in reverse order. Full width, so the field still sits where the
+        # page's direction puts fields (a narrower left-to-right field would move to the left edge).
         self.contact.edit.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
         self.body.addWidget(self.contact)
         self.send = button("primary")
