@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pyotp
-from flow_driver import Kiosk
+from flow_driver import DEMO_PASSWORD, Kiosk
 
 from kiosk.flows.steps import (
     BeginAnswer,
@@ -34,10 +34,12 @@ async def begin(kiosk: Kiosk, flow: Flow) -> Step:
     return step
 
 
-async def at_hub(kiosk: Kiosk, user_id: str = FAY, *, gate_email: str | None = None) -> RegisterData:
+async def at_hub(
+    kiosk: Kiosk, user_id: str = FAY, *, gate_email: str | None = None, password: str = DEMO_PASSWORD
+) -> RegisterData:
     """Sign in to registration (passing the e-mail gate first when `gate_email` is given): the hub."""
     await begin(kiosk, Flow.REGISTER)
-    step = await kiosk.sign_in(user_id)
+    step = await kiosk.sign_in(user_id, password)
     if gate_email is not None:
         assert step.kind is StepKind.CHOOSE_METHOD, step
         await kiosk.flow.submit(ChooseMethodAnswer(Method.EMAIL))
