@@ -24,8 +24,12 @@ from typing import Any
 
 from kiosk.policy.directory_schema import ActiveDirectorySettings, PwdLastSet
 from kiosk.services.backend.directory.errors import (
+    AD_WRONG_PASSWORD_CODE,
+    PasswordChangeRequired,
     PasswordRefused,
     WriteFailed,
+    WrongCurrentPassword,
+    change_required,
     is_password_policy_refusal,
     password_rule_from_message,
 )
@@ -77,6 +81,11 @@ def advertises_policy_hints(supported_controls: Iterable[str]) -> bool:
     return bool({POLICY_HINTS, POLICY_HINTS_DEPRECATED} & {str(oid).strip() for oid in supported_controls})
 
 
+SAMBA_ACL_REFUSAL = "error in module acl"
+"""What Samba's message says when its acl module refused a write for want of a right (it answers
+constraintViolation there, where Windows says insufficientAccessRights)."""
+
+
 def unicode_pwd(password: str) -> bytes:
     """The value AD expects in unicodePwd: the password in double quotes, UTF-16-LE."""
     return f'"{password}"'.encode("utf-16-le")
@@ -93,8 +102,15 @@ def _int_value(attributes: dict[str, Any], name: str) -> int:
 
 
 def _raise_write_error(error: Any) -> None:
-    """Map a failed password write: a policy refusal with its reason, else a plain write failure."""
+    """Map a failed password write: a user change's wrong old password, a policy refusal with its reason,
+    else a plain write failure."""
     result, message = str(error.description or ""), str(error.message or "")
+    if AD_WRONG_PASSWORD_CODE in message.casefold():
+        raise WrongCurrentPassword from None
+    if SAMBA_ACL_REFUSAL in message.casefold():
+        # Samba answers a missing right (e.g. User-Change-Password on a protected account) as a constraint
+        # violation from its acl module (measured on 4.17): a rights problem, not a password refusal.
+        raise WriteFailed("insufficientAccessRights") from None
     if is_password_policy_refusal(result, message):
         raise PasswordRefused(password_rule_from_message(message)) from None
     raise WriteFailed(result) from None
@@ -211,26 +227,39 @@ class ActiveDirectoryDirectory(LdapDirectory):
             )
         )
 
+    def change_required(self, message: str) -> bool:
+        """AD refuses the bind of a right password that must change (pwdLastSet = 0) or has expired."""
+        return change_required(message)
+
     async def change_password(self, login: str, old_password: str, new_password: str) -> None:
-        """The user's own change: bound as the user, delete the old unicodePwd and add the new one."""
+        """The user's own change: delete the old unicodePwd and add the new one, which AD treats as a user
+        change (the domain's history, minimum age and complexity apply; a wrong old password is refused).
+
+        Bound as the user; for an account AD will not let bind until its password is changed (must change
+        at next logon, expired), on the service account's connection instead: the delete/add is allowed to
+        anyone holding User-Change-Password, which AD grants Everyone, because the old password proves it
+        (measured on Samba 4.17: history, minimum age and the old password are checked as for the user).
+        """
         import ldap3
 
         dn = await self.user_dn(login)
+        changes = {
+            "unicodePwd": [
+                (ldap3.MODIFY_DELETE, [unicode_pwd(old_password)]),
+                (ldap3.MODIFY_ADD, [unicode_pwd(new_password)]),
+            ]
+        }
 
-        def change() -> None:
-            connection = self.open_as_user(dn, old_password)
+        def as_user() -> bool:
             try:
-                self._modify(
-                    connection,
-                    dn,
-                    {
-                        "unicodePwd": [
-                            (ldap3.MODIFY_DELETE, [unicode_pwd(old_password)]),
-                            (ldap3.MODIFY_ADD, [unicode_pwd(new_password)]),
-                        ]
-                    },
-                )
+                connection = self.open_as_user(dn, old_password)
+            except PasswordChangeRequired:
+                return False
+            try:
+                self._modify(connection, dn, changes)
             finally:
                 connection.unbind()
+            return True
 
-        await self.connector.run_blocking(change)
+        if not await self.connector.run_blocking(as_user):
+            await self.connector.run(lambda connection: self._modify(connection, dn, changes))

@@ -58,6 +58,14 @@ class WrongCurrentPassword(DirectoryError):
         super().__init__("the current password is wrong")
 
 
+class PasswordChangeRequired(DirectoryError):
+    """A bind with the user's right password was refused until the password is changed (Active Directory:
+    "must change password at next logon", or expired): right for a sign-in to change it, no use for more."""
+
+    def __init__(self) -> None:
+        super().__init__("the password is right but must be changed before it can be used")
+
+
 class WriteFailed(DirectoryError):
     """The directory refused a write for another reason (access rights, missing entry): nothing was changed.
 
@@ -96,6 +104,23 @@ PPOLICY_ERRORS: dict[int, PasswordRule] = {
 
 AD_PASSWORD_POLICY_CODE = "0000052d"  # noqa: S105 - an error code, not a password
 """AD's extended error for 'the password does not meet the policy' (ERROR_PASSWORD_RESTRICTION)."""
+
+
+AD_WRONG_PASSWORD_CODE = "00000056"  # noqa: S105 - an error code, not a password
+"""AD's extended error for "the old password of a user change is wrong" (ERROR_INVALID_PASSWORD), as in
+Samba's "00000056: Constraint violation - check_password_restrictions: The old password specified doesn't
+match!" (measured on Samba 4.17)."""
+AD_CHANGE_REQUIRED = ("data 773", "data 532")
+"""What AD (and Samba, measured) puts in a refused bind's message when the password was right but must be
+changed first: ERROR_PASSWORD_MUST_CHANGE (pwdLastSet = 0) and ERROR_PASSWORD_EXPIRED. A wrong password is
+`data 52e` whatever the account's state, so these never confirm a wrong password."""
+
+
+def change_required(message: str) -> bool:
+    """True when a refused bind's message (AD's AcceptSecurityContext text) says the password was right
+    but must be changed before it can be used."""
+    folded = message.casefold()
+    return any(code in folded for code in AD_CHANGE_REQUIRED)
 
 
 def password_rule_from_message(message: str) -> PasswordRule:

@@ -15,7 +15,12 @@ from typing import Any
 from kiosk.services.api import RegistrationKind
 from kiosk.services.backend.directory.embedded import DirectoryUser, RegisteredQuestion
 from kiosk.services.backend.directory.enrollment import Enrollment
-from kiosk.services.backend.directory.errors import AmbiguousUser, WriteFailed, WrongCurrentPassword
+from kiosk.services.backend.directory.errors import (
+    AmbiguousUser,
+    PasswordChangeRequired,
+    WriteFailed,
+    WrongCurrentPassword,
+)
 from kiosk.services.backend.directory.ldap_connection import LdapConnector
 
 MAX_USER_ID = 256
@@ -322,17 +327,26 @@ class LdapDirectory:
         """True when the directory itself refuses a recently used password on the kiosk's reset of `login`."""
         raise NotImplementedError
 
+    def change_required(self, message: str) -> bool:
+        """True when a refused user bind's diagnostic message says the password was right but must be
+        changed first (Active Directory's must-change and expired accounts); never, by default."""
+        return False
+
     def open_as_user(self, dn: str, password: str) -> Any:
-        """A connection bound as the user (blocking); a wrong password raises WrongCurrentPassword."""
+        """A connection bound as the user (blocking); a wrong password raises WrongCurrentPassword, a
+        right one the directory will not let sign in until it is changed `PasswordChangeRequired`."""
         import ldap3.core.exceptions as ldap_errors
 
         try:
             return self.connector.open_connection(dn, password)
-        except ldap_errors.LDAPInvalidCredentialsResult:
+        except ldap_errors.LDAPInvalidCredentialsResult as refused:
+            if self.change_required(str(refused.message or "")):
+                raise PasswordChangeRequired from None
             raise WrongCurrentPassword from None
 
     async def verify_password(self, login: str, password: str) -> bool:
-        """True when a bind as the user with `password` succeeds."""
+        """True when `password` is the user's current one: a bind as the user with it succeeds, or is
+        refused only because the password must be changed (it is right: the user may change it)."""
         dn = await self.user_dn(login)
 
         def bind() -> bool:
@@ -340,6 +354,8 @@ class LdapDirectory:
                 self.open_as_user(dn, password).unbind()
             except WrongCurrentPassword:
                 return False
+            except PasswordChangeRequired:
+                return True
             return True
 
         return await self.connector.run_blocking(bind)
