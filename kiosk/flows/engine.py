@@ -508,10 +508,10 @@ class FlowEngine:
         return await self._step_for(await self._client.reconfirm(answer.choice))
 
     def _registered(self, step: Step, kind: RegistrationKind) -> Step:
-        """Back on the hub after a registration step: the hub says what was just registered."""
+        """Back on the hub after a registration step: the hub says what was just registered (once: Back from a
+        local page shows the hub without it)."""
         if isinstance(step.data, RegisterData):
-            step = replace(step, data=replace(step.data, just_registered=kind))
-            self._hub = replace(step, errors=())
+            return replace(step, data=replace(step.data, just_registered=kind))
         return step
 
     # ------------------------------------------------------------------ views and failures
