@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from kiosk.policy.schema import Method
-from kiosk.services.backend import Backend, hashing
+from kiosk.services.backend import Backend, ManualClock, hashing
 from kiosk.services.backend.audit.log import AuditEvent
 
 from .conftest import DEMO_PASSWORD, GOOD_PASSWORD, Kiosk
@@ -43,6 +43,23 @@ async def test_every_step_is_audited(kiosk: Kiosk, backend: Backend) -> None:
         captcha = await backend.captcha_text_for_test(kiosk.token)
         await kiosk.request("POST", "/session/sign-in", {"user_id": "alex", "password": current, "captcha": captcha})
     assert (await kiosk.password(GOOD_PASSWORD)).status_code == 200
+    # Registration: emma signs in, passes a gate (she has an e-mail), registers security questions.
+    opened = await kiosk.request("POST", "/sessions", {"kiosk_id": "lobby-1", "locale": "en", "flow": "register"})
+    kiosk.token = opened.json()["token"]
+    captcha = await backend.captcha_text_for_test(kiosk.token)
+    await kiosk.ok("POST", "/session/sign-in", {"user_id": "emma", "password": DEMO_PASSWORD, "captcha": captcha})
+    await kiosk.pass_email()
+    answers = {"first_pet": "Rex", "first_school": "Oak Park", "childhood_nickname": "Bean"}
+    questions = [{"predefined_id": key, "answer": answer} for key, answer in answers.items()]
+    await kiosk.ok("POST", "/session/register/questions", {"questions": questions})
+    await kiosk.ok("POST", "/session/register/done")
+    # Half a year on, her reset asks whether that is still up to date; she keeps it.
+    assert isinstance(backend.clock, ManualClock)
+    backend.clock.advance(181 * 24 * 3600)
+    await kiosk.start("emma")
+    await kiosk.pass_email()
+    assert (await kiosk.password(GOOD_PASSWORD)).json()["stage"] == "reconfirm"
+    assert (await kiosk.ok("POST", "/session/reconfirm", {"choice": "keep"})).stage == "done"
 
     records = await backend.audit_records()
     # notice_failed needs an SMTP server that fails: tests/services/backend/delivery/ covers it;

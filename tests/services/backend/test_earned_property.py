@@ -37,7 +37,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from kiosk.policy.schema import Method, MethodSettings
+from kiosk.policy.schema import Method, MethodSettings, RegistrationSettings
 from kiosk.services.backend import Backend, ManualClock, hashing
 from kiosk.services.backend.directory.embedded import DirectoryUser, RegisteredQuestion
 from kiosk.services.backend.recovery import machine, offer
@@ -135,7 +135,10 @@ class EarnedGates(RuleBasedStateMachine):
         # Real argon2, light parameters: the property is about paths, not hashing cost.
         hashing._strong = lambda: PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # type: ignore[assignment]
         self.clock = ManualClock(START)
-        policy = demo_policy(methods=MethodSettings(enabled=ENABLED, required=1))
+        # Its users were never asked "still up to date?": the property is about resets, so none is asked.
+        policy = demo_policy(
+            methods=MethodSettings(enabled=ENABLED, required=1), registration=RegistrationSettings(reconfirm_days=0)
+        )
         # A temporary store, in memory-backed storage where there is one: the property is about paths,
         # not fsync.
         self._tempdir = tempfile.tempdir

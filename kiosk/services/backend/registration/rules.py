@@ -93,6 +93,8 @@ def contact_value(kind: RegistrationKind, typed: str) -> str | None:
     dashes are dropped, stored as `+` and the digits.
     """
     value = typed.strip()
+    if kind is RegistrationKind.PHONE:
+        value = "".join(character for character in value if character not in _PHONE_SEPARATORS)
     if not value or len(value) > MAX_CONTACT or any(_invisible(character) for character in value):
         return None
     if kind is RegistrationKind.EMAIL:
@@ -101,12 +103,11 @@ def contact_value(kind: RegistrationKind, typed: str) -> str | None:
         if value.count("@") != 1 or not local or len(labels) < 2 or not all(labels):
             return None
         return f"{local}@{domain.lower()}"
-    compact = "".join(character for character in value if character not in _PHONE_SEPARATORS)
-    digits = compact[1:]
+    digits = value[1:]
     low, high = PHONE_DIGITS
-    if not compact.startswith("+") or not digits.isascii() or not digits.isdigit() or not low <= len(digits) <= high:
+    if not value.startswith("+") or not digits.isascii() or not digits.isdigit() or not low <= len(digits) <= high:
         return None
-    return compact
+    return value
 
 
 def question_reasons(questions: Sequence[QuestionRegistration], policy: Policy) -> tuple[QuestionRule, ...]:

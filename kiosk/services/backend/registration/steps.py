@@ -233,11 +233,10 @@ async def confirm_app(rt: Runtime, state: SessionState, request: VerifyCodeReque
     secret = rt.box.open(state.sealed_pending) if state.pending_kind is RegistrationKind.APP else ""
     if not secret:
         raise ApiError(ErrorCode.NO_ACTIVE_CODE)
-    _, proof = await _take(rt, state, Event.PHONE_ATTEMPT, Event.FAILED_PROOF)
-    # Replay-safe: the time-step is claimed for the account, so the code that confirmed the app cannot
-    # then pass a reset's gate too.
+    # Not a proof of who the user is (they are looking at the secret), so not counted against their
+    # failed proofs: the pending secret's own tries bound the guesses. Replay-safe: the time-step is
+    # claimed for the account, so the code that confirmed the app cannot then pass a reset's gate too.
     if await rt.authenticator.verify(user.login, secret, request.code):
-        await _settle(rt, state, proof, failed=False)
         kind = RegistrationKind.APP
         await _store(rt, state, user, kind, rt.directory.register_app(user, secret, rt.clock.now()))
         _drop_pending(state)
@@ -249,7 +248,6 @@ async def confirm_app(rt: Runtime, state: SessionState, request: VerifyCodeReque
     if left == 0:
         _drop_pending(state)
         machine.move(state, Operation.CONFIRM_APP, Stage.REGISTER, rt.policy)
-    await _settle(rt, state, proof, failed=True)
     raise ApiError(ErrorCode.CODE_WRONG if left else ErrorCode.CODE_BURNED, attempts_left=left)
 
 

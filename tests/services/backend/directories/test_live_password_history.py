@@ -26,7 +26,7 @@ from live_servers.fake_keyring import FakeMemoryKeyring
 from live_servers.kiosk_setup import fake_keyring_for, live_policy, restore_password
 
 from kiosk.policy.password import PasswordRule
-from kiosk.policy.schema import Policy
+from kiosk.policy.schema import Policy, RegistrationSettings
 from kiosk.services.api import SessionView, Stage
 from kiosk.services.backend.directory.active_directory import (
     POLICY_HINTS,
@@ -46,7 +46,9 @@ HISTORY = 5
 
 def _with_history(live: Any) -> Policy:
     policy = live_policy(live)
-    return policy.model_copy(update={"password": policy.password.model_copy(update={"history": HISTORY})})
+    # About the history: none of these resets asks "still up to date?" (the users never confirmed).
+    update = {"password": policy.password.model_copy(update={"history": HISTORY})}
+    return policy.model_copy(update={**update, "registration": RegistrationSettings(reconfirm_days=0)})
 
 
 async def test_a_previous_password_is_refused_or_the_rule_is_not_claimed(
