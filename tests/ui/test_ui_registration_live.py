@@ -89,12 +89,8 @@ async def window(qtbot: QtBot, policy: Policy, live: Live) -> AsyncIterator[Kios
     kiosk = KioskWindow(policy, demo=True)
     show_window(qtbot, kiosk)
     kiosk.attach(KioskServices(flow=live.flow, demo_feed=None, close=_close_nothing))
-    try:
-        yield kiosk
-    finally:
-        await kiosk.wait_idle()
-        kiosk.release()
-        kiosk.close()
+    yield kiosk
+    await kiosk.wait_idle()  # qtbot closes the window afterwards
 
 
 async def until(window: KioskWindow, kind: StepKind) -> None:
