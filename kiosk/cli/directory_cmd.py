@@ -1,7 +1,8 @@
 """`kiosk secrets set directory` and `kiosk directory test`: store the service password, try the directory.
 
 `directory test` connects, binds, finds one user and prints what the kiosk would see for them
-(methods, groups, locked, admin, eligibility); it never writes anything to the directory.
+(methods, groups, locked, admin, whether the service account may reset them, eligibility); it never
+writes anything to the directory.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def secrets_set(name: str, out: TextIO, err: TextIO) -> int:
 
 
 async def _describe(policy: Policy, user_id: str, out: TextIO) -> int:
+    from kiosk.cli.write_rights import rights_lines
     from kiosk.services.backend.directory.errors import AmbiguousUser
     from kiosk.services.backend.directory.factory import open_ldap_directory
     from kiosk.services.backend.recovery.eligibility import assess, registered_methods
@@ -95,6 +97,10 @@ async def _describe(policy: Policy, user_id: str, out: TextIO) -> int:
                 print(f"enabled: {user.enabled}  locked: {user.locked}  admin: {user.is_admin}", file=out)
                 print(f"groups: {', '.join(user.groups) or '(none)'}", file=out)
                 print(f"methods with data: {', '.join(methods) or '(none)'}", file=out)
+                if policy.directory.kind is DirectoryKind.ACTIVE_DIRECTORY and not user.missing_rights:
+                    print("service account: may write lockoutTime and pwdLastSet on this account", file=out)
+                for line in rights_lines(user):
+                    print(f"service account: {line}", file=out)
                 if verdict.refusal is not None:
                     print(f"eligibility: refused ({verdict.refusal.value})", file=out)
                 else:

@@ -114,6 +114,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_kiosks_parser(commands)
 
+    from kiosk.cli.report_cmd import add_report_parser
+
+    add_report_parser(commands)
+
     serve = commands.add_parser("serve", help="run the backend as an HTTP server for many kiosks")
     serve.add_argument("--policy", dest="serve_policy", metavar="FILE", required=True)
     serve.add_argument("--host", default="127.0.0.1")
@@ -344,6 +348,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kiosk.cli.kiosks_cmd import run_kiosks
 
         return run_kiosks(args, _load, sys.stdout, sys.stderr)
+    if args.command == "report":
+        from kiosk.cli.report_cmd import run_report
+
+        return run_report(args, sys.stdout, sys.stderr)
     if args.command == "serve":
         from kiosk.services.backend import WorkersNeedPostgres, serve
         from kiosk.services.backend.server_tls import ServerTlsError

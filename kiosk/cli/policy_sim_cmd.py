@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -38,14 +39,14 @@ _SHOWN_ID = 80
 """A user ID longer than this is cut in messages."""
 
 
-class _Failed(Exception):
+class CliFailure(Exception):
     """Stop with exit 1; the message (if any) goes to stderr as `kiosk: <message>`."""
 
 
 # ------------------------------------------------------------------------------------------ loading
 
 
-def _load(path: str, err: TextIO) -> Policy:
+def load_in_effect(path: str, err: TextIO) -> Policy:
     """The policy at `path`, or every problem as `file:line: key: fix` (as `kiosk policy check` prints)."""
     try:
         # The policy in effect here: Group Policy (Windows) over the file, as the kiosk itself loads it.
@@ -53,9 +54,9 @@ def _load(path: str, err: TextIO) -> Policy:
     except PolicyError as error:
         for problem in error.problems:
             print(format_problem(path, problem), file=err)
-        raise _Failed from None
+        raise CliFailure from None
     if policy.backend.mode is BackendMode.SHARED:
-        raise _Failed(
+        raise CliFailure(
             f'{path}: backend.mode = "shared": the shared backend decides with its own policy and '
             "directory; give the file `kiosk serve --policy` runs with"
         )
@@ -93,7 +94,7 @@ def _shown(user_id: str) -> str:
     return repr(user_id if len(user_id) <= _SHOWN_ID else user_id[:_SHOWN_ID] + "…")
 
 
-def _run(work: Any, err: TextIO) -> int:
+def run_reading(work: Any, err: TextIO) -> int:
     """Run the async `work` and turn the directory's and the simulator's failures into exit 1."""
     from ldap3.core.exceptions import LDAPException
 
@@ -102,7 +103,7 @@ def _run(work: Any, err: TextIO) -> int:
 
     try:
         return int(asyncio.run(work))
-    except (InspectionError, DirectoryError, _Failed) as error:
+    except (InspectionError, DirectoryError, CliFailure) as error:
         if str(error):
             print(f"kiosk: {error}", file=err)
         return EXIT_ERROR
@@ -120,6 +121,7 @@ REFUSAL_TEXT = {
     "not_enabled": "self-service is not enabled for this user",
     "writeback_disabled": "the password is managed on premises and on_premises.writeback = false",
     "too_few_methods": "too few usable verification methods",
+    "writeback_not_permitted": "the kiosk's service account may not reset this account (see below)",
 }
 """What each refusal means, for administrators (the kiosk itself says "contact your administrator")."""
 
@@ -164,11 +166,15 @@ def _access_line(user: DirectoryUser, decision: Decision, policy: Policy) -> tup
 
 
 def _writeback_line(user: DirectoryUser, policy: Policy) -> tuple[bool, str]:
+    from kiosk.cli.write_rights import missing_rights_text
+
     if not user.password_managed_on_premises:
         return True, "writeback not needed: the password is kept in the embedded directory"
-    if policy.on_premises.writeback:
-        return True, "password managed on premises, written back (on_premises.writeback = true)"
-    return False, "password managed on premises, but on_premises.writeback = false"
+    if not policy.on_premises.writeback:
+        return False, "password managed on premises, but on_premises.writeback = false"
+    if user.missing_rights:
+        return False, f"written back, but the service account may not {missing_rights_text(user)} on this account"
+    return True, "password managed on premises, written back (on_premises.writeback = true)"
 
 
 def refusal_told(decision: Decision, policy: Policy) -> str | None:
@@ -182,8 +188,13 @@ def refusal_told(decision: Decision, policy: Policy) -> str | None:
     return "after_first_verification" if decision.offered else "never"
 
 
-def explain_lines(user: DirectoryUser, decision: Decision, policy: Policy) -> Iterator[str]:
-    """The explanation of one user's decision as lines of text."""
+def explain_lines(
+    user: DirectoryUser, decision: Decision, policy: Policy, now: datetime | None = None
+) -> Iterator[str]:
+    """The explanation of one user's decision as lines of text (registration state as of `now`)."""
+    from kiosk.cli.report_cmd import registration_lines, registration_state
+    from kiosk.cli.write_rights import rights_lines
+
     offered = ", ".join(method.value for method in decision.offered) or "(none)"
     yield f"user: {user.login} ({user.display_name})"
     if decision.refusal is None:
@@ -208,6 +219,8 @@ def explain_lines(user: DirectoryUser, decision: Decision, policy: Policy) -> It
     ]
     for ok, text in checks:
         yield f"  {'ok' if ok else 'NO':<3} {text}"
+        if text == writeback:  # what the service account lacks, and the fix, right under its check
+            yield from (f"      {line}" for line in rights_lines(user))
     reason = GATE_REASON_TEXT[decision.gate_reason.value]
     if decision.gate_reason.value == "two_gate_group":
         reason += f" ({', '.join(decision.two_gate_groups)})"
@@ -216,6 +229,7 @@ def explain_lines(user: DirectoryUser, decision: Decision, policy: Policy) -> It
     yield "methods:"
     for verdict in decision.methods:
         yield f"  {verdict.method.value:<19} {_method_line(user, decision, verdict.method, verdict.status.value)}"
+    yield from registration_lines(registration_state(user, policy, now or datetime.now(UTC)), policy)
     if decision.refusal is None:
         if decision.unlock_offered:
             after = 'locked: after the gates they choose "reset my password" or "unlock only"'
@@ -242,8 +256,11 @@ def explain_lines(user: DirectoryUser, decision: Decision, policy: Policy) -> It
     yield "nothing was sent, written or recorded"
 
 
-def decision_json(user: DirectoryUser, decision: Decision, policy: Policy) -> dict[str, Any]:
+def decision_json(
+    user: DirectoryUser, decision: Decision, policy: Policy, now: datetime | None = None
+) -> dict[str, Any]:
     """One user's decision as JSON-ready data (no secret: contacts masked, questions counted)."""
+    from kiosk.cli.report_cmd import registration_state, state_json
     from kiosk.services.backend.recovery.eligibility import masked_target
 
     return {
@@ -256,6 +273,7 @@ def decision_json(user: DirectoryUser, decision: Decision, policy: Policy) -> di
             "is_admin": user.is_admin,
             "groups": list(user.groups),
             "password_managed_on_premises": user.password_managed_on_premises,
+            "missing_rights": list(user.missing_rights),
         },
         "eligible": decision.refusal is None,
         "refusal": decision.refusal.value if decision.refusal else None,
@@ -274,6 +292,7 @@ def decision_json(user: DirectoryUser, decision: Decision, policy: Policy) -> di
         "questions_registered": decision.questions_registered,
         "questions_needed": decision.questions_needed,
         "unlock_offered": decision.unlock_offered,
+        "registration": state_json(registration_state(user, policy, now or datetime.now(UTC))),
     }
 
 
@@ -286,9 +305,10 @@ async def _explain(policy: Policy, user_id: str, as_json: bool, out: TextIO) -> 
         try:
             user = await directory.find_user(user_id)
         except AmbiguousUser:
-            raise _Failed(f"the user ID {_shown(user_id)} matches more than one entry (the kiosk refuses it)") from None
+            shown = _shown(user_id)
+            raise CliFailure(f"the user ID {shown} matches more than one entry (the kiosk refuses it)") from None
     if user is None:
-        raise _Failed(f"no user matches {_shown(user_id)} in {directory_label(policy)}")
+        raise CliFailure(f"no user matches {_shown(user_id)} in {directory_label(policy)}")
     decision = evaluate(user, policy)
     if as_json:
         print(json.dumps(decision_json(user, decision, policy), ensure_ascii=False, indent=2), file=out)
@@ -305,8 +325,8 @@ def policy_explain(policy_path: str, user_id: str, as_json: bool, out: TextIO, e
         print(f"kiosk: {problem}", file=err)
         return EXIT_BAD_USER_ID
     try:
-        policy = _load(policy_path, err)
-    except _Failed as error:
+        policy = load_in_effect(policy_path, err)
+    except CliFailure as error:
         if str(error):
             print(f"kiosk: {error}", file=err)
         return EXIT_ERROR
@@ -319,7 +339,7 @@ def explain_user(policy: Policy, user_id: str, as_json: bool, out: TextIO, err: 
     if problem is not None:
         print(f"kiosk: {problem}", file=err)
         return EXIT_BAD_USER_ID
-    return _run(_explain(policy, user_id, as_json, out), err)
+    return run_reading(_explain(policy, user_id, as_json, out), err)
 
 
 # --------------------------------------------------------------------------------------------- diff
@@ -502,8 +522,8 @@ def policy_diff(
     loaded: list[Policy] = []
     for path in (old_path, new_path, *([directory_path] if directory_path else [])):
         try:
-            loaded.append(_load(path, err))
-        except _Failed as error:  # go on: every file's problems are told at once
+            loaded.append(load_in_effect(path, err))
+        except CliFailure as error:  # go on: every file's problems are told at once
             if str(error):
                 print(f"kiosk: {error}", file=err)
     if len(loaded) < (3 if directory_path else 2):
@@ -516,4 +536,4 @@ def diff_policies(
     old: Policy, new: Policy, directory: Policy, directory_source: str, as_json: bool, out: TextIO, err: TextIO
 ) -> int:
     """`policy diff` with loaded policies; `directory_source` names the file the directory settings came from."""
-    return _run(_diff(old, new, directory, directory_source, as_json, out), err)
+    return run_reading(_diff(old, new, directory, directory_source, as_json, out), err)
