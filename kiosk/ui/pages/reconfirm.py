@@ -59,7 +59,10 @@ class ReconfirmPage(Page):
             line.setText("• " + texts.registered_method(method))
         self.confirmed.setText(texts.last_confirmed(data.confirmed_at))
         self.confirmed.setVisible(data.confirmed_at is not None)
-        for widget, text in ((self.keep, _("Yes, keep it")), (self.update_info, _("Update"))):
+        keep = _("Yes, keep it")
+        # TRANSLATORS: a button under "Is this still up to date?": change the registered security info.
+        update = _("Update")
+        for widget, text in ((self.keep, keep), (self.update_info, update)):
             widget.setText(text)
             widget.setAccessibleName(text)
         self.keep.setAccessibleDescription(_("Your security info stays as it is."))

@@ -102,8 +102,10 @@ class RegisterPage(Page):
             line.setText(texts.registered_method(method))
         self.confirmed.setText(texts.last_confirmed(data.confirmed_at))
         self.confirmed.setVisible(data.confirmed_at is not None)
-        self.done.setText(_("Done"))
-        self.done.setAccessibleName(_("Done"))
+        # TRANSLATORS: the button that ends setting up the security info.
+        done = _("Done")
+        self.done.setText(done)
+        self.done.setAccessibleName(done)
 
     def accept(self) -> None:
         """Done with the security info."""

@@ -83,6 +83,7 @@ class RegisterAppPage(Page):
         self.qr.setAccessibleName(_("QR code to scan with your authenticator app"))
         self.scan.setText(_("1. Scan the QR code with the app."))
         self.key_caption.setText(_("Can't scan it? Type this key into the app instead:"))
+        # TRANSLATORS: read by screen readers: {key} is the authenticator app's setup key, spelled out.
         self.key.setAccessibleName(texts.fill(_("Key: {key}"), key=spelled(data.secret)))
         # A label aligns by its text's direction: this Latin key would stay at the left of a right-to-left page.
         leading = Qt.AlignmentFlag.AlignRight if self.layoutDirection() is Qt.LayoutDirection.RightToLeft else (

@@ -116,6 +116,7 @@ class QuestionRow(QWidget):
         caption = texts.fill(_("Question {number}"), number=self.number)
         self.caption.setText(caption)
         self.picker.setAccessibleName(caption)
+        # TRANSLATORS: a noun: the caption of the field for the answer to the question beside it.
         self.answer.set_caption(_("Answer"))
         self.answer.edit.setAccessibleName(texts.fill(_("Answer to question {number}"), number=self.number))
 
@@ -243,6 +244,7 @@ class RegisterQuestionsPage(Page):
         problems = {id(row) for row, _error in self._problems()}
         ready = sum(1 for row in self.rows if id(row) not in problems)
         text = texts.fill(
+            # TRANSLATORS: how many of the questions on the page are picked and answered so far.
             ngettext("{ready} of {count} ready", "{ready} of {count} ready", len(self.rows)),
             ready=ready, count=len(self.rows),
         )
