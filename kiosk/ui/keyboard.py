@@ -352,6 +352,8 @@ class OnScreenKeyboard(QFrame):
             else:
                 on_native = self.native is not None and self.native.isAncestorOf(key)
                 name, text = (latin if on_native else own) if spec.kind is KeyKind.SCRIPT else names[spec.kind]
+                if spec.kind is KeyKind.SPACE and self.dialpad.isAncestorOf(key):
+                    text = "␣"  # one key wide: a word ("Space", "مسافة") would widen the dial pad's first column
                 key.setText(text)
                 key.setAccessibleName(name)
             if spec.kind is KeyKind.SHIFT:

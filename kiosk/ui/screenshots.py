@@ -30,6 +30,7 @@ from kiosk.flows.steps import (
     NewPasswordData,
     Question,
     RefusedData,
+    RegisterContactData,
     ResetOrUnlockData,
     StartData,
     Step,
@@ -38,11 +39,12 @@ from kiosk.flows.steps import (
 from kiosk.i18n import set_language
 from kiosk.policy.password import PasswordCheck, PasswordRules, check_password
 from kiosk.policy.schema import Method, Policy
-from kiosk.services.api import Authenticator, AuthenticatorCode, Flow, Outbox, OutboxMessage
+from kiosk.services.api import Authenticator, AuthenticatorCode, Flow, Outbox, OutboxMessage, RegistrationKind
 from kiosk.services.diagnosis import CheckResult, CheckStatus, DiagnosticReport
 from kiosk.ui.demo_inbox import DemoInboxWindow
 from kiosk.ui.diagnostics_page import DiagnosticsPanel
 from kiosk.ui.pages.new_password import NewPasswordPage
+from kiosk.ui.pages.register_contact import RegisterContactPage
 from kiosk.ui.pages.register_questions import RegisterQuestionsPage
 from kiosk.ui.protocols import KioskServices
 from kiosk.ui.registration_samples import registration_steps, registration_variants
@@ -270,7 +272,7 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
         paths.append(_grab(window, out_dir / "admin_prompt.png"))
         window.admin_prompt.close_prompt()
         paths.append(_render_diagnostics(window, out_dir))
-        paths.append(_render_keyboard(out_dir, policy, rules, language))
+        paths.extend(_render_keyboard(out_dir, policy, rules, language))
         inbox = DemoInboxWindow()
         inbox.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
         inbox.show()
@@ -367,8 +369,8 @@ def _render_diagnostics(window: KioskWindow, out_dir: Path) -> Path:
         panel.deleteLater()
 
 
-def _render_keyboard(out_dir: Path, policy: Policy, rules: PasswordRules, language: str) -> Path:
-    """The code page of a touch kiosk, with the on-screen keypad, and the password page with the keyboard."""
+def _render_keyboard(out_dir: Path, policy: Policy, rules: PasswordRules, language: str) -> list[Path]:
+    """A touch kiosk: the password page with the keyboard, and the phone number page with the dial pad."""
     touch = policy.model_copy(update={"kiosk": policy.kiosk.model_copy(update={"on_screen_keyboard": True})})
     window = KioskWindow(touch, demo=touch.demo, now=lambda: SAMPLE_NOW)
     window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
@@ -386,7 +388,15 @@ def _render_keyboard(out_dir: Path, policy: Policy, rules: PasswordRules, langua
         page.password.edit.setText("Summer2025!")
         page.password.edit.setFocus()
         window.keyboard.attach(page.password.edit)  # offscreen windows get no focus-change events
-        return _grab(window, out_dir / "keyboard.png")
+        paths = [_grab(window, out_dir / "keyboard.png")]
+        phone = Step(StepKind.REGISTER_CONTACT, RegisterContactData(kind=RegistrationKind.PHONE, value="+31 6 12"))
+        window.render_step(phone)
+        contact = window.current_page
+        assert isinstance(contact, RegisterContactPage)
+        contact.contact.edit.setFocus()
+        window.keyboard.attach(contact.contact.edit)
+        paths.append(_grab(window, out_dir / "keyboard_phone.png"))
+        return paths
     finally:
         window.current_page.leave()
         window.close()

@@ -15,7 +15,8 @@ from kiosk.ui.screenshots import SIZE, render_all, sample_variants
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_render_all_writes_one_png_per_kind(tmp_path: Path, policy: Policy, language: str) -> None:
     paths = render_all(tmp_path, policy, language=language)
-    extras = ["idle_warning.png", "admin_prompt.png", "diagnostics.png", "keyboard.png", "demo_inbox.png"]
+    extras = ["idle_warning.png", "admin_prompt.png", "diagnostics.png", "keyboard.png", "keyboard_phone.png"]
+    extras += ["demo_inbox.png"]
     extras += ["busy_retrying.png", "error_change_unconfirmed.png"]
     variants = [f"{name}.png" for name in sample_variants(policy)]
     assert "sign_in_register.png" in variants and "done_changed.png" in variants
