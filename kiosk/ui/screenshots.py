@@ -36,7 +36,7 @@ from kiosk.flows.steps import (
     Step,
     StepKind,
 )
-from kiosk.i18n import set_language
+from kiosk.i18n import current_language, set_language
 from kiosk.policy.password import PasswordCheck, PasswordRules, check_password
 from kiosk.policy.schema import Method, Policy
 from kiosk.services.api import Authenticator, AuthenticatorCode, Flow, Outbox, OutboxMessage, RegistrationKind
@@ -260,6 +260,8 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
         for name, step in shots.items():
             engine = ScreenshotFakeEngine(step, rules, ("adele.vance", "Adele Vance"))
             window.attach(KioskServices(flow=engine, demo_feed=None, close=_nothing_to_close))
+            if current_language() != language:
+                window.set_language(language)  # a start page puts the kiosk back in its own language
             _fill_sample_inputs(window.current_page)
             paths.append(_grab(window, out_dir / f"{name}.png"))
         paths.append(_render_busy_retrying(window, policy, out_dir))
