@@ -157,3 +157,29 @@ async def test_cancel_drops_a_pending_contact(kiosk: Kiosk, backend: Backend) ->
     assert (await kiosk.ok("POST", "/session/register/cancel")).stage == "register"
     await kiosk.error("POST", "/session/register/contact/code", {"code": code}, 409, "step_not_allowed")
     assert (await security_info(backend, "fay"))["user"][2] == ""
+
+
+async def test_a_stolen_password_alone_replaces_nothing(kiosk: Kiosk, backend: Backend) -> None:
+    """emma's password is right, but she has an e-mail registered: without passing it as a gate, no call
+    changes her questions, app or contacts; each is refused and audited."""
+    view = await sign_in(kiosk, "emma")
+    assert view.stage == "choose_method" and view.gates_required == 1
+    before = await security_info(backend, "emma")
+    attempts = [
+        ("/session/register/questions", questions_body()),
+        ("/session/register/app", None),
+        ("/session/register/contact", {"kind": "email", "value": "thief@example.org"}),
+        ("/session/register/contact/code", {"code": "12345678"}),
+        ("/session/register/done", None),
+        ("/session/reconfirm", {"choice": "keep"}),
+    ]
+    for path, body in attempts:
+        await kiosk.error("POST", path, body, 409, "step_not_allowed")
+    # A wrong code for the gate does not open the hub either.
+    await kiosk.choose(Method.EMAIL)
+    await kiosk.error("POST", "/session/code", {"code": "00000000"}, 400, "code_wrong")
+    await kiosk.error("POST", "/session/register/questions", questions_body(), 409, "step_not_allowed")
+    assert await security_info(backend, "emma") == before
+    refused = [r for r in await backend.audit_records() if r.event == "step_refused" and r.user_id == "emma"]
+    assert len(refused) == len(attempts) + 1
+    assert not any(r.event == "registered" for r in await backend.audit_records())
