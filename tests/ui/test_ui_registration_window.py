@@ -25,6 +25,7 @@ from kiosk.i18n import SOURCE_LANGUAGE, set_language
 from kiosk.policy.schema import Policy
 from kiosk.services.api import Flow, RegistrationKind
 from kiosk.ui.keyboard import Key, KeyKind, OnScreenKeyboard
+from kiosk.ui.pages.done import DonePage
 from kiosk.ui.pages.register import RegisterPage
 from kiosk.ui.pages.register_app import RegisterAppPage
 from kiosk.ui.pages.register_contact import RegisterContactPage
@@ -249,3 +250,17 @@ async def test_the_on_screen_keyboard_fits_each_new_field(
     finally:
         touch_window.set_language("en")
         set_language(SOURCE_LANGUAGE)
+
+
+def test_the_done_mark_sits_where_the_title_starts_in_arabic(window: KioskWindow, steps: dict[StepKind, Step]) -> None:
+    window.set_language("ar")
+    try:
+        window.render_step(steps[StepKind.DONE])
+        page = window.current_page
+        assert isinstance(page, DonePage)
+        assert page.mark.alignment() & Qt.AlignmentFlag.AlignRight
+    finally:
+        window.set_language("en")
+    window.render_step(steps[StepKind.DONE])
+    assert page.mark.alignment() & Qt.AlignmentFlag.AlignLeft
+    page.leave()

@@ -49,7 +49,11 @@ class DonePage(Page):
         self.countdown.setText(texts.countdown(self.seconds_left))
         self.finish.setText(_("Finish"))
         self.finish.setAccessibleName(_("Finish"))
-        self.mark.setAlignment(Qt.AlignmentFlag.AlignLeading)
+        # The mark is no letter: a label would align it by its own (left-to-right) direction, at the left of a
+        # right-to-left page. It goes where the title starts.
+        rtl = self.layoutDirection() is Qt.LayoutDirection.RightToLeft
+        side = Qt.AlignmentFlag.AlignRight if rtl else Qt.AlignmentFlag.AlignLeft
+        self.mark.setAlignment(side | Qt.AlignmentFlag.AlignAbsolute)
 
     def tick(self) -> None:
         """One second passed: count down, and ask for a restart at zero."""
