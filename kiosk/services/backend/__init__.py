@@ -183,7 +183,6 @@ class Backend:
             throttle=Throttle(store, clock, Limits.from_settings(policy.limits)),
             question_draws=QuestionDraws(store, clock),
             hashing=hashing,
-            box=embedded.box,
             kiosk_id=kiosk_id or policy.backend.kiosk_id or socket.gethostname(),
             sealer=sealer,
             demo_users=embedded if policy.demo and ldap is None else None,

@@ -12,7 +12,6 @@ from kiosk.services.backend.clock import Clock
 from kiosk.services.backend.delivery.queue import DeliveryQueue, Origin
 from kiosk.services.backend.delivery.sender import DevOutbox, Sender
 from kiosk.services.backend.directory.embedded import Directory, EmbeddedDirectory
-from kiosk.services.backend.directory.enrollment import SecretBox
 from kiosk.services.backend.errors import ApiError
 from kiosk.services.backend.hashing import Hashing
 from kiosk.services.backend.recovery import machine
@@ -49,13 +48,11 @@ class Runtime:
     question_draws: QuestionDraws
     hashing: Hashing
     """The bounded hashing service: every argon2 hash and password-strength estimate runs on it."""
-    box: SecretBox
-    """Seals what a session keeps between steps that must not be stored in clear (a pending contact or
-    authenticator secret, a current password): the enrollment store's cipher and key."""
     kiosk_id: str
     sealer: SecretBox
     """Seals what a session must keep of a secret until its step is done (flow change: the current
-    password until the change is written), with the enrollment key every replica shares."""
+    password until the change is written; registration: the pending contact or authenticator secret),
+    with the enrollment key every replica shares."""
     demo_users: EmbeddedDirectory | None = None
     """The demo's user list (dev authenticator); None outside demo mode."""
     metrics: Metrics | None = None

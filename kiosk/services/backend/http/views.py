@@ -89,7 +89,7 @@ async def _registration_view(rt: Runtime, state: SessionState, user: DirectoryUs
         question_choices=question_choices(rt.policy) if asks_questions else (),
         confirmed_at=user.confirmed_at,
     )
-    pending = rt.box.open(state.sealed_pending) if state.sealed_pending else ""
+    pending = rt.sealer.open(state.sealed_pending) if state.sealed_pending else ""
     kind = state.pending_kind
     if state.stage is Stage.REGISTER_VERIFY and kind in (RegistrationKind.EMAIL, RegistrationKind.PHONE) and pending:
         active = await rt.codes.active(state.token_hash)

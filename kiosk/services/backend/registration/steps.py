@@ -108,11 +108,11 @@ async def _notify(rt: Runtime, state: SessionState, before: DirectoryUser) -> No
     the addresses known before the change (so the real owner learns of a change they did not make) and
     after it (a newly registered e-mail). The notice says nothing of what was registered."""
     after = await rt.directory.user_by_login(before.login) or before
-    told: list[str] = json.loads(rt.box.open(state.sealed_notified) or "[]") if state.sealed_notified else []
+    told: list[str] = json.loads(rt.sealer.open(state.sealed_notified) or "[]") if state.sealed_notified else []
     new = [address for address in dict.fromkeys((*before.emails, *after.emails)) if address not in told]
     if not new:
         return
-    state.sealed_notified = rt.box.seal(json.dumps([*told, *new]))
+    state.sealed_notified = rt.sealer.seal(json.dumps([*told, *new]))
     subject, body = security_info_changed_notice(rt.policy, after)
     await rt.delivery.enqueue_notices(
         rt.origin(state), [Message(Method.EMAIL, address, subject, body) for address in new]
@@ -141,14 +141,14 @@ async def add_contact(rt: Runtime, state: SessionState, request: ContactRequest)
         raise ApiError(ErrorCode.CONTACT_INVALID, field="value")
     await _send_code(rt, state, kind, value)
     state.pending_kind = kind
-    state.sealed_pending = rt.box.seal(value)
+    state.sealed_pending = rt.sealer.seal(value)
     state.pending_failures = 0
     machine.move(state, Operation.ADD_CONTACT, Stage.REGISTER_VERIFY, rt.policy)
 
 
 def _pending_contact(rt: Runtime, state: SessionState) -> tuple[RegistrationKind, str]:
     """The contact a code was sent to; `no_active_code` when none is pending."""
-    kind, value = state.pending_kind, rt.box.open(state.sealed_pending) if state.sealed_pending else ""
+    kind, value = state.pending_kind, rt.sealer.open(state.sealed_pending) if state.sealed_pending else ""
     if kind not in CONTACTS or kind is None or not value:
         raise ApiError(ErrorCode.NO_ACTIVE_CODE)
     return kind, value
@@ -221,7 +221,7 @@ async def start_app(rt: Runtime, state: SessionState) -> None:
     user = await registrant(rt, state, Operation.START_APP)
     await _allowed(rt, state, user, RegistrationKind.APP)
     state.pending_kind = RegistrationKind.APP
-    state.sealed_pending = rt.box.seal(authenticator.new_secret())
+    state.sealed_pending = rt.sealer.seal(authenticator.new_secret())
     state.pending_failures = 0
     machine.move(state, Operation.START_APP, Stage.REGISTER_APP, rt.policy)
 
@@ -230,7 +230,7 @@ async def confirm_app(rt: Runtime, state: SessionState, request: VerifyCodeReque
     """One current code from the app registers the new secret (→ REGISTER); after `methods.code_attempts`
     wrong codes the secret is dropped (→ REGISTER)."""
     user = await registrant(rt, state, Operation.CONFIRM_APP)
-    secret = rt.box.open(state.sealed_pending) if state.pending_kind is RegistrationKind.APP else ""
+    secret = rt.sealer.open(state.sealed_pending) if state.pending_kind is RegistrationKind.APP else ""
     if not secret:
         raise ApiError(ErrorCode.NO_ACTIVE_CODE)
     # Not a proof of who the user is (they are looking at the secret), so not counted against their
