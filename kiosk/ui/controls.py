@@ -307,8 +307,11 @@ class ChoiceButton(QPushButton):
         self.heading.setText(heading)
         self.hint.setText(hint)
         self.hint.setVisible(bool(hint))
-        # One glyph for both directions: "›" is bidi-mirrored, so right-to-left text shows it as "‹".
-        self.arrow.setText("›")
+        # The arrow points the way the page reads. A label holding "›" alone takes the glyph's own (neutral,
+        # so left-to-right) direction and does not mirror it: choose the glyph, and keep the label from
+        # mirroring it after all.
+        rtl = self.layoutDirection() is Qt.LayoutDirection.RightToLeft
+        self.arrow.setText("\u2066" + ("‹" if rtl else "›") + "\u2069")
         self.setAccessibleName(heading)
         self.setAccessibleDescription(hint)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import _close_nothing, show_window, wait_until
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 from test_ui_idle import FakeClock
 from test_ui_keyboard import focus, keyboard_of, tap
@@ -264,3 +264,18 @@ def test_the_done_mark_sits_where_the_title_starts_in_arabic(window: KioskWindow
     window.render_step(steps[StepKind.DONE])
     assert page.mark.alignment() & Qt.AlignmentFlag.AlignLeft
     page.leave()
+
+
+def test_choice_arrows_point_the_way_the_page_reads(window: KioskWindow, steps: dict[StepKind, Step]) -> None:
+    window.render_step(steps[StepKind.REGISTER])
+    hub = window.current_page
+    assert isinstance(hub, RegisterPage)
+    arrow = hub.choices[0][1].arrow
+    assert arrow.text().strip("\u2066\u2069") == "›"
+    window.set_language("ar")
+    try:
+        assert arrow.text().strip("\u2066\u2069") == "‹"
+        QApplication.processEvents()  # the mirrored layout is applied on the next pass
+        assert x_in(arrow, window) < x_in(hub.choices[0][1].heading, window)  # at the far (left) end
+    finally:
+        window.set_language("en")
