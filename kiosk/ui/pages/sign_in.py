@@ -16,13 +16,11 @@ from kiosk.flows.steps import (
     SwitchCaptchaAnswer,
 )
 from kiosk.i18n import _
-from kiosk.services.api import Flow
+from kiosk.services.api import MAX_PASSWORD, MAX_USER_ID, Flow
 from kiosk.ui import texts
 from kiosk.ui.captcha import CaptchaBox
 from kiosk.ui.controls import LabelledField, button, wipe_line_edit
 from kiosk.ui.pages.base import Page, PageContext, Request, add_row, set_title
-
-MAX_PASSWORD_TYPED = 256
 
 
 class SignInPage(Page):
@@ -33,13 +31,13 @@ class SignInPage(Page):
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.user_id = LabelledField("userId")
-        self.user_id.edit.setMaxLength(256)
+        self.user_id.edit.setMaxLength(MAX_USER_ID)
         self.user_id.edit.setInputMethodHints(
             Qt.InputMethodHint.ImhNoAutoUppercase | Qt.InputMethodHint.ImhPreferLatin
         )
         self.password = LabelledField("currentPassword", secret=True)
         self.password.edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.edit.setMaxLength(MAX_PASSWORD_TYPED)
+        self.password.edit.setMaxLength(MAX_PASSWORD)
         # Side by side: with the CAPTCHA under them the page fits 1024x768 without scrolling.
         fields = QGridLayout()
         fields.setHorizontalSpacing(24)
