@@ -259,6 +259,7 @@ QPushButton#hero {{ min-height: 72px; font-size: {px(24)}; padding: 0 40px; bord
 QPushButton#hero:hover {{ background: {hover}; }}
 QPushButton#hero:focus {{ border: {ring}; }}
 QPushButton#hero:disabled {{ background: {p.disabled_bg}; border-color: {p.disabled_text}; color: {p.disabled_text}; }}
+QPushButton#hero[compact="true"] {{ min-height: 60px; }}
 QPushButton#link {{ border: {p.focus_width}px solid transparent; background: transparent; text-decoration: underline;
     padding: 0 8px; }}
 QPushButton#link:focus {{ border: {ring}; }}

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import _close_nothing, show_window, wait_until
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QScrollArea, QWidget
 from pytestqt.qtbot import QtBot
 from test_ui_idle import FakeClock
 from test_ui_keyboard import focus, keyboard_of, tap
 from ui_engine_double import START_STEP, RecordingEngine
 
+import kiosk.i18n
 from kiosk.flows.steps import (
     BeginAnswer,
     ContactAnswer,
@@ -22,6 +25,7 @@ from kiosk.flows.steps import (
     StepKind,
 )
 from kiosk.i18n import SOURCE_LANGUAGE, set_language
+from kiosk.i18n.catalogs import compile_catalogs
 from kiosk.policy.schema import Policy
 from kiosk.services.api import Flow, RegistrationKind
 from kiosk.ui.keyboard import Key, KeyKind, OnScreenKeyboard
@@ -34,6 +38,7 @@ from kiosk.ui.pages.sign_in import SignInPage
 from kiosk.ui.pages.start import StartPage
 from kiosk.ui.protocols import KioskServices
 from kiosk.ui.screenshots import sample_steps
+from kiosk.ui.theme import apply_theme
 from kiosk.ui.window import KioskWindow
 
 THREE_WAYS = Step(StepKind.START, StartData(organisation="Contoso", flows=tuple(Flow)))
@@ -279,3 +284,30 @@ def test_choice_arrows_point_the_way_the_page_reads(window: KioskWindow, steps: 
         assert x_in(arrow, window) < x_in(hub.choices[0][1].heading, window)  # at the far (left) end
     finally:
         window.set_language("en")
+
+
+def test_three_ways_in_fit_without_scrolling_in_german(
+    qtbot: QtBot, qapp: QApplication, engine: RecordingEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """German says the ways in at length: the start page (with the helpdesk line) still fits 1024x768."""
+    compile_catalogs(target=tmp_path)
+    monkeypatch.setattr(kiosk.i18n, "TRANSLATIONS_DIR", tmp_path)
+    policy = Policy.model_validate({"kiosk": {"languages": ["en", "de"], "helpdesk": {"phone": "+1 555 0100"}}})
+    apply_theme(qapp, policy.kiosk.branding.accent_color, policy.kiosk.theme)  # the kiosk's real sizes
+    window = KioskWindow(policy, demo=True)
+    show_window(qtbot, window)
+    window.resize(1024, 768)
+    window.attach(KioskServices(flow=engine, demo_feed=None, close=_close_nothing))
+    window.render_step(THREE_WAYS)
+    window.set_language("de")
+    try:
+        start = window.current_page
+        assert isinstance(start, StartPage)
+        assert start.ways[Flow.REGISTER].text() == "Meine Sicherheitsinformationen einrichten"
+        assert start.helpdesk.isVisible()
+        QApplication.processEvents()
+        scroller = window.findChild(QScrollArea, "pageScroller")
+        assert scroller is not None and scroller.verticalScrollBar().maximum() == 0
+    finally:
+        window.set_language("en")
+        set_language(SOURCE_LANGUAGE)

@@ -59,7 +59,6 @@ class StartPage(Page):
             group.addWidget(way, 0, Qt.AlignmentFlag.AlignHCenter)
             group.addWidget(hint)
             self.body.addLayout(group)
-            self.body.addSpacing(8)
             self.ways[flow], self.hints[flow] = way, hint
         self.begin = self.ways[Flow.RECOVER]
         """The "Can't access your account?" button (the only one on a recovery-only kiosk)."""
@@ -77,8 +76,14 @@ class StartPage(Page):
         return tuple(flow for flow in Flow if flow in self._step.data.flows) or (Flow.RECOVER,)
 
     def load(self, step: Step) -> None:
-        """Show the offered ways in; with several, the page sits higher so all fit."""
-        self.outer.setContentsMargins(0, 60 if len(self.flows) == 1 else 8, 0, 0)
+        """Show the offered ways in; with several, the page sits higher and the buttons are a little lower,
+        so three ways in with long translations (German) fit 1024x768 without scrolling."""
+        several = len(self.flows) > 1
+        self.outer.setContentsMargins(0, 0 if several else 60, 0, 0)
+        for way in self.ways.values():
+            way.setProperty("compact", several)
+            way.style().unpolish(way)
+            way.style().polish(way)
 
     def set_ready(self, ready: bool) -> None:
         """Enable the buttons once the service is connected; until then the first reads "Starting…"."""
