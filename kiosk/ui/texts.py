@@ -152,6 +152,7 @@ _ERROR_TITLES: dict[str, Callable[[], str]] = {
     "busy": lambda: _("The service is taking too long"),  # still busy after the kiosk's tries
     "change_unconfirmed": lambda: _("We couldn't confirm the change"),  # the answer was lost, not the change
     "unlock_unconfirmed": lambda: _("We couldn't confirm the change"),
+    "registration_unconfirmed": lambda: _("We couldn't confirm the change"),
     "session_expired": lambda: _("Your session has expired"),
     "code_burned": lambda: _("Too many attempts"),
     "too_many_attempts": lambda: _("Too many attempts"),
@@ -175,6 +176,10 @@ _ERROR_MESSAGES: dict[str, Callable[[], str]] = {
     # TRANSLATORS: "Try again" is the button under this text: use the same words as that button.
     "unlock_unconfirmed": lambda: _(
         "Your account may already have been unlocked. Try again to check, or sign in with your current password."
+    ),
+    # TRANSLATORS: "Try again" is the button under this text: use the same words as that button.
+    "registration_unconfirmed": lambda: _(
+        "Your security info may already have been saved. Try again to check what is registered now."
     ),
     "session_expired": lambda: _("For your security, a reset must be finished within a few minutes. Start again."),
     "session_required": lambda: _("For your security, a reset must be finished within a few minutes. Start again."),
@@ -381,7 +386,8 @@ def methods_needed(needed: int, registered: int) -> str:
     )
     missing = needed - registered
     if missing <= 0:
-        return f"{needs} {_('You have enough registered.')}"
+        enough = _("You have enough registered.")
+        return f"{needs} {enough}"
     more = fill(ngettext("Register {count} more.", "Register {count} more.", missing), count=missing)
     return f"{needs} {more}"
 

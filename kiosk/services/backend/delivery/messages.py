@@ -37,18 +37,22 @@ def code_message(policy: Policy, method: Method, code: str) -> tuple[str, str]:
     return _("Your verification code"), body.format(organisation=organisation, code=code, minutes=minutes)
 
 
-def password_changed_notice(policy: Policy, user: DirectoryUser) -> tuple[str, str]:
-    """Subject and body of "your password was changed", to the user's own addresses."""
+def password_changed_notice(policy: Policy, user: DirectoryUser, *, by_the_user: bool = False) -> tuple[str, str]:
+    """Subject and body of "your password was changed", to the user's own addresses: reset (after proving who
+    they are) or, `by_the_user`, changed with the current password."""
     organisation = policy.kiosk.branding.organisation
     subject = _("Your {organisation} password was changed").format(organisation=organisation)
-    body = (
-        _("Hello {name},").format(name=user.display_name)
-        + "\n\n"
-        + _(
+    if by_the_user:
+        what = _(
+            "The password of your account {login} was just changed at a self-service kiosk, with the current "
+            "password. If this was not you, contact your IT service desk immediately."
+        )
+    else:
+        what = _(
             "The password of your account {login} was just reset at a self-service kiosk. "
             "If this was not you, contact your IT service desk immediately."
-        ).format(login=user.login)
-    )
+        )
+    body = _("Hello {name},").format(name=user.display_name) + "\n\n" + what.format(login=user.login)
     return subject, body
 
 

@@ -204,7 +204,7 @@ async def _notify(rt: Runtime, state: SessionState, user: DirectoryUser) -> None
     undoing the reset or failing the request."""
     notices: list[Message] = []
     if rt.policy.notifications.notify_user_on_reset:
-        subject, body = password_changed_notice(rt.policy, user)
+        subject, body = password_changed_notice(rt.policy, user, by_the_user=state.flow is Flow.CHANGE)
         notices += [Message(Method.EMAIL, address, subject, body) for address in user.emails]
     if user.is_admin and rt.policy.notifications.notify_admins_on_admin_reset:
         subject, body = admin_reset_notice(rt.policy, user)

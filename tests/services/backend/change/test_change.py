@@ -55,6 +55,9 @@ async def test_a_change_writes_the_new_password_audits_it_and_tells_the_user(kio
     notices = [m for m in await backend.outbox() if m.to == "emma.jansen@contoso.com"]
     assert [m.subject for m in notices] == ["Your Contoso password was changed"]
     assert GOOD_PASSWORD not in notices[0].body and DEMO_PASSWORD not in notices[0].body
+    # Told as the user's own change, not as a reset after proving who they are.
+    assert "just changed at a self-service kiosk, with the current password" in notices[0].body
+    assert "reset" not in notices[0].body
 
 
 async def test_an_administrators_change_is_told_to_the_other_administrators(kiosk: Kiosk, backend: Backend) -> None:
