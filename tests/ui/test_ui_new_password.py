@@ -101,3 +101,14 @@ def test_leaving_the_page_wipes_both_passwords(qtbot: QtBot, page: NewPasswordPa
     qtbot.keyClicks(page.confirm.edit, "secret-secret")
     page.leave()
     assert page.password.edit.text() == "" and page.confirm.edit.text() == ""
+
+
+def test_a_page_shown_again_shows_only_its_own_checklist(page: NewPasswordPage, policy: Policy) -> None:
+    # The lines of the previous showing wait for the event loop to be deleted; until then they must not
+    # paint over the new ones (they did: a ✗ of the old check over a ✓ of the new one).
+    from kiosk.ui.pages.new_password import ChecklistLine
+
+    step = sample_steps(policy)[StepKind.NEW_PASSWORD]
+    page.show_step(step, fresh=True)
+    visible = [line for line in page.findChildren(ChecklistLine) if line.isVisibleTo(page)]
+    assert sorted(map(id, visible)) == sorted(map(id, [*page.rule_lines.values(), page.match_line]))

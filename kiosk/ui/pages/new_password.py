@@ -105,6 +105,9 @@ class NewPasswordPage(Page):
             item = self.checklist.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None and widget is not self.match_line:
+                # Hidden at once: deleteLater waits for the event loop, and until then the old lines
+                # would paint over the new ones (a page shown again with other rules, a screenshot).
+                widget.hide()
                 widget.deleteLater()
         self.check = self.context.check_password("")
         self.rule_lines = {}
