@@ -94,7 +94,7 @@ def registration_steps(captcha_png: bytes, now: datetime) -> dict[StepKind, Step
                 masked_target="a•••••@outlook.com",
                 attempts_left=3,
                 code_length=8,
-                expires_at=now + timedelta(minutes=9, seconds=40),
+                expires_at=now + timedelta(minutes=4, seconds=40),  # codes live 5 minutes at most
                 can_resend=True,
             ),
             can_go_back=True,
