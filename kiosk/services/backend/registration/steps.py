@@ -45,6 +45,7 @@ from kiosk.services.backend.runtime import Runtime
 log = logging.getLogger(__name__)
 
 CONTACTS = (RegistrationKind.EMAIL, RegistrationKind.PHONE)
+"""The kinds confirmed by a code sent to them (the others: questions, and the app's own code)."""
 
 
 async def registrant(rt: Runtime, state: SessionState, operation: Operation) -> DirectoryUser:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import ldap3
 import pyotp
 import pytest
 from live_servers.fake_keyring import FakeMemoryKeyring
@@ -154,3 +155,33 @@ async def test_writing_a_contact_the_service_account_may_not_is_refused(
         assert outcomes == ["writeback_failed:insufficientAccessRights"]
         user = await kiosk.backend._rt.directory.user_by_login("frank")
         assert user is not None and user.auth_email == ""
+
+
+MAIL_ATTRIBUTE = "bf967961-0de6-11d0-a285-00aa003049e2"
+"""The schema GUID of Active Directory's `mail` (E-mail-Addresses), for a write-property ACE."""
+
+
+@pytest.mark.parametrize("live", ["samba_ad"], indirect=True)
+async def test_a_contact_is_written_to_the_directory_where_the_policy_asks_and_rights_allow(
+    live: Any, fake_keyring: FakeMemoryKeyring
+) -> None:
+    """With `registration.write_to_directory` and the right to write `mail` on the entry (an administrator's
+    delegation, here an explicit ACE), the registered e-mail lands in the directory and in the store."""
+    from live_servers.samba_ad import SERVICE_DN, granted
+
+    frank = live.users["frank"]
+    async with kiosk_for(_policy(live, write_to_directory=True)) as kiosk:
+        with granted(live, frank.dn, SERVICE_DN, (("WP", MAIL_ATTRIBUTE),)):
+            try:
+                await sign_in(kiosk, "frank", password=frank.password)
+                view = await register_contact(kiosk, "email", "frank.private@example.org")
+                assert view.stage is Stage.REGISTER
+                assert live.read(frank.dn, ["mail"])["mail"] == ["frank.private@example.org"]
+                ids = await _enrolled_ids(kiosk.backend)
+                assert len(ids["enrolled_profiles"]) == 1
+                registered = [r.outcome for r in await kiosk.backend.audit_records() if r.event == "registered"]
+                assert registered == ["email"]
+            finally:
+                with live.connect() as admin:
+                    admin.modify(frank.dn, {"mail": [(ldap3.MODIFY_DELETE, [])]})
+    assert "mail" not in live.read(frank.dn, ["mail"])
