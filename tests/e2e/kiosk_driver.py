@@ -21,8 +21,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
-from kiosk.flows.steps import AnswerQuestionsData, Step, StepKind
+from kiosk.flows.steps import AnswerQuestionsData, RegisterQuestionsData, Step, StepKind
 from kiosk.policy.schema import Method
+from kiosk.services.api import Flow, ReconfirmChoice, RegistrationKind
 from kiosk.services.backend import Backend, ManualClock
 from kiosk.services.backend.audit.log import AuditRecord
 from kiosk.services.backend.errors import ApiError as BackendApiError
@@ -33,7 +34,13 @@ from kiosk.ui.pages.choose_method import ChooseMethodPage
 from kiosk.ui.pages.enter_code import EnterCodePage
 from kiosk.ui.pages.identify import IdentifyPage
 from kiosk.ui.pages.new_password import NewPasswordPage
+from kiosk.ui.pages.reconfirm import ReconfirmPage
+from kiosk.ui.pages.register import RegisterPage
+from kiosk.ui.pages.register_app import RegisterAppPage
+from kiosk.ui.pages.register_contact import RegisterContactPage
+from kiosk.ui.pages.register_questions import RegisterQuestionsPage
 from kiosk.ui.pages.reset_or_unlock import ResetOrUnlockPage
+from kiosk.ui.pages.sign_in import SignInPage
 from kiosk.ui.pages.start import StartPage
 from kiosk.ui.window import KioskWindow
 
@@ -269,6 +276,68 @@ class KioskDriver:
     async def cancel(self) -> None:
         """Click Cancel."""
         self.click(self.window.cancel)
+        await self.wait_idle()
+
+    # ------------------------------------------------------------------ change and registration (issue 13)
+
+    async def begin_flow(self, flow: Flow) -> None:
+        """Start page: the way in of `flow` ("Change my password", "Set up my security info", …)."""
+        self.click(self.page(StartPage).ways[flow])
+        await self.wait_idle()
+
+    async def sign_in(self, user_id: str, password: str) -> SignInPage:
+        """Sign-in page: type the user ID, the current password and the CAPTCHA, press Enter."""
+        page = self.page(SignInPage)
+        self.type_into(page.user_id.edit, user_id)
+        self.type_into(page.password.edit, password)
+        self.type_into(page.captcha.edit, await self.captcha_text())
+        self.press_enter(page.captcha.edit)
+        await self.wait_idle()
+        return page
+
+    async def open_registration(self, kind: RegistrationKind) -> None:
+        """Security-info hub: click the choice of `kind`."""
+        choices = dict(self.page(RegisterPage).choices)
+        assert kind in choices, f"{kind.value} is not offered: {list(choices)}"
+        self.click(choices[kind])
+        await self.wait_idle()
+
+    async def register_questions(self, answers: dict[str, str]) -> None:
+        """Questions page: pick each predefined question (by id) in a row, type its answer, click Save."""
+        page = self.page(RegisterQuestionsPage)
+        data = self.step.data
+        assert isinstance(data, RegisterQuestionsData) and len(page.rows) == len(answers)
+        offered = [option.predefined_id for option in data.choices]
+        for row, (question_id, answer) in zip(page.rows, answers.items(), strict=True):
+            row.picker.setFocus()
+            row.pick(offered.index(question_id))
+            self.type_into(row.answer.edit, answer)
+        self.click(page.save)
+        await self.wait_idle()
+
+    async def register_contact(self, value: str) -> None:
+        """Contact page (e-mail or phone): type the address or number and click Send code."""
+        page = self.page(RegisterContactPage)
+        self.type_into(page.contact.edit, value)
+        self.click(page.send)
+        await self.wait_idle()
+
+    async def confirm_app(self, code: str) -> None:
+        """Authenticator page: type the app's current code and press Enter."""
+        page = self.page(RegisterAppPage)
+        self.type_into(page.code.edit, code)
+        self.press_enter(page.code.edit)
+        await self.wait_idle()
+
+    async def finish_registration(self) -> None:
+        """Security-info hub: Done."""
+        self.click(self.page(RegisterPage).done)
+        await self.wait_idle()
+
+    async def reconfirm(self, choice: ReconfirmChoice) -> None:
+        """"Is this still up to date?": Yes, keep it or Update."""
+        page = self.page(ReconfirmPage)
+        self.click(page.keep if choice is ReconfirmChoice.KEEP else page.update_info)
         await self.wait_idle()
 
     # ------------------------------------------------------------------ what a person reads elsewhere
