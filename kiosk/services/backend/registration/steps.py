@@ -74,13 +74,6 @@ async def _take(rt: Runtime, state: SessionState, *events: Event) -> list[int]:
         await rt.refuse_blocked(state, blocked)
 
 
-async def _settle(rt: Runtime, state: SessionState, proof: int, *, failed: bool) -> None:
-    """Settle a reserved failed proof; the failure that reaches the limit answers 429."""
-    until = await rt.throttle.settle(state.subject, proof, failed=failed)
-    if until is not None:
-        await rt.refuse_blocked(state, Blocked(Event.FAILED_PROOF.value, until))
-
-
 def _drop_pending(state: SessionState) -> None:
     state.pending_kind = None
     state.sealed_pending = ""
@@ -156,13 +149,14 @@ def _pending_contact(rt: Runtime, state: SessionState) -> tuple[RegistrationKind
 
 
 async def verify_contact(rt: Runtime, state: SessionState, request: VerifyCodeRequest) -> None:
-    """The code sent to the new contact: right registers it (→ REGISTER)."""
+    """The code sent to the new contact: right registers it (→ REGISTER). A wrong code costs one of the
+    code's tries (the last burns it; a new one is sent on request, within the sending limits) but is no
+    failed proof of who the user is: the session has proved that already, and a typo in a new address
+    must not block the account's resets for a day."""
     user = await registrant(rt, state, Operation.VERIFY_CONTACT)
     kind, value = _pending_contact(rt, state)
-    (proof,) = await _take(rt, state, Event.FAILED_PROOF)
     check = await rt.codes.check(state.token_hash, request.code)
     if check.status is CodeStatus.OK:
-        await _settle(rt, state, proof, failed=False)
         write_through = rt.policy.registration.write_to_directory
         now = rt.clock.now()
         await _store(
@@ -175,13 +169,9 @@ async def verify_contact(rt: Runtime, state: SessionState, request: VerifyCodeRe
         _drop_pending(state)
         machine.move(state, Operation.VERIFY_CONTACT, Stage.REGISTER, rt.policy)
         return
-    if not check.spent:
-        await rt.throttle.refund([proof])  # no guess was checked (none, expired, already burned)
     if check.status is CodeStatus.NONE:
         raise ApiError(ErrorCode.NO_ACTIVE_CODE)
     await rt.record(state, AuditEvent.GATE_FAILED, outcome=f"register_{kind.value}:{check.status.value}")
-    if check.spent:
-        await _settle(rt, state, proof, failed=True)
     if check.status is CodeStatus.EXPIRED:
         raise ApiError(ErrorCode.CODE_EXPIRED)
     if check.status is CodeStatus.BURNED:

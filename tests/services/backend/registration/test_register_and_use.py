@@ -183,3 +183,36 @@ async def test_a_stolen_password_alone_replaces_nothing(kiosk: Kiosk, backend: B
     refused = [r for r in await backend.audit_records() if r.event == "step_refused" and r.user_id == "emma"]
     assert len(refused) == len(attempts) + 1
     assert not any(r.event == "registered" for r in await backend.audit_records())
+
+
+async def test_contact_codes_burn_and_expire_like_gate_codes_without_blocking_the_account(
+    kiosk: Kiosk, backend: Backend
+) -> None:
+    await sign_in(kiosk, "fay")
+    await kiosk.ok("POST", "/session/register/contact", {"kind": "email", "value": "fay@example.org"})
+    await backend.deliver_pending()
+    right = await kiosk.sent_code()
+    wrong = "1" * len(right) if right != "1" * len(right) else "2" * len(right)
+    for left in (4, 3, 2, 1):
+        body = await kiosk.error("POST", "/session/register/contact/code", {"code": wrong}, 400, "code_wrong")
+        assert body["attempts_left"] == left
+    await kiosk.error("POST", "/session/register/contact/code", {"code": wrong}, 400, "code_burned")
+    await kiosk.error("POST", "/session/register/contact/code", {"code": right}, 400, "code_burned")  # too late
+    # A new code; left until it expires, it is refused even when right.
+    await kiosk.ok("POST", "/session/register/contact/resend")
+    await backend.deliver_pending()
+    late = await kiosk.sent_code()
+    clock_of(backend).advance(backend._rt.policy.methods.code_lifetime_minutes * 60)
+    await kiosk.error("POST", "/session/register/contact/code", {"code": late}, 400, "code_expired")
+    assert (await security_info(backend, "fay"))["user"][0] == ""
+    # Five typos in a new address are no failed proofs: the account is not blocked, a fresh code works.
+    await kiosk.ok("POST", "/session/register/contact/resend")
+    await backend.deliver_pending()
+    view = await kiosk.ok("POST", "/session/register/contact/code", {"code": await kiosk.sent_code()})
+    assert view.stage == "register" and (await security_info(backend, "fay"))["user"][0] == "fay@example.org"
+    await kiosk.start("fay")
+    await kiosk.choose(Method.EMAIL)  # a reset is not blocked either
+    outcomes = [r.outcome for r in await backend.audit_records() if r.event == "gate_failed"]
+    assert outcomes == [*["register_email:wrong"] * 4, "register_email:burned", "register_email:burned",
+                        "register_email:expired"]  # fmt: skip
+    assert not [r for r in await backend.audit_records() if r.event == "blocked"]
