@@ -31,6 +31,7 @@ from kiosk.services.client import BackendClient
 from kiosk.ui.pages import Page
 from kiosk.ui.pages.answer_questions import AnswerQuestionsPage
 from kiosk.ui.pages.choose_method import ChooseMethodPage
+from kiosk.ui.pages.done import DonePage
 from kiosk.ui.pages.enter_code import EnterCodePage
 from kiosk.ui.pages.identify import IdentifyPage
 from kiosk.ui.pages.new_password import NewPasswordPage
@@ -279,6 +280,11 @@ class KioskDriver:
         await self.wait_idle()
 
     # ------------------------------------------------------------------ change and registration (issue 13)
+
+    async def finish(self) -> None:
+        """Done page: Finish, back to the start page (the next person's session)."""
+        self.click(self.page(DonePage).finish)
+        await self.wait_for(StepKind.START)
 
     async def begin_flow(self, flow: Flow) -> None:
         """Start page: the way in of `flow` ("Change my password", "Set up my security info", …)."""

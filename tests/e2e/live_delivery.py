@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any
 
 from live_servers.common import LiveDirectory
 from live_servers.fake_gateway import RunningGateway
@@ -51,11 +50,14 @@ class Delivery:
 
     smtp: SmtpServer
     gateway: RunningGateway
+    read: dict[str, int] = field(default_factory=dict)
+    """How many codes sent to each address or number were read already: a code is read once."""
 
     def clear(self) -> None:
         """Forget what earlier tests received."""
         self.smtp.inbox.messages.clear()
         self.gateway.requests.clear()
+        self.read.clear()
 
     def mail_to(self, address: str) -> list[EmailMessage]:
         """The messages the SMTP sink accepted for `address`, oldest first."""
@@ -66,27 +68,32 @@ class Delivery:
         return [str(message["Subject"]) for message in self.mail_to(address)]
 
     async def emailed_code(self, backend: Backend, address: str) -> str:
-        """The latest code e-mailed to `address`, read in the SMTP sink (waiting for the delivery worker)."""
-        codes = await self._wait(backend, lambda: [
+        """The next code e-mailed to `address`, read in the SMTP sink (waiting for the delivery worker)."""
+        return await self._next_code(backend, address, lambda: [
             match.group(1) for message in self.mail_to(address)
-            if (match := re.search(r"code is (\d{6,10})\b", _text(message)))
+            if (match := re.search(r"code is (\d{6,10})\b", text_of(message)))
         ])
-        return codes[-1]
 
     async def texted_code(self, backend: Backend, number: str) -> str:
-        """The latest code texted to `number`, read in the FAKE gateway's requests."""
-        codes = await self._wait(backend, lambda: [
+        """The next code texted to `number`, read in the FAKE gateway's requests."""
+        return await self._next_code(backend, number, lambda: [
             match.group(1) for request in self.gateway.requests
             if request.json().get("to") == number and (match := re.search(r"\b(\d{6,10})\b", request.json()["text"]))
         ])
-        return codes[-1]
+
+    async def _next_code(self, backend: Backend, to: str, codes: Callable[[], list[str]]) -> str:
+        """The first code to `to` not read before (a person reads the message that just came)."""
+        seen = self.read.get(to, 0)
+        arrived = await self._wait(backend, lambda: codes()[seen:])
+        self.read[to] = seen + 1
+        return arrived[0]
 
     async def wait_for_mail(self, backend: Backend, address: str, subject: str) -> None:
         """Wait until a message with `subject` reached `address`."""
         await self._wait(backend, lambda: [s for s in self.subjects_to(address) if s == subject])
 
     @staticmethod
-    async def _wait(backend: Backend, found: Any) -> list[str]:
+    async def _wait(backend: Backend, found: Callable[[], list[str]]) -> list[str]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_SECONDS
         while not (result := found()):
@@ -96,10 +103,11 @@ class Delivery:
         return list(result)
 
 
-def _text(message: EmailMessage) -> str:
+def text_of(message: EmailMessage) -> str:
+    """The plain-text part of a message, decoded."""
     body = message.get_body(("plain",))
     assert body is not None
-    return str(body.get_content())  # type: ignore[attr-defined]
+    return str(body.get_content())
 
 
 @contextmanager

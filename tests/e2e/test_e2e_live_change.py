@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import ldap3
 import pytest
 from kiosk_driver import KioskDriver
-from live_delivery import Delivery, delivering_policy, keyring_for, running_delivery
+from live_delivery import Delivery, delivering_policy, keyring_for, running_delivery, text_of
 from live_servers.common import LiveDirectory, new_password
 from live_servers.fake_keyring import FakeMemoryKeyring
 from live_servers.kiosk_setup import restore_password
@@ -104,6 +104,7 @@ async def test_a_change_with_the_right_current_password_binds_only_the_new_one_a
         restore_password(server, "alice")
     assert delivery.subjects_to(alice.mail) == [CHANGED]
     [notice] = delivery.mail_to(alice.mail)
+    assert "changed at a self-service kiosk, with the current password" in " ".join(text_of(notice).split())
     assert chosen not in notice.as_string() and alice.password not in notice.as_string()
     rows = await audit(kiosk)
     assert (AuditEvent.SIGNED_IN, "alice", "change") in rows and (AuditEvent.CHANGED, "alice", "ok") in rows
