@@ -20,6 +20,7 @@ from live_delivery import Delivery, delivering_policy, keyring_for, running_deli
 from live_servers.common import LiveDirectory, new_password
 from live_servers.fake_keyring import FakeMemoryKeyring
 from live_servers.kiosk_setup import restore_password
+from live_servers.openldap import POLICY_DN
 
 from kiosk.flows.steps import StepKind
 from kiosk.policy.password import fold
@@ -187,29 +188,54 @@ async def test_a_new_password_the_directory_refuses_shows_its_own_reason_and_cha
     assert [outcome for event, _user, outcome in rows if event is AuditEvent.CHANGED] == ["ok"]
 
 
-@pytest.mark.parametrize("live_directory", ["samba_ad"], indirect=True)
-async def test_an_ad_account_that_must_change_its_password_changes_it_at_the_kiosk(
+@contextmanager
+def must_change(server: LiveDirectory, login: str) -> Iterator[None]:
+    """Make `login` one who must change their password, as each directory says it, for the block: AD
+    pwdLastSet = 0; OpenLDAP pwdReset with the policy's pwdMustChange. Then give back the provisioned
+    password and the plain state."""
+    dn = server.users[login].dn
+    with server.connect() as admin:
+        if server.kind == "openldap":
+            assert admin.modify(POLICY_DN, {"pwdMustChange": [(ldap3.MODIFY_REPLACE, ["TRUE"])]}), admin.result
+            assert admin.modify(dn, {"pwdReset": [(ldap3.MODIFY_REPLACE, ["TRUE"])]}), admin.result
+        else:
+            assert admin.modify(dn, {"pwdLastSet": [(ldap3.MODIFY_REPLACE, ["0"])]}), admin.result
+    try:
+        yield
+    finally:
+        restore_password(server, login)
+        with server.connect() as admin:
+            if server.kind == "openldap":
+                assert admin.modify(POLICY_DN, {"pwdMustChange": [(ldap3.MODIFY_REPLACE, ["FALSE"])]}), admin.result
+                admin.modify(dn, {"pwdReset": [(ldap3.MODIFY_DELETE, [])]})  # gone already when the change cleared it
+            else:
+                assert admin.modify(dn, {"pwdLastSet": [(ldap3.MODIFY_REPLACE, ["-1"])]}), admin.result
+        assert server.bind_ok(dn, server.users[login].password)  # a good bind clears AD's badPwdCount too
+
+
+async def test_an_account_that_must_change_its_password_changes_it_at_the_kiosk(
     server: LiveDirectory, delivery: Delivery, kiosk: KioskDriver
 ) -> None:
-    """pwdLastSet = 0: AD refuses the right password's bind anywhere else (data 773), yet bob signs in at the
-    kiosk with it and picks a new one, which then binds; he is told by e-mail."""
+    """AD's "must change password at next logon" (pwdLastSet = 0): the right password binds nowhere else
+    (data 773), yet bob signs in at the kiosk with it and picks a new one, which then binds, and AD no longer
+    asks for a change. OpenLDAP's pwdReset: the change is the user's own, so ppolicy clears the flag. He is
+    told by e-mail."""
     bob = server.users["bob"]
     chosen = fresh_password(bob.login, bob.display_name)
-    with server.connect() as admin:
-        assert admin.modify(bob.dn, {"pwdLastSet": [(ldap3.MODIFY_REPLACE, ["0"])]}), admin.result
-    try:
-        assert not server.bind_ok(bob.dn, bob.password)
+    with must_change(server, "bob"):
+        if server.kind == "samba_ad":
+            assert not server.bind_ok(bob.dn, bob.password)
+        else:
+            assert [str(value).upper() for value in server.read(bob.dn, ["pwdReset"])["pwdReset"]] == ["TRUE"]
         await change_sign_in(kiosk, "bob", bob.password)
         kiosk.assert_page(StepKind.NEW_PASSWORD)
         await kiosk.new_password(chosen)
         kiosk.assert_page(StepKind.DONE)
         assert kiosk.page(DonePage).title.text() == "Your password has been changed"
         assert server.bind_ok(bob.dn, chosen) and not server.bind_ok(bob.dn, bob.password)
-        assert int(server.read(bob.dn, ["pwdLastSet"])["pwdLastSet"][0]) > 0  # no longer must change
+        if server.kind == "samba_ad":
+            assert int(server.read(bob.dn, ["pwdLastSet"])["pwdLastSet"][0]) > 0  # no longer must change
+        else:
+            assert "pwdReset" not in server.read(bob.dn, ["pwdReset"])
         await delivery.wait_for_mail(kiosk.backend, bob.mail, CHANGED)
-    finally:
-        restore_password(server, "bob")
-        with server.connect() as admin:
-            assert admin.modify(bob.dn, {"pwdLastSet": [(ldap3.MODIFY_REPLACE, ["-1"])]}), admin.result
-        assert server.bind_ok(bob.dn, bob.password)  # a good bind clears badPwdCount (lockout after 3)
     assert (AuditEvent.CHANGED, "bob", "ok") in await audit(kiosk)
