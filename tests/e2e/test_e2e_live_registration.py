@@ -13,7 +13,7 @@ each test's backend; the directory is shared by the session, so frank gets his p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pyotp
@@ -21,7 +21,7 @@ import pytest
 import segno
 from kiosk_driver import KioskDriver, wrong_code
 from live_delivery import Delivery, delivering_policy, enrolled, keyring_for, own_id, running_delivery
-from live_servers.common import LiveDirectory, new_password
+from live_servers.common import LiveDirectory, LiveUser, new_password
 from live_servers.fake_keyring import FakeMemoryKeyring
 from live_servers.kiosk_setup import restore_password
 from qr_reader import decode, modules_of
@@ -78,7 +78,7 @@ def policy(server: LiveDirectory, delivery: Delivery, live_keyring: FakeMemoryKe
 
 
 @pytest.fixture
-def frank(server: LiveDirectory) -> Iterator[Any]:
+def frank(server: LiveDirectory) -> Iterator[LiveUser]:
     """frank, given back his provisioned password after the test."""
     yield server.users["frank"]
     restore_password(server, "frank")
@@ -149,7 +149,9 @@ async def enrolled_ids(backend: Backend) -> dict[str, set[str]]:
     return await backend._rt.store.call(read)  # type: ignore[no-any-return]
 
 
-async def reset_with(kiosk: KioskDriver, method: Method, prove: Any, password: str) -> None:
+async def reset_with(
+    kiosk: KioskDriver, method: Method, prove: Callable[[], Awaitable[None]], password: str
+) -> None:
     """ "Can't access your account?" as frank, `method` chosen, `prove()` passes its gate, a new password."""
     await kiosk.begin()
     await kiosk.identify("frank")
@@ -165,7 +167,7 @@ async def reset_with(kiosk: KioskDriver, method: Method, prove: Any, password: s
 
 
 async def test_a_new_employee_registers_four_ways_then_resets_with_each(
-    server: LiveDirectory, delivery: Delivery, kiosk: KioskDriver, frank: Any
+    server: LiveDirectory, delivery: Delivery, kiosk: KioskDriver, frank: LiveUser
 ) -> None:
     await registration_sign_in(kiosk, "frank", frank.password)
     kiosk.assert_page(StepKind.REGISTER)  # nothing registered: no gate before the hub
@@ -228,7 +230,7 @@ async def test_a_new_employee_registers_four_ways_then_resets_with_each(
 
 
 async def test_a_stolen_password_alone_cannot_replace_registered_methods(
-    server: LiveDirectory, delivery: Delivery, kiosk: KioskDriver, frank: Any
+    server: LiveDirectory, delivery: Delivery, kiosk: KioskDriver, frank: LiveUser
 ) -> None:
     """frank registered questions and an app. Someone who knows his password signs in to registration:
     the kiosk asks for one of them first, a wrong app code and wrong answers open nothing, no registration
@@ -280,7 +282,7 @@ def same_registration(now: DirectoryUser, before: DirectoryUser) -> bool:
 
 
 async def test_after_the_window_passes_a_change_asks_to_reconfirm_and_keep_then_a_reset_updates(
-    server: LiveDirectory, delivery: Delivery, kiosk: KioskDriver, frank: Any
+    server: LiveDirectory, delivery: Delivery, kiosk: KioskDriver, frank: LiveUser
 ) -> None:
     backend = kiosk.backend
     await registration_sign_in(kiosk, "frank", frank.password)
