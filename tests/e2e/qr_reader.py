@@ -10,6 +10,7 @@ check (`segno.make(decoded).matrix == modules`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import product
 
 from PySide6.QtWidgets import QWidget
@@ -34,20 +35,30 @@ _MASKS: tuple[Callable[[int, int], bool], ...] = (
 """ISO/IEC 18004 table 10: i = row, j = column; a module is inverted where its mask is true."""
 
 
-def modules_of(widget: QWidget) -> Matrix:
-    """The code's modules (True = dark) read off the widget's pixels; the module size is found from the
-    top-left finder pattern, which is seven modules wide."""
+@dataclass(frozen=True)
+class Drawn:
+    """A QR code as drawn: its modules (True = dark) and how many pixels wide each one is."""
+
+    modules: Matrix
+    pixels_per_module: float
+    grey_pixels: int
+    """Pixels neither clearly dark nor clearly light inside the code (blurred module edges)."""
+
+
+def read_drawn(widget: QWidget) -> Drawn:
+    """The code read off the widget's pixels, sampled at each module's centre; the module size is found from
+    the top-left finder pattern, which is seven modules wide."""
     image = widget.grab().toImage()
 
-    def dark(x: int, y: int) -> bool:
-        return image.pixelColor(x, y).lightness() < 128
+    def lightness(x: int, y: int) -> int:
+        return int(image.pixelColor(x, y).lightness())
 
-    points = [(x, y) for y in range(image.height()) for x in range(image.width()) if dark(x, y)]
+    points = [(x, y) for y in range(image.height()) for x in range(image.width()) if lightness(x, y) < 128]
     assert points, "no QR code is drawn"
     left, top = min(x for x, _y in points), min(y for _x, y in points)
-    right = max(x for x, _y in points)
+    right, bottom = max(x for x, _y in points), max(y for _x, y in points)
     run = 0
-    while dark(left + run, top):
+    while lightness(left + run, top) < 128:
         run += 1
     # A QR code is 17 + 4 × version modules a side; the module may be a fraction of a pixel wider or narrower
     # than whole (a drawing scaled down to fit), so the nearest such size is taken and the module measured on it.
@@ -55,10 +66,19 @@ def modules_of(widget: QWidget) -> Matrix:
     size = 17 + 4 * version
     step = (right - left + 1) / size
     assert 1 <= version <= 40 and abs(run - 7 * step) < 1.5, f"no QR code: a finder {run} px wide, {step} px modules"
-    return [
-        [dark(int(left + (column + 0.5) * step), int(top + (row + 0.5) * step)) for column in range(size)]
+    grey = sum(
+        1 for y in range(top, bottom + 1) for x in range(left, right + 1) if 40 < lightness(x, y) < 215
+    )
+    modules = [
+        [lightness(int(left + (column + 0.5) * step), int(top + (row + 0.5) * step)) < 128 for column in range(size)]
         for row in range(size)
     ]
+    return Drawn(modules, step, grey)
+
+
+def modules_of(widget: QWidget) -> Matrix:
+    """The code's modules (True = dark) read off the widget's pixels."""
+    return read_drawn(widget).modules
 
 
 def _function_modules(size: int) -> set[tuple[int, int]]:

@@ -24,7 +24,7 @@ from live_delivery import Delivery, delivering_policy, enrolled, keyring_for, ow
 from live_servers.common import LiveDirectory, LiveUser, new_password
 from live_servers.fake_keyring import FakeMemoryKeyring
 from live_servers.kiosk_setup import restore_password
-from qr_reader import decode, modules_of
+from qr_reader import decode, read_drawn
 
 from kiosk.flows.steps import StepKind
 from kiosk.policy.schema import Method, Policy
@@ -102,7 +102,10 @@ async def register_app_from_the_qr_code(kiosk: KioskDriver) -> str:
     await kiosk.open_registration(RegistrationKind.APP)
     kiosk.assert_page(StepKind.REGISTER_APP)
     page = kiosk.page(RegisterAppPage)
-    drawn = modules_of(page.qr)
+    picture = read_drawn(page.qr)
+    # Sharp, as a phone's camera wants it: whole pixels a module, no blurred edges.
+    assert picture.pixels_per_module == int(picture.pixels_per_module) >= 4 and picture.grey_pixels == 0
+    drawn = picture.modules
     uri = decode(drawn)
     # The read is checked: the text re-encoded gives back exactly the modules on the screen.
     assert [[bool(bit) for bit in row] for row in segno.make(uri, error="m", micro=False).matrix] == drawn

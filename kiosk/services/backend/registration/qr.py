@@ -24,9 +24,10 @@ def provisioning_uri(secret: str, login: str, issuer: str) -> str:
 
 
 def qr_svg(uri: str) -> str:
-    """The QR code of `uri` as an SVG document (error correction M, a 4-module quiet zone)."""
+    """The QR code of `uri` as an SVG document (error correction M, a 4-module quiet zone), one SVG unit a module:
+    the kiosk draws a whole number of pixels a unit, so every module is the same size and its edges sharp."""
     import segno
 
     out = io.BytesIO()
-    segno.make(uri, error="m", micro=False).save(out, kind="svg", scale=6, border=4, xmldecl=False)
+    segno.make(uri, error="m", micro=False).save(out, kind="svg", border=4, xmldecl=False)
     return out.getvalue().decode("utf-8")

@@ -53,7 +53,7 @@ async def test_fay_registers_an_app_from_its_qr_code_and_resets_with_it(kiosk: K
     assert registration.app_secret is not None and registration.app_secret in registration.app_uri
     # The SVG is the QR code of exactly that URI.
     assert registration.app_qr_svg.startswith("<svg") and registration.app_qr_svg.rstrip().endswith("</svg>")
-    expected = segno.make(registration.app_uri, error="m", micro=False).svg_inline(scale=6, border=4)
+    expected = segno.make(registration.app_uri, error="m", micro=False).svg_inline(border=4)
     assert _path(registration.app_qr_svg) == _path(expected)
     secret = await register_app(kiosk, view)
     await kiosk.ok("POST", "/session/register/done")
