@@ -28,6 +28,7 @@ from kiosk.policy.schema import Policy
 from kiosk.services.api import Flow
 from kiosk.services.backend.audit.log import AuditEvent
 from kiosk.ui.pages.done import DonePage
+from kiosk.ui.pages.error import ErrorPage
 from kiosk.ui.pages.new_password import NewPasswordPage
 from kiosk.ui.pages.sign_in import SignInPage
 
@@ -57,11 +58,18 @@ def live_keyring(server: LiveDirectory) -> Iterator[FakeMemoryKeyring]:
 
 
 @pytest.fixture
-def policy(server: LiveDirectory, delivery: Delivery, live_keyring: FakeMemoryKeyring) -> Policy:
+def policy(
+    server: LiveDirectory, delivery: Delivery, live_keyring: FakeMemoryKeyring, request: pytest.FixtureRequest
+) -> Policy:
     """Overrides the e2e demo policy: the window's backend opens on the live directory and delivers for real;
-    no "still up to date?" (these users never confirmed anything; a change then ends at done)."""
+    no "still up to date?" (these users never confirmed anything; a change then ends at done). Parametrized
+    indirectly with a dict, it sets those `limits`."""
     delivery.clear()
-    return delivering_policy(server, delivery)
+    policy = delivering_policy(server, delivery)
+    limits = getattr(request, "param", None)
+    if limits:
+        policy = policy.model_copy(update={"limits": policy.limits.model_copy(update=limits)})
+    return policy
 
 
 def fresh_password(*names: str) -> str:
@@ -130,6 +138,41 @@ async def test_a_wrong_current_password_reads_like_an_unknown_id_and_changes_not
     assert not [row for row in await audit(kiosk) if row[0] is AuditEvent.CHANGED]
     await kiosk.backend.deliver_pending()
     assert delivery.smtp.inbox.messages == []  # nobody was told anything
+
+
+@pytest.mark.parametrize("policy", [{"failed_proofs_per_day": 2}], indirect=True)
+async def test_wrong_current_passwords_count_as_failed_proofs_and_block_the_account_at_the_kiosk(
+    server: LiveDirectory, kiosk: KioskDriver
+) -> None:
+    """Two failed proofs a day in this policy (fewer than the directories' own lockout at three bad binds):
+    the second wrong current password blocks alice; then her right password is refused without a check,
+    and "Can't access your account?" is blocked for her too. The directory's account is not locked."""
+    alice = server.users["alice"]
+    try:
+        page = await change_sign_in(kiosk, "alice", "Not-Her-Password-1")
+        assert page.password.error.text().startswith(WRONG_SIGN_IN)
+        await kiosk.sign_in("alice", "Not-Her-Password-2")
+        kiosk.assert_page(StepKind.ERROR)
+        blocked = kiosk.page(ErrorPage)
+        assert blocked.title.text() == "Too many attempts"
+        assert blocked.intro.text().startswith("For your security, this account is blocked for now.")
+        kiosk.click(kiosk.page(ErrorPage).start_over)
+        await kiosk.wait_for(StepKind.START)
+        await change_sign_in(kiosk, "alice", alice.password)  # the right one, in a new session
+        kiosk.assert_page(StepKind.ERROR)
+        assert kiosk.page(ErrorPage).title.text() == "Too many attempts"
+        kiosk.click(kiosk.page(ErrorPage).start_over)
+        await kiosk.wait_for(StepKind.START)
+        await kiosk.begin()
+        await kiosk.identify("alice")
+        kiosk.assert_page(StepKind.ERROR)
+        assert kiosk.page(ErrorPage).title.text() == "Too many attempts"
+    finally:
+        assert server.bind_ok(alice.dn, alice.password)  # not locked in the directory (and its count cleared)
+    rows = await audit(kiosk)
+    assert [o for e, _u, o in rows if e is AuditEvent.SIGN_IN_FAILED] == ["wrong_password"] * 2
+    assert any(e is AuditEvent.BLOCKED and user == "alice" for e, user, _o in rows)
+    assert not any(e in (AuditEvent.SIGNED_IN, AuditEvent.CHANGED) for e, _u, _o in rows)
 
 
 @contextmanager
