@@ -1,4 +1,6 @@
-"""Whole recovery flows with SENTINEL secrets, searched for everywhere they must never be (issue 4 item 6).
+"""Whole recovery flows with SENTINEL secrets, searched for everywhere they must never be (issue 4 item 6),
+and the flows of issue 13 after them: "still up to date?" → update → registration of new questions, an
+authenticator app and an e-mail address, then a password change with a wrong and the right current one.
 
 A backend on its own SQLite file e-mails codes through a REAL aiosmtpd server on loopback (SMTP AUTH
 with a sentinel password from the FAKE in-memory keyring); the kiosk's own `BackendClient` drives it
@@ -50,12 +52,21 @@ from kiosk.policy.schema import (
     SmtpSecurity,
     SmtpSettings,
 )
-from kiosk.services.api import ErrorCode, SessionView, Stage
+from kiosk.services.api import (
+    ErrorCode,
+    Flow,
+    QuestionChoice,
+    ReconfirmChoice,
+    RegistrationKind,
+    SessionView,
+    Stage,
+)
 from kiosk.services.backend import Backend
 from kiosk.services.backend.credentials import SERVICE
 from kiosk.services.backend.delivery import smtp as smtp_sender_module
 from kiosk.services.backend.directory.embedded import DirectoryUser, RegisteredQuestion
 from kiosk.services.backend.hashing import hash_secret
+from kiosk.services.backend.recovery.authenticator import code_at
 from kiosk.services.backend.recovery.questions import normalize_answer
 from kiosk.services.client.backend_client import EMBEDDED_BASE_URL, BackendClient
 from kiosk.services.client.errors import ApiError, ProtocolError
@@ -74,6 +85,14 @@ ANSWERS = {
     "childhood_nickname": f"Sentinel Nick {UNIQUE}",
 }
 WRONG_ANSWER = f"Sentinel Wrong {UNIQUE}"
+NEW_ANSWERS = {
+    "first_car": f"Sentinel Car {UNIQUE}",
+    "favorite_food": f"Sentinel Food {UNIQUE}",
+    "father_middle_name": f"Sentinel Father {UNIQUE}",
+}
+CHANGED_PASSWORD = f"Sentinel-Changed-9Tz%c-{UNIQUE}"
+WRONG_CURRENT = f"Sentinel-Wrong-Current-{UNIQUE}"
+NEW_ADDRESS = f"samwise.{UNIQUE}@shire.test"
 WRONG_CODE = "97531864"
 SMTP_USER = "kiosk-mailer"
 SMTP_PASSWORD = f"Sentinel-Smtp-8Rv#m-{UNIQUE}"
@@ -86,10 +105,10 @@ SERVER_LOGGERS = ("mail.log",)
 
 
 def sentinel_policy(port: int) -> Policy:
-    """Two gates (e-mail and security questions), SMTP with AUTH to 127.0.0.1:`port`, a banned word."""
+    """Two gates (e-mail and security questions; the app may be registered), SMTP with AUTH to 127.0.0.1:`port`, a banned word."""
     return Policy(
         reset=ResetSettings(enabled_for=EnabledFor.GROUP, groups=("Staff",)),
-        methods=MethodSettings(enabled=(Method.EMAIL, Method.SECURITY_QUESTIONS), required=2),
+        methods=MethodSettings(enabled=(Method.EMAIL, Method.SECURITY_QUESTIONS, Method.APP_CODE), required=2),
         password=PasswordSettings(banned_words=(BANNED,)),
         directory=DirectorySettings(embedded=EmbeddedDirectorySettings(seed_demo_users=False)),
         delivery=DeliverySettings(
@@ -112,6 +131,8 @@ class Capture:
     codes: list[str] = field(default_factory=list)
     """Every code the backend made: from the SMTP server and from the sender exceptions."""
     tokens: list[str] = field(default_factory=list)
+    app_secrets: list[str] = field(default_factory=list)
+    """Authenticator secrets registered: shown to the user once (in the REGISTER_APP view), nowhere else."""
 
     def failed(self, error: BaseException) -> None:
         text = f"{type(error).__name__}: {error!s} {error!r}"
@@ -224,8 +245,59 @@ async def the_whole_flow(rig: Rig) -> None:
         await client.set_password(NEW_PASSWORD + "\x00")
     capture.failed(refused_locally.value)
     view = await client.set_password(NEW_PASSWORD)
-    assert view.stage is Stage.DONE
+    # Registered by an administrator, never confirmed at the kiosk: "is this still up to date?"
+    assert view.stage is Stage.RECONFIRM
     assert await rig.backend.directory.verify_password(LOGIN, NEW_PASSWORD)
+    view = await client.reconfirm(ReconfirmChoice.UPDATE)
+    assert view.stage is Stage.REGISTER
+    await register_everything(rig)
+    view = await client.finish_registration()
+    assert view.stage is Stage.DONE
+    await client.close_session()
+    await change_password(rig)
+
+
+async def register_everything(rig: Rig) -> None:
+    """New questions, an authenticator app (a wrong code first) and a new e-mail address (a wrong code first)."""
+    client, capture = rig.client, rig.capture
+    view = await client.register_questions(
+        [(QuestionChoice(predefined_id=question), answer) for question, answer in NEW_ANSWERS.items()]
+    )
+    assert view.stage is Stage.REGISTER
+    view = await client.start_app_registration()
+    assert view.stage is Stage.REGISTER_APP and view.registration is not None
+    secret = view.registration.app_secret
+    assert secret
+    capture.app_secrets.append(secret)
+    await expect_error(capture, ErrorCode.CODE_WRONG, client.confirm_app_registration("000000"))
+    view = await client.confirm_app_registration(code_at(secret, rig.backend.clock.now()))
+    assert view.stage is Stage.REGISTER
+    view = await client.add_contact(RegistrationKind.EMAIL, NEW_ADDRESS)
+    assert view.stage is Stage.REGISTER_VERIFY
+    await rig.backend.deliver_pending()
+    code = code_in(rig.server.inbox.to(NEW_ADDRESS)[-1])
+    capture.codes.append(code)
+    await expect_error(capture, ErrorCode.CODE_WRONG, client.verify_contact(WRONG_CODE))
+    view = await client.verify_contact(code)
+    assert view.stage is Stage.REGISTER
+
+
+async def change_password(rig: Rig) -> None:
+    """"Change my password": a wrong current password first (the same answer as an unknown ID), then the right one."""
+    client, capture = rig.client, rig.capture
+    opened = await client.open_session(kiosk_id="sentinel-kiosk", locale="en", flow=Flow.CHANGE)
+    capture.tokens.append(opened.token)
+    await expect_error(
+        capture,
+        ErrorCode.SIGN_IN_FAILED,
+        client.sign_in(LOGIN, WRONG_CURRENT, await rig.backend.captcha_text_for_test(opened.token)),
+    )
+    view = await client.sign_in(LOGIN, NEW_PASSWORD, await rig.backend.captcha_text_for_test(opened.token))
+    assert view.stage is Stage.NEW_PASSWORD
+    await expect_error(capture, ErrorCode.PASSWORD_REJECTED, client.set_password(REFUSED_PASSWORD))
+    view = await client.set_password(CHANGED_PASSWORD)
+    assert view.stage is Stage.DONE  # confirmed minutes ago: no "still up to date?"
+    assert await rig.backend.directory.verify_password(LOGIN, CHANGED_PASSWORD)
     await client.close_session()
 
 
@@ -336,15 +408,21 @@ async def test_no_secret_reaches_logs_audit_errors_bodies_or_the_store(
         "old password": OLD_PASSWORD,
         "refused password": REFUSED_PASSWORD,
         "wrong answer": WRONG_ANSWER,
+        "changed password": CHANGED_PASSWORD,
+        "wrong current password": WRONG_CURRENT,
+        **{f"new answer {name}": answer for name, answer in NEW_ANSWERS.items()},
         "wrong code": WRONG_CODE,
         "smtp password": SMTP_PASSWORD,
         **{f"answer {name}": answer for name, answer in ANSWERS.items()},
         **{f"code {index}": code for index, code in enumerate(capture.codes)},
     }
     tokens = {f"token {index}": token for index, token in enumerate(capture.tokens)}
+    # The app secret is shown once, in the REGISTER_APP view (a success body): nowhere else.
+    app_secrets = {f"app secret {index}": secret for index, secret in enumerate(capture.app_secrets)}
 
     # ---- self-checks: the capture is not empty, and the search finds what IS there
-    assert len(capture.codes) == 3  # one e-mailed, two quoted by the failing sender
+    assert len(capture.codes) == 4  # one e-mailed, one to the newly registered address, two quoted by the sender
+    assert len(capture.app_secrets) == 1
     assert len(capture.exceptions) >= 5 and len(capture.error_bodies) >= 11
     assert {status for status, _, _ in capture.responses} >= {200, 201, 400, 422}
     ours = [record for record in caplog.records if not record.name.startswith(SERVER_LOGGERS)]
@@ -359,16 +437,21 @@ async def test_no_secret_reaches_logs_audit_errors_bodies_or_the_store(
     audit = await rig.backend.audit_records()
     events = {record.event.value for record in audit}
     assert {"code_sent", "gate_failed", "gate_passed", "password_rejected", "reset"} <= events
+    assert {"reconfirmed", "registered", "sign_in_failed", "signed_in", "changed"} <= events
 
     # ---- the searches
-    assert leaks(log_text(ours), secrets_by_name | tokens) == []
-    assert leaks("\n".join(repr(record) for record in audit), secrets_by_name | tokens) == []
-    assert leaks("\n".join(capture.exceptions), secrets_by_name | tokens) == []
-    assert leaks("\n".join(capture.error_bodies), secrets_by_name | tokens) == []
-    # Success bodies carry the session token (the open-session answer) but no other secret.
+    everything = secrets_by_name | tokens | app_secrets
+    assert leaks(log_text(ours), everything) == []
+    assert leaks("\n".join(repr(record) for record in audit), everything) == []
+    assert leaks("\n".join(capture.exceptions), everything) == []
+    assert leaks("\n".join(capture.error_bodies), everything) == []
+    # Success bodies carry the session token (the open-session answer) and the app secret (the page that
+    # shows it) but no other secret; the app secret is in exactly the views of that page.
     assert leaks("\n".join(body for _, _, body in capture.responses), secrets_by_name) == []
+    showing = [path for _, path, body in capture.responses if capture.app_secrets[0] in body]
+    assert showing == ["/v1/session/register/app"]
     database = rig.backend.database
-    assert byte_leaks(store_bytes(database), secrets_by_name | tokens) == []
+    assert byte_leaks(store_bytes(database), everything) == []
 
     # ---- what is stored instead: argon2 hashes only
     with closing(sqlite3.connect(database)) as db:

@@ -203,7 +203,7 @@ def test_the_contact_code_page_is_the_code_page_for_the_new_contact(
     assert page.intro.text() == (
         f"We e-mailed a code to {isolate('a•••••@outlook.com')}. Type it here to confirm the address."
     )
-    assert page.expiry.text() == "The code expires in 10 minutes."
+    assert page.expiry.text() == "The code expires in 5 minutes."
     assert page.gate.isHidden() and page.other.isHidden() and not page.resend.isHidden()
     assert isinstance(page.code.edit, SecretLineEdit) and wants_keypad(page.code.edit)
     assert page.code.edit.maxLength() == 8
