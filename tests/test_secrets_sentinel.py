@@ -105,7 +105,7 @@ SERVER_LOGGERS = ("mail.log",)
 
 
 def sentinel_policy(port: int) -> Policy:
-    """Two gates (e-mail, security questions; the app may be registered), SMTP AUTH to 127.0.0.1:`port`, a banned word."""
+    """Two gates (e-mail, questions; an app may be registered), SMTP AUTH to 127.0.0.1:`port`, a banned word."""
     return Policy(
         reset=ResetSettings(enabled_for=EnabledFor.GROUP, groups=("Staff",)),
         methods=MethodSettings(enabled=(Method.EMAIL, Method.SECURITY_QUESTIONS, Method.APP_CODE), required=2),
