@@ -161,11 +161,14 @@ class ActiveDirectoryDirectory(LdapDirectory):
         an account may write nothing, and the attribute is then absent, as for a protected admin)."""
         return missing_writes(self._constructed(connection, entry).get(EFFECTIVE_WRITES) or ())
 
-    async def enforces_history(self, login: str) -> bool:
+    async def enforces_history(self, login: str, *, own_change: bool = False) -> bool:
         """True when the domain controller advertises the policy-hints control, so the kiosk's reset obeys
         the domain's password history (for every account); read from the rootDSE once. Samba 4.17
         advertises neither OID and applies no history to a reset (measured): False there, and the kiosk
-        claims no history rule."""
+        claims no history rule. `own_change`: always True, the domain applies its history to a user's own
+        change (the delete/add of unicodePwd; measured on Samba 4.17)."""
+        if own_change:
+            return True
         if self._history_enforced is None:
 
             def read(connection: Any) -> bool:

@@ -98,9 +98,10 @@ class Directory(Protocol):
         """True when `password` is the current one or among the last `history` passwords."""
         ...
 
-    async def enforces_history(self, login: str) -> bool:
-        """True when a recently used password of `login` is refused on reset (by the kiosk's own check, or
-        by the directory): only then may the new-password page claim the history rule."""
+    async def enforces_history(self, login: str, *, own_change: bool = False) -> bool:
+        """True when a recently used password of `login` is refused on reset (`own_change`: on the user's own
+        change) by the kiosk's own check or by the directory: only then may the new-password page claim the
+        history rule."""
         ...
 
     async def verify_password(self, login: str, password: str) -> bool:
@@ -305,7 +306,7 @@ class EmbeddedDirectory:
         _, hashes = await self._hashes(login)
         return await self._hashing.verify_any(hashes[:history], normalize_password(password))
 
-    async def enforces_history(self, login: str) -> bool:
+    async def enforces_history(self, login: str, *, own_change: bool = False) -> bool:
         """Always True: the embedded directory keeps the hashes and checks them itself."""
         return True
 

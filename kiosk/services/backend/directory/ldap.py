@@ -323,8 +323,9 @@ class LdapDirectory:
         when it refuses."""
         return False
 
-    async def enforces_history(self, login: str) -> bool:
-        """True when the directory itself refuses a recently used password on the kiosk's reset of `login`."""
+    async def enforces_history(self, login: str, *, own_change: bool = False) -> bool:
+        """True when the directory itself refuses a recently used password on the kiosk's reset of `login`
+        (`own_change`: on the user's own change)."""
         raise NotImplementedError
 
     def change_required(self, message: str) -> bool:

@@ -56,7 +56,7 @@ class OpenLdapDirectory(LdapDirectory):
             return False, False
         return True, bool(locked_time)
 
-    async def enforces_history(self, login: str) -> bool:
+    async def enforces_history(self, login: str, *, own_change: bool = False) -> bool:
         """True when ppolicy keeps a password history for `login`: `pwdInHistory` > 0 in the policy that
         governs the entry (`pwdPolicySubentry`) or, for the default policy (`ppolicy_default`, in
         cn=config, which the service account cannot read), in every password policy it can see under

@@ -6,6 +6,7 @@ from kiosk.policy.password import PasswordRules
 from kiosk.policy.schema import Method
 from kiosk.services.api import (
     CodeChallenge,
+    Flow,
     MethodOption,
     Refusal,
     RegisteredMethod,
@@ -151,8 +152,10 @@ async def build_view(rt: Runtime, state: SessionState) -> SessionView:
         update["locked"] = state.locked
     if state.stage is Stage.NEW_PASSWORD:
         rules = PasswordRules.from_policy(rt.policy)
-        # Claim "not one of your last N" only where a reused password will be refused (Samba: never).
-        history_checked = rules.history == 0 or await rt.directory.enforces_history(user.login)
+        # Claim "not one of your last N" only where a reused password will be refused (a reset on Samba: never;
+        # a user's own change on any AD: always).
+        own_change = state.flow is Flow.CHANGE
+        history_checked = rules.history == 0 or await rt.directory.enforces_history(user.login, own_change=own_change)
         update["rules"] = rules if history_checked else rules.model_copy(update={"history": 0})
     if state.stage is Stage.DONE or state.stage in REGISTRATION_VIEW_STAGES:
         update["outcome"] = state.outcome  # after a reset, unlock or change: what was done (None in flow register)

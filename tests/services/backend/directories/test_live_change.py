@@ -285,3 +285,22 @@ async def test_openldap_account_reset_to_must_change_changes_it_here(openldap_se
             admin.modify(POLICY_DN, {"pwdMustChange": [(ldap3.MODIFY_REPLACE, ["FALSE"])]})
             admin.modify(alice.dn, {"pwdReset": [(ldap3.MODIFY_DELETE, [])]})
         restore_password(live, "alice")
+
+
+async def test_the_change_page_claims_the_history_rule_where_the_directory_keeps_one(
+    live: Any, fake_keyring: FakeMemoryKeyring
+) -> None:
+    # A user's own change meets the directory's history on both (AD's delete/add of unicodePwd; ppolicy), so
+    # the page may say "not one of your last N"; a reset claims it only where the reset is checked too
+    # (Samba: never, so the rule is left off there).
+    alice = live.users["alice"]
+    base = _change_policy(live)
+    policy = base.model_copy(update={"password": base.password.model_copy(update={"history": 5})})
+    async with kiosk_for(policy) as kiosk:
+        await open_flow(kiosk, Flow.CHANGE)
+        signed = await sign_in(kiosk, "alice", alice.password)
+        view = SessionView.model_validate_json(signed.content)
+        assert view.stage is Stage.NEW_PASSWORD and view.rules is not None
+        assert view.rules.history == 5
+        reset_claims = await kiosk.backend._rt.directory.enforces_history("alice")  # noqa: SLF001 - the reset's rule
+        assert reset_claims is (live.kind != "samba_ad")
