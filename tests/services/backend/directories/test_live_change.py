@@ -302,5 +302,5 @@ async def test_the_change_page_claims_the_history_rule_where_the_directory_keeps
         view = SessionView.model_validate_json(signed.content)
         assert view.stage is Stage.NEW_PASSWORD and view.rules is not None
         assert view.rules.history == 5
-        reset_claims = await kiosk.backend._rt.directory.enforces_history("alice")  # noqa: SLF001 - the reset's rule
+        reset_claims = await kiosk.backend._rt.directory.enforces_history("alice")  # the reset's rule
         assert reset_claims is (live.kind != "samba_ad")
