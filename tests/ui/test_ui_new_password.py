@@ -36,12 +36,34 @@ def test_checklist_lists_the_rules_in_words(page: NewPasswordPage) -> None:
     texts = [line.text.text() for line in page.rule_lines.values()]
     assert "At least 10 characters" in texts
     assert "At least 3 of: lower case, upper case, digits, symbols" in texts
-    assert page.match_line.mark.text() == "✗"
     # The history is only known to the backend: the line says so instead of claiming ✓.
-    shown = marks(page)
-    assert shown.pop(PasswordRule.NOT_RECENT) == "•"
+    assert marks(page)[PasswordRule.NOT_RECENT] == "•"
     assert "checked when you save" in page.rule_lines[PasswordRule.NOT_RECENT].text.text()
-    assert set(shown.values()) <= {"✗", "✓"}
+
+
+def test_an_empty_field_shows_no_rule_as_met(qtbot: QtBot, page: NewPasswordPage, engine: RecordingEngine) -> None:
+    # An empty password passes "at most 256 characters", "no banned words"...: ticks before the first
+    # key told a newcomer that three rules were already met. Nothing is judged until something is typed.
+    lines = [*page.rule_lines.values(), page.match_line]
+    judged_lines = {rule: line for rule, line in page.rule_lines.items() if rule is not PasswordRule.NOT_RECENT}
+    assert len(judged_lines) >= 3
+
+    def neutral() -> bool:
+        return all(line.mark.text() == "○" and line.mark.objectName() == "rulePending"
+                   for line in judged_lines.values())
+
+    assert neutral() and page.match_line.mark.text() == "○"
+    assert not any(line.mark.objectName() == "ruleOk" or ": met" in line.accessibleName() for line in lines)
+    assert page.meter.value() == 0 and page.strength.text() == ""
+    qtbot.keyClicks(page.password.edit, "x")  # the first character: judged from here on
+    qtbot.waitUntil(lambda: marks(page)[PasswordRule.MIN_LENGTH] == "✗", timeout=1000)
+    assert marks(page)[PasswordRule.MAX_LENGTH] == "✓"
+    assert {marks(page)[rule] for rule in judged_lines} <= {"✓", "✗"} and page.match_line.mark.text() == "✗"
+    page.password.edit.clear()  # erased again: back to unjudged, not to the empty password's ticks
+    qtbot.waitUntil(neutral, timeout=1000)
+    assert page.match_line.mark.text() == "○" and marks(page)[PasswordRule.NOT_RECENT] == "•"
+    page.retranslate()  # a language switch keeps the neutral marks
+    assert neutral()
 
 
 def test_checklist_updates_while_typing(qtbot: QtBot, page: NewPasswordPage, engine: RecordingEngine) -> None:

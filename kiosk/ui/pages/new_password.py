@@ -17,7 +17,7 @@ CHECK_DEBOUNCE_MS = 150
 
 
 class ChecklistLine(QWidget):
-    """One checklist line: a ✓ or ✗ mark and the rule's text, wrapped with a hanging indent."""
+    """One checklist line: a ✓, ✗ or neutral ○ mark and the rule's text, wrapped with a hanging indent."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,6 +39,16 @@ class ChecklistLine(QWidget):
         self.mark.setText(mark)
         self.text.setText(text if passed is not None else f"{text} ({state})")
         self.setAccessibleName(f"{text}: {state}")
+        self._style_as(name)
+
+    def show_neutral(self, text: str) -> None:
+        """Show the rule's text unjudged: nothing typed yet, so nothing is met (nor failed) yet."""
+        self.mark.setText("○")
+        self.text.setText(text)
+        self.setAccessibleName(text)
+        self._style_as("rulePending")
+
+    def _style_as(self, name: str) -> None:
         for part in (self.mark, self.text):
             part.setObjectName(name)
             part.style().unpolish(part)
@@ -89,6 +99,9 @@ class NewPasswordPage(Page):
         self.rule_lines: dict[PasswordRule, ChecklistLine] = {}
         self.match_line = ChecklistLine(self)
         self.check: PasswordCheck | None = None
+        # Whether `check` is of a typed password: an empty one passes "at most 256 characters" and
+        # friends, and ticks on an empty field would tell the user a rule is met before they type.
+        self.judged = False
         self.check_timer = QTimer(self)
         self.check_timer.setSingleShot(True)
         self.check_timer.setInterval(CHECK_DEBOUNCE_MS)
@@ -110,6 +123,7 @@ class NewPasswordPage(Page):
                 widget.hide()
                 widget.deleteLater()
         self.check = self.context.check_password("")
+        self.judged = False
         self.rule_lines = {}
         for result in self.check.results:
             line = ChecklistLine()
@@ -141,7 +155,9 @@ class NewPasswordPage(Page):
 
     def run_check(self) -> None:
         """Check the typed password now (normally called by the debounce timer)."""
-        self.check = self.context.check_password(self.password.edit.text())
+        password = self.password.edit.text()
+        self.check = self.context.check_password(password)
+        self.judged = bool(password)
         self._show_check()
 
     def _show_check(self) -> None:
@@ -150,12 +166,20 @@ class NewPasswordPage(Page):
         rules = self.data(NewPasswordData).rules
         for result in self.check.results:
             line = self.rule_lines.get(result.rule)
-            if line is not None:
-                # Only the backend knows the password history: never claim it is met.
-                passed = None if result.rule is PasswordRule.NOT_RECENT else result.passed
-                line.show_result(texts.password_rule(result.rule, rules), passed)
+            if line is None:
+                continue
+            text = texts.password_rule(result.rule, rules)
+            if result.rule is PasswordRule.NOT_RECENT:
+                line.show_result(text, None)  # only the backend knows the password history: never claim it
+            elif self.judged:
+                line.show_result(text, result.passed)
+            else:
+                line.show_neutral(text)
         typed = self.password.edit.text()
-        self.match_line.show_result(_("Both passwords match"), bool(typed) and typed == self.confirm.edit.text())
+        if typed:
+            self.match_line.show_result(_("Both passwords match"), typed == self.confirm.edit.text())
+        else:
+            self.match_line.show_neutral(_("Both passwords match"))
         score = self.check.strength if typed else 0
         self.meter.setValue(score)
         self.strength.setText(_("Strength: {word}").format(word=texts.strength(score)) if typed else "")
