@@ -59,13 +59,10 @@ def open_demo_inbox(services: KioskServices, window: KioskWindow) -> DemoInboxWi
     """In demo mode, the separate demo inbox window next to the kiosk (None without a feed)."""
     if services.demo_feed is None:
         return None
-    from kiosk.ui.demo_inbox import DemoInboxWindow  # demo only: not on the start-up path
+    from kiosk.ui.demo_inbox import DemoInboxWindow, place_beside  # demo only: not on the start-up path
 
     inbox = DemoInboxWindow(services.demo_feed)
-    # Beside the kiosk, but kept on the kiosk's screen (overlapping it on a small screen).
-    screen = (window.screen() or QApplication.primaryScreen()).availableGeometry()
-    left = min(window.geometry().right() + 16, screen.right() - inbox.width())
-    inbox.move(max(screen.left(), left), window.geometry().top())
+    place_beside(window, inbox)
     inbox.show()
     return inbox
 

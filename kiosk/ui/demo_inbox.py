@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QFont
+from PySide6.QtCore import QMargins, QRect, QSize, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -31,6 +31,12 @@ from kiosk.ui.protocols import DemoFeed
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_MS = 1000
+GAP_PX = 16
+# Narrowest the kiosk's pages and header (language picker, Cancel) lay out without crowding, and the
+# narrowest inbox whose code table still shows a whole e-mail address: both fit beside each other
+# on a 1280-pixel screen.
+KIOSK_MIN_WIDTH = 800
+INBOX_MIN_WIDTH = 420
 
 _STYLE = """
 #demoBanner { background: #fff4ce; border-bottom: 3px solid #8a6d00; }
@@ -62,6 +68,49 @@ def _code_font() -> QFont:
     font.setPixelSize(20)
     font.setBold(True)
     return font
+
+
+def side_by_side(screen: QRect, kiosk: QSize, inbox: QSize, frame: QMargins) -> tuple[QRect, QRect] | None:
+    """Where the kiosk and the inbox go (client geometries), beside each other on `screen` (its available
+    geometry), each window's frame `frame` thick; narrowed to fit, down to their minimum widths, and no
+    taller than the screen. None when even the minimum widths do not fit."""
+    frame_width, frame_height = frame.left() + frame.right(), frame.top() + frame.bottom()
+    room = screen.width() - 2 * frame_width - GAP_PX
+    if kiosk.width() + inbox.width() <= room:
+        kiosk_width, inbox_width = kiosk.width(), inbox.width()
+    else:
+        # The inbox gives way first (down to its minimum width); the kiosk takes what is left.
+        inbox_width = min(inbox.width(), max(INBOX_MIN_WIDTH, room - kiosk.width()))
+        kiosk_width = room - inbox_width
+    if kiosk_width < min(KIOSK_MIN_WIDTH, kiosk.width()):
+        return None
+    kiosk_height = min(kiosk.height(), screen.height() - frame_height)
+    inbox_height = min(inbox.height(), screen.height() - frame_height)
+    # The pair is centred on the screen: the kiosk stays the thing a newcomer looks at first.
+    left = screen.left() + (room - kiosk_width - inbox_width) // 2
+    top = screen.top() + (screen.height() - frame_height - max(kiosk_height, inbox_height)) // 2
+    kiosk_rect = QRect(left + frame.left(), top + frame.top(), kiosk_width, kiosk_height)
+    inbox_left = left + frame_width + kiosk_width + GAP_PX
+    return kiosk_rect, QRect(inbox_left + frame.left(), top + frame.top(), inbox_width, inbox_height)
+
+
+def place_beside(kiosk: QWidget, inbox: QWidget) -> None:
+    """Put the kiosk and the inbox side by side on the kiosk's screen, narrowing both to fit, so the inbox
+    hides neither the language picker nor Cancel. A full-screen or maximised kiosk is left alone, and on a
+    screen too narrow for both the inbox goes to the screen's right edge, over the kiosk."""
+    screen = (kiosk.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+    outer, inner = kiosk.frameGeometry(), kiosk.geometry()
+    # The window manager's frame; the inbox gets the same one.
+    frame = QMargins(inner.left() - outer.left(), inner.top() - outer.top(),
+                     outer.right() - inner.right(), outer.bottom() - inner.bottom())
+    fixed = kiosk.isFullScreen() or kiosk.isMaximized()
+    placed = None if fixed else side_by_side(screen, kiosk.size(), inbox.size(), frame)
+    if placed is None:
+        left = min(kiosk.geometry().right() + GAP_PX, screen.right() - inbox.width())
+        inbox.move(max(screen.left(), left), kiosk.geometry().top())
+        return
+    kiosk.setGeometry(placed[0])
+    inbox.setGeometry(placed[1])
 
 
 class DemoInboxWindow(QWidget):
