@@ -10,7 +10,7 @@ import argparse
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -253,6 +253,30 @@ def kiosk_diagnostics(policy: Policy, source: str) -> Callable[[], Awaitable[Dia
     return diagnose
 
 
+def no_display(environ: Mapping[str, str], platform: str) -> str | None:
+    """What to do instead, when Qt would find no display to open a window on (else None)."""
+    if platform in ("win32", "darwin") or environ.get("QT_QPA_PLATFORM"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    # Qt would abort with "xcb-cursor0 is needed", which sends a newcomer installing X libraries.
+    return (
+        "kiosk: no display to show the kiosk on (neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
+        "Run it in a desktop session (or over ssh -X). Without a screen, Qt's offscreen platform still\n"
+        "runs the checks that need no one to look at the window:\n"
+        "  QT_QPA_PLATFORM=offscreen kiosk --demo --self-test\n"
+        "  QT_QPA_PLATFORM=offscreen kiosk screenshots --out DIR"
+    )
+
+
+def _display_missing() -> bool:
+    """Say what to do instead of starting Qt without a display; True when there is none."""
+    message = no_display(os.environ, sys.platform)
+    if message is not None:
+        print(message, file=sys.stderr)
+    return message is not None
+
+
 def _run(args: argparse.Namespace) -> int:
     from kiosk import i18n
 
@@ -262,6 +286,8 @@ def _run(args: argparse.Namespace) -> int:
         policy = _load(DEMO_POLICY)
     else:
         print("kiosk: no policy given: pass --policy FILE, or --demo to try the demo", file=sys.stderr)
+        return 2
+    if _display_missing():
         return 2
     # --locale beats the policy's default language, which beats the OS locale; each is negotiated
     # against the languages offered (the policy's, among the shipped catalogs), else English.
@@ -381,6 +407,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return check_install(sys.stdout)
     if args.command == "screenshots":
+        if _display_missing():
+            return 2
         from kiosk.ui.screenshots import render_screenshots
 
         policy = _load(args.shots_policy or DEMO_POLICY)
