@@ -83,8 +83,10 @@ setup: system-deps $(STAMP) compile-catalogs
 run: setup
 	$(BIN)/kiosk --demo
 
+# actionlint: the Windows build job (.github/workflows/windows.yml) cannot run here, so it is at least checked.
 lint: setup
 	$(BIN)/ruff check kiosk tests bench
+	$(BIN)/actionlint .github/workflows/*.yml
 
 # The second run type-checks the registry reader's Windows-only branch as on Windows (winreg's stubs).
 typecheck: setup

@@ -130,8 +130,13 @@ def _relative(path: Path) -> str:
     return Path(os.path.relpath(path.resolve(), Path.cwd())).as_posix()
 
 
-def product_include(bundle: Path, arch: str) -> str:
-    """The WiX include (`product.wxi`) with the product's names and version from kiosk/product.py."""
+def product_include(bundle: Path, arch: str, absolute: bool = False) -> str:
+    """The WiX include (`product.wxi`) with the product's names and version from kiosk/product.py.
+
+    Paths are relative to the working folder (wixl cannot open absolute Source paths), or absolute
+    for the WiX Toolset (packaging/wix4.py), which then builds from any folder.
+    """
+    where = (lambda path: path.resolve().as_posix()) if absolute else _relative
     defines = {
         "Version": msi_version(VERSION),
         "Vendor": VENDOR,
@@ -139,9 +144,8 @@ def product_include(bundle: Path, arch: str) -> str:
         "DisplayName": DISPLAY_NAME,
         "UpgradeCode": MSI_UPGRADE_CODE,
         "InstallKey": INSTALL_KEY,
-        # Relative to the folder the build runs in: wixl cannot open absolute Source paths.
-        "BundleDir": _relative(bundle),
-        "PolicySource": _relative(ROOT / "resources" / "installed-policy.toml"),
+        "BundleDir": where(bundle),
+        "PolicySource": where(ROOT / "resources" / "installed-policy.toml"),
         "Win64": "yes" if arch == "x64" else "no",
     }
     lines = "".join(f'  <?define {name} = "{value}" ?>\n' for name, value in defines.items())
