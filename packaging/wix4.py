@@ -68,6 +68,11 @@ class ConversionError(SystemExit):
     """A v3 construct this converter does not know: convert it by hand here first."""
 
 
+def _is_markup(node: ET.Element) -> bool:
+    """True for a comment or processing instruction (ElementTree gives them a function as their tag)."""
+    return not isinstance(node.tag, str)
+
+
 def _local(tag: str) -> str:
     """The element's name without its namespace, or SystemExit for an element outside WiX v3."""
     if not tag.startswith("{" + V3 + "}"):
@@ -78,7 +83,7 @@ def _local(tag: str) -> str:
 def _convert_children(source: ET.Element, target: ET.Element) -> None:
     """Append the v4 form of each child of `source` (comments and processing instructions as they are)."""
     for child in source:
-        if child.tag in (ET.Comment, ET.ProcessingInstruction):
+        if _is_markup(child):
             target.append(child)
         else:
             target.append(_convert(child))
@@ -154,13 +159,13 @@ def _package(product: ET.Element) -> ET.Element:
         elif child.tag == f"{{{V3}}}Directory" and child.get("Id") == "TARGETDIR":
             # v4 makes TARGETDIR itself; the standard folders under it stand at the top of the Package.
             for folder in child:
-                if folder.tag in (ET.Comment, ET.ProcessingInstruction):
+                if _is_markup(folder):
                     package.append(folder)
                 elif folder.get("Id") not in STANDARD_DIRECTORIES:
                     raise ConversionError(f"wix4: {folder.get('Id')} under TARGETDIR is no standard folder")
                 else:
                     package.append(_convert(folder))
-        elif child.tag in (ET.Comment, ET.ProcessingInstruction):
+        elif _is_markup(child):
             package.append(child)
         else:
             package.append(_convert(child))
