@@ -316,7 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `kiosk` console script."""
     try:
         status = _dispatch(_parser().parse_args(argv))
-        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+        if sys.stdout is not None:  # None in the windowed AccountRecoveryKiosk.exe (no console)
+            sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
         return status
     except BrokenPipeError:
         # The reader went away (`kiosk audit list | head`): not an error worth a traceback. Point

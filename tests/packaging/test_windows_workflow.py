@@ -60,6 +60,7 @@ def test_the_steps_come_in_the_order_the_issue_lists() -> None:
         step_index(steps, r"-m PyInstaller .*packaging\\kiosk\.spec"),
         step_index(steps, r"AccountRecoveryKiosk\.exe.*GUI"),
         step_index(steps, r"^dist\\kiosk\\kiosk\.exe --demo --self-test$"),
+        step_index(steps, r"Start-Process dist\\kiosk\\AccountRecoveryKiosk\.exe .*--self-test.* -Wait -PassThru"),
         step_index(steps, r"^dist\\kiosk\\kiosk\.exe check-install$"),
         step_index(steps, r"dotnet tool install --global wix --version \d+\.\d+\.\d+"),
         step_index(steps, r"packaging\\wix4\.py dist\\kiosk --out"),
@@ -81,7 +82,7 @@ def test_python_is_the_version_pyproject_requires() -> None:
 
 def test_the_self_tests_run_offscreen() -> None:
     self_tests = [step for step in job()["steps"] if "--self-test" in str(step.get("run", ""))]
-    assert len(self_tests) == 2  # the bundle, then the installed program
+    assert len(self_tests) == 3  # the bundle's kiosk.exe and AccountRecoveryKiosk.exe, then the installed program
     assert all(step["env"]["QT_QPA_PLATFORM"] == "offscreen" for step in self_tests)
 
 
