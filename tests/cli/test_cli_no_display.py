@@ -34,14 +34,14 @@ def test_the_kiosk_without_a_display_says_what_to_do(args: tuple[str, ...]) -> N
     assert done.stdout == ""
     assert done.stderr.startswith("kiosk: no display to show the kiosk on (neither DISPLAY nor WAYLAND_DISPLAY")
     assert "desktop session" in done.stderr
-    assert "QT_QPA_PLATFORM=offscreen kiosk --demo --self-test" in done.stderr
+    assert f"QT_QPA_PLATFORM=offscreen {KIOSK} --demo --self-test" in done.stderr  # the command as typed
     assert "xcb" not in done.stderr and "Traceback" not in done.stderr  # Qt never started
 
 
 def test_screenshots_without_a_display_say_what_to_do_and_write_nothing(tmp_path: Path) -> None:
     done = kiosk("screenshots", "--out", str(tmp_path / "shots"), env=HEADLESS)
     assert done.returncode == 2, done.stderr
-    assert "QT_QPA_PLATFORM=offscreen kiosk screenshots --out DIR" in done.stderr and "xcb" not in done.stderr
+    assert f"QT_QPA_PLATFORM=offscreen {KIOSK} screenshots --out DIR" in done.stderr and "xcb" not in done.stderr
     assert not (tmp_path / "shots").exists()
 
 
@@ -73,3 +73,18 @@ def test_commands_without_a_window_need_no_display() -> None:
 )
 def test_no_display_is_told_from_the_environment(environ: dict[str, str], platform: str, missing: bool) -> None:
     assert (no_display(environ, platform) is not None) is missing
+
+
+def make_run_dry(env: dict[str, str]) -> str:
+    """The command `make run` would start (a dry run: nothing is set up or started)."""
+    env = {name: value for name, value in env.items() if name not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    command = ["make", "--dry-run", "--no-print-directory", "run"]
+    dry = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True, cwd=REPO)  # noqa: S603
+    return dry.stdout.splitlines()[-1]
+
+
+def test_make_run_without_a_display_says_what_to_do_too() -> None:
+    # The Makefile defaults QT_QPA_PLATFORM to offscreen without a display (for the tests): `make run`
+    # must not inherit it, or the demo would run in a window nobody sees.
+    assert make_run_dry(HEADLESS) == "env -u QT_QPA_PLATFORM .venv/bin/kiosk --demo"
+    assert make_run_dry({**HEADLESS, "QT_QPA_PLATFORM": "eglfs"}) == ".venv/bin/kiosk --demo"  # the user's own kept
