@@ -80,8 +80,9 @@ $(STAMP): pyproject.toml
 
 setup: system-deps $(STAMP) compile-catalogs
 
+# Not the offscreen default above (a window nobody would see): without a display `kiosk` says what to do.
 run: setup
-	$(BIN)/kiosk --demo
+	$(if $(filter file,$(origin QT_QPA_PLATFORM)),env -u QT_QPA_PLATFORM )$(BIN)/kiosk --demo
 
 # actionlint: the Windows build job (.github/workflows/windows.yml) cannot run here, so it is at least checked.
 lint: setup
