@@ -253,8 +253,9 @@ def kiosk_diagnostics(policy: Policy, source: str) -> Callable[[], Awaitable[Dia
     return diagnose
 
 
-def no_display(environ: Mapping[str, str], platform: str) -> str | None:
-    """What to do instead, when Qt would find no display to open a window on (else None)."""
+def no_display(environ: Mapping[str, str], platform: str, program: str = "kiosk") -> str | None:
+    """What to do instead, when Qt would find no display to open a window on (else None); `program` is
+    the command as typed (`.venv/bin/kiosk`), so the advice can be pasted as it stands."""
     if platform in ("win32", "darwin") or environ.get("QT_QPA_PLATFORM"):
         return None
     if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
@@ -264,14 +265,14 @@ def no_display(environ: Mapping[str, str], platform: str) -> str | None:
         "kiosk: no display to show the kiosk on (neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
         "Run it in a desktop session (or over ssh -X). Without a screen, Qt's offscreen platform still\n"
         "runs the checks that need no one to look at the window:\n"
-        "  QT_QPA_PLATFORM=offscreen kiosk --demo --self-test\n"
-        "  QT_QPA_PLATFORM=offscreen kiosk screenshots --out DIR"
+        f"  QT_QPA_PLATFORM=offscreen {program} --demo --self-test\n"
+        f"  QT_QPA_PLATFORM=offscreen {program} screenshots --out DIR"
     )
 
 
 def _display_missing() -> bool:
     """Say what to do instead of starting Qt without a display; True when there is none."""
-    message = no_display(os.environ, sys.platform)
+    message = no_display(os.environ, sys.platform, sys.argv[0] or "kiosk")
     if message is not None:
         print(message, file=sys.stderr)
     return message is not None
