@@ -8,7 +8,9 @@ versioned assembly), the file as its key path. Ids and component GUIDs are deriv
 path inside the bundle (uuid5), so the same file keeps the same component across builds and
 versions. The program the Start-menu shortcut starts is AccountRecoveryKiosk.exe when the bundle
 has it (a Windows build: windowed, no console), else `kiosk.exe` / `kiosk`. A Linux bundle holds
-symbolic links; an MSI cannot, so they become copies of their targets (Windows bundles have none).
+symbolic links (PyInstaller links each library into `_internal/`); an MSI cannot, and the program
+finds its libraries without them (their RPATHs), so a link to a file of the bundle is left out
+rather than copied (it doubled Qt's and ICU's 97 MB); a link pointing elsewhere becomes a copy.
 Beside it, `product.wxi` defines the names, version and UpgradeCode from kiosk/product.py (one
 place) for packaging/kiosk.wxs. Works with wixl (msitools) and the WiX Toolset v3 (candle/light).
 """
@@ -46,8 +48,13 @@ def component_guid(relative: PurePosixPath) -> str:
 
 
 def bundle_files(bundle: Path) -> list[PurePosixPath]:
-    """Every file of the bundle (symbolic links followed), as sorted paths relative to it."""
-    files = sorted(PurePosixPath(path.relative_to(bundle).as_posix()) for path in bundle.rglob("*") if path.is_file())
+    """Every file of the bundle, as sorted paths relative to it (no links to its own files: see the module)."""
+    inside = bundle.resolve()
+    files = sorted(
+        PurePosixPath(path.relative_to(bundle).as_posix())
+        for path in bundle.rglob("*")
+        if path.is_file() and not (path.is_symlink() and path.resolve().is_relative_to(inside))
+    )
     seen: dict[str, PurePosixPath] = {}
     for relative in files:
         clash = seen.setdefault(relative.as_posix().casefold(), relative)

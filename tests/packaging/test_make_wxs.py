@@ -73,14 +73,17 @@ def test_other_versions_are_refused_with_the_reason(version: str, why: str) -> N
 
 def test_the_fragment_lists_every_file_once_in_its_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bundle = fake_bundle(tmp_path / "dist" / "kiosk", "kiosk", "_internal/a.txt", "_internal/sub/b & c.txt")
-    (bundle / "_internal" / "link.txt").symlink_to("a.txt")  # a Linux bundle's link becomes a copy
+    (bundle / "_internal" / "link.txt").symlink_to("a.txt")  # a link to the bundle's own file is left out
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("x", encoding="utf-8")
+    (bundle / "_internal" / "copy.txt").symlink_to(outside)  # a link out of the bundle becomes a copy
     monkeypatch.chdir(tmp_path)
     assert make_wxs.main([str(bundle), "build"]) == 0
     text = (tmp_path / "build" / "bundle.wxs").read_text(encoding="utf-8")
     root = ET.fromstring(text.replace("<?include product.wxi ?>", ""))  # noqa: S314 - our own output
     files = root.findall(f".//{WIX}File")
     assert sorted(file.get("Source") or "" for file in files) == [
-        "$(var.BundleDir)/_internal/a.txt", "$(var.BundleDir)/_internal/link.txt",
+        "$(var.BundleDir)/_internal/a.txt", "$(var.BundleDir)/_internal/copy.txt",
         "$(var.BundleDir)/_internal/sub/b & c.txt", "$(var.BundleDir)/kiosk",
     ]  # fmt: skip
     group = [ref.get("Id") for ref in root.findall(f".//{WIX}ComponentGroup/{WIX}ComponentRef")]
