@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 from kiosk.i18n import _
 from kiosk.policy.schema import Policy
 from kiosk.services.diagnosis import DiagnosticReport
+from kiosk.ui.first_paint import FirstPaintAnnouncer
 from kiosk.ui.gc_guard import MainThreadGarbageCollector
 from kiosk.ui.protocols import KioskServices
 from kiosk.ui.qt_language import follow_language
@@ -115,7 +116,8 @@ def run_app(
 ) -> int:
     """Run the kiosk until its window closes (or SIGINT/SIGTERM); returns the process exit code.
 
-    With `self_test`, stop as soon as the start page is usable and print `READY <ms>` (start-up benchmark).
+    With `self_test`, stop as soon as the start page is usable and print `READY <ms>` (start-up benchmark);
+    the start page's first paint, earlier, prints `PAINTED <ms>` to standard error.
     In kiosk mode only the administrator exit (secret from `admin_secret`) or a signal ends it; the same
     secret opens the diagnostics page, whose checks `diagnose` runs.
     """
@@ -133,6 +135,8 @@ def run_app(
     loop.set_default_executor(workers)
     asyncio.set_event_loop(loop)
     window = build_window(policy, demo=demo, kiosk_mode=kiosk_mode, admin_secret=admin_secret, diagnose=diagnose)
+    if self_test:
+        FirstPaintAnnouncer(window, started)  # a child of the window: lives as long as it
     closed = asyncio.Event()
     window.closed.connect(closed.set)
 
