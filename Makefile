@@ -154,8 +154,9 @@ check-catalogs: $(STAMP)
 # built by PyInstaller from packaging/kiosk.spec, again only when a source, catalog (.po: `setup`
 # rewrites every .mo) or resource is newer than it; tests/packaging runs it (self-test,
 # check-install, screenshots, policy check). The MSI is built from it with wixl (Debian packages
-# msitools and wixl) and read back by tests/packaging with msiinfo and msiextract.
-PACKAGING_PACKAGES := msitools wixl
+# msitools and wixl) and read back by tests/packaging with msiinfo and msiextract. gcc assembles the
+# bundle's smaller ICU data library (packaging/icu_data.py).
+PACKAGING_PACKAGES := msitools wixl gcc
 BUNDLE := dist/kiosk/kiosk
 BUNDLE_SOURCES = $(shell find kiosk resources packaging translations -type f -not -path '*/__pycache__/*' \
 	\( -name '*.py' -o -name '*.toml' -o -name '*.svg' -o -name '*.po' -o -name '*.spec' \)) pyproject.toml

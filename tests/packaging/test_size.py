@@ -1,9 +1,10 @@
 """The bundle and the MSI stay small: size limits, and what was left out stays out (issue 14, part 3).
 
-Measured on the Linux build machine: the bundle went from 240 MB to 189 MB (babel's data for the
+Measured on the Linux build machine: the bundle went from 240 MB to 171 MB (babel's data for the
 shipped languages only, no pygments/rich/YAML, no Pillow AVIF/WebP, no library only a pruned Qt
-plugin needed) and the MSI from 134 MB to 77 MB (a Linux bundle's symbolic links are no longer
-copied into it). The limits leave a small margin; raising one needs a reason in the README.
+plugin needed, Qt's ICU data 32 -> 7.5 MB) and the MSI from 134 MB to 66 MB (also: a Linux
+bundle's symbolic links are no longer copied into it). The issue's target for the bundle, 150 MB,
+is not reached (README, "Size": what the rest is); the limits leave a small margin over what is.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from packaging_build import REPO
 pytestmark = pytest.mark.timeout(900)  # the first test may build the bundle and the MSI
 
 MB = 1_000_000
-BUNDLE_LIMIT = 200 * MB
+BUNDLE_LIMIT = 178 * MB
 """Every file of dist/kiosk/ (symbolic links not followed), in bytes."""
-MSI_LIMIT = 80 * MB
+MSI_LIMIT = 70 * MB
 
 
 def size_of(folder: Path) -> int:
