@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 from kiosk.i18n import _
 from kiosk.policy.schema import Policy
 from kiosk.services.diagnosis import DiagnosticReport
-from kiosk.ui.first_paint import FirstPaintAnnouncer
+from kiosk.ui.first_paint import FirstPaint
 from kiosk.ui.gc_guard import MainThreadGarbageCollector
 from kiosk.ui.protocols import KioskServices
 from kiosk.ui.qt_language import follow_language
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 __all__ = ["KioskServices", "build_window", "open_demo_inbox", "run_app"]
 
 log = logging.getLogger(__name__)
+
+FIRST_PAINT_WAIT_SECONDS = 2.0
+"""How long the services wait for the window's first paint (a window that is not exposed may never paint)."""
 
 
 def build_window(
@@ -135,8 +138,14 @@ def run_app(
     loop.set_default_executor(workers)
     asyncio.set_event_loop(loop)
     window = build_window(policy, demo=demo, kiosk_mode=kiosk_mode, admin_secret=admin_secret, diagnose=diagnose)
-    if self_test:
-        FirstPaintAnnouncer(window, started)  # a child of the window: lives as long as it
+    first_paint = FirstPaint(window, started, announce=self_test)  # a child of the window
+
+    async def connect_after_paint() -> KioskServices:
+        # Paint first: the services' imports and the backend's opening hold the UI thread, so
+        # they start once the start page is on screen.
+        await first_paint.wait(FIRST_PAINT_WAIT_SECONDS)
+        return await connect()
+
     closed = asyncio.Event()
     window.closed.connect(closed.set)
 
@@ -153,8 +162,8 @@ def run_app(
     try:
         with loop:
             if self_test:
-                return int(loop.run_until_complete(_self_test(window, connect, started)))
-            return int(loop.run_until_complete(_serve(window, connect, demo=demo, closed=closed)))
+                return int(loop.run_until_complete(_self_test(window, connect_after_paint, started)))
+            return int(loop.run_until_complete(_serve(window, connect_after_paint, demo=demo, closed=closed)))
     finally:
         wake.stop()
         for sig, handler in previous_handlers.items():

@@ -1,4 +1,4 @@
-"""`--self-test` reports the start page's first paint (PAINTED, standard error) before the backend is ready (READY)."""
+"""Paint first: the services connect after the window's first paint, which `--self-test` reports (PAINTED, stderr)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from ui_engine_double import RecordingEngine
 
 from kiosk.policy.schema import Policy
 from kiosk.ui.app import run_app
-from kiosk.ui.first_paint import FirstPaintAnnouncer
+from kiosk.ui.first_paint import FirstPaint
 from kiosk.ui.protocols import KioskServices
+from kiosk.ui.window import KioskWindow
 
 SLOW_CONNECT_SECONDS = 0.4
 
@@ -22,11 +23,11 @@ SLOW_CONNECT_SECONDS = 0.4
 def test_the_first_paint_is_announced_once(qtbot: QtBot, capsys: pytest.CaptureFixture[str]) -> None:
     widget = QLabel("start")
     qtbot.addWidget(widget)
-    announcer = FirstPaintAnnouncer(widget, time.perf_counter())
+    announcer = FirstPaint(widget, time.perf_counter(), announce=True)
     assert capsys.readouterr().err == ""  # nothing before the widget paints
     widget.show()
     qtbot.waitUntil(lambda: "PAINTED" in capsys.readouterr().err, timeout=3000)
-    assert announcer.announced
+    assert announcer.painted
     widget.update()
     widget.repaint()
     QApplication.processEvents()
@@ -52,3 +53,30 @@ def test_self_test_prints_painted_before_the_backend_is_ready(
     assert painted is not None, err
     assert int(painted.group(1)) + SLOW_CONNECT_SECONDS * 1000 * 0.9 <= int(ready.group(1))
     assert err.count("PAINTED") == 1
+
+
+def test_run_app_connects_the_services_only_after_the_first_paint(
+    qapp: QApplication, policy: Policy, engine: RecordingEngine
+) -> None:
+    painted_at_connect: list[bool] = []
+
+    async def close() -> None:
+        pass
+
+    async def connect() -> KioskServices:
+        window = next(w for w in qapp.topLevelWidgets() if isinstance(w, KioskWindow))
+        watcher = window.findChild(FirstPaint)
+        painted_at_connect.append(watcher is not None and watcher.painted)
+        return KioskServices(flow=engine, demo_feed=None, close=close)
+
+    assert run_app(policy, connect, kiosk_mode=False, demo=False, argv=["kiosk"], self_test=True) == 0
+    assert painted_at_connect == [True]
+
+
+async def test_waiting_for_a_window_that_never_paints_gives_up_after_the_timeout(qtbot: QtBot) -> None:
+    widget = QLabel("never shown")
+    qtbot.addWidget(widget)
+    watcher = FirstPaint(widget, time.perf_counter())
+    started = time.perf_counter()
+    await watcher.wait(0.2)
+    assert 0.15 <= time.perf_counter() - started < 2 and not watcher.painted
