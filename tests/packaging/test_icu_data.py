@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -41,7 +42,9 @@ def test_it_keeps_what_qt_reads_for_the_shipped_languages(name: str, kept: bool)
 
 
 def test_a_package_is_rebuilt_item_for_item() -> None:
-    library = next((REPO / ".venv").rglob("PySide6/Qt/lib/libicudata.so.*"))
+    spec = importlib.util.find_spec("PySide6")
+    assert spec is not None and spec.submodule_search_locations
+    library = next(Path(spec.submodule_search_locations[0]).glob("Qt/lib/libicudata.so.*"))  # the wheel's
     raw = library.read_bytes()
     _symbol, start, size = icu_data._symbol(raw)
     header, items = icu_data._items(raw[start : start + size])
