@@ -141,6 +141,8 @@ class KioskWindow(QMainWindow):
         self.policy = policy
         self.services: KioskServices | None = None
         self._connect: Callable[[], Awaitable[KioskServices]] | None = None
+        self._services_up: asyncio.Event | None = None
+        """Set once `start` has attached the services: a click made while it connects waits for it, busy."""
         self._task: asyncio.Task[None] | None = None
         self._language_tasks: set[asyncio.Task[None]] = set()
         self._step = Step(
@@ -282,18 +284,26 @@ class KioskWindow(QMainWindow):
     def attach(self, services: KioskServices) -> None:
         """Use the connected services: show the engine's current Step and enable the start button."""
         self.services = services
+        if self._services_up is not None:
+            self._services_up.set()  # a click that came while connecting runs now
+            self._services_up = None
         if isinstance(services.flow, RetryAwareEngine):
             services.flow.on_retrying(self.show_retrying)
         self._start_page.set_ready(True)
         self.render_step(services.flow.step)
 
     async def start(self, connect: Callable[[], Awaitable[KioskServices]]) -> KioskServices | None:
-        """Connect (the start page says "Starting…" meanwhile) and attach; on failure show a retryable error."""
+        """Connect and attach; on failure show a retryable error. The start page takes clicks at once:
+        one made while connecting waits, with the usual busy state, and runs once the services are up."""
         self._connect = connect
-        self._start_page.set_ready(False)
+        self._services_up = asyncio.Event()
+        self._start_page.set_ready(True)
         try:
             services = await connect()
         except Exception:
+            self._services_up = None
+            if self._task is not None:
+                self._task.cancel()  # the click that waited for these services: its busy state ends
             reference = local_reference()
             log.exception("could not start the kiosk services [reference %s]", reference)
             self.render_step(Step(StepKind.ERROR, ErrorData(code="service_unavailable", correlation_id=reference)))
@@ -477,7 +487,20 @@ class KioskWindow(QMainWindow):
 
     def _call_engine(self, call: Callable[[FlowEngine], Awaitable[Step]]) -> None:
         services = self.services
-        if services is None or self.busy:
+        if self.busy:
+            return
+        if services is None:
+            services_up = self._services_up
+            if services_up is None:
+                return  # not started, or the start failed: nothing to wait for
+
+            async def run_when_up() -> None:
+                await services_up.wait()
+                assert self.services is not None
+                step = await call(self.services.flow)
+                self._finish(lambda: self.render_step(step))
+
+            self._run(run_when_up())
             return
 
         async def run() -> None:

@@ -68,13 +68,19 @@ def test_run_app_shows_the_window_then_attaches_and_closes_services(
         start = kiosk_window().current_page
         assert isinstance(start, StartPage)
         seen["start_text"] = start.begin.text()
+        seen["start_takes_clicks"] = start.begin.isEnabled()  # paint first: a click waits for the services
         await asyncio.sleep(0.05)
         QTimer.singleShot(300, lambda: (seen.update(inbox=any(
             isinstance(w, DemoInboxWindow) and w.isVisible() for w in qapp.topLevelWidgets())), kiosk_window().close()))
         return KioskServices(flow=engine, demo_feed=feed, close=close)
 
     assert run_app(policy, connect, kiosk_mode=False, demo=True, argv=["kiosk"]) == 0
-    assert seen == {"visible_before_connect": True, "start_text": "Starting…", "inbox": True}
+    assert seen == {
+        "visible_before_connect": True,
+        "start_text": "Can't access your account?",
+        "start_takes_clicks": True,
+        "inbox": True,
+    }
     assert closed == [True]
     assert feed.polls >= 1
 

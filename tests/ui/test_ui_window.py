@@ -260,12 +260,15 @@ async def test_captcha_refresh_and_audio_without_a_sound_player(
     assert window.notice.text().startswith("Sound isn't available on this kiosk")
 
 
-async def test_start_shows_starting_until_connected(qtbot: QtBot, policy: Policy, engine: RecordingEngine) -> None:
+async def test_start_takes_a_click_while_connecting_and_runs_it_once_connected(
+    qtbot: QtBot, policy: Policy, engine: RecordingEngine
+) -> None:
+    """Paint first: the start page takes a click before the services are up; it waits, busy, then runs."""
     kiosk = KioskWindow(policy)
     show_window(qtbot, kiosk)
     page = kiosk.current_page
     assert isinstance(page, StartPage)
-    assert page.begin.text() == "Starting…" and not page.begin.isEnabled()
+    assert page.begin.text() == "Starting…" and not page.begin.isEnabled()  # not started: nothing to wait for
     opened = asyncio.Event()
 
     async def connect() -> KioskServices:
@@ -274,10 +277,41 @@ async def test_start_shows_starting_until_connected(qtbot: QtBot, policy: Policy
 
     task = asyncio.get_running_loop().create_task(kiosk.start(connect))
     await asyncio.sleep(0.05)
-    assert page.begin.text() == "Starting…"
+    assert page.begin.text() == "Can't access your account?" and page.begin.isEnabled()
+    qtbot.mouseClick(page.begin, Qt.MouseButton.LeftButton)
+    assert kiosk.busy and kiosk.busy_text.isVisibleTo(kiosk) and not kiosk.stack.isEnabled()
+    page.accept()  # Enter while waiting: ignored like any second submit
+    await asyncio.sleep(0.1)
+    assert engine.calls == [] and kiosk.busy  # nothing reaches an engine before it is there
     opened.set()
     assert await task is not None
-    assert page.begin.text() == "Can't access your account?" and page.begin.isEnabled()
+    await wait_until(lambda: not kiosk.busy)
+    assert engine.names() == ["submit"] and kiosk.stack.isEnabled()
+    assert page.begin.isEnabled()
+
+
+async def test_a_click_waiting_for_a_start_that_fails_ends_on_the_error_page(
+    qtbot: QtBot, policy: Policy, engine: RecordingEngine
+) -> None:
+    kiosk = KioskWindow(policy)
+    show_window(qtbot, kiosk)
+    page = kiosk.current_page
+    assert isinstance(page, StartPage)
+    failing = asyncio.Event()
+
+    async def connect() -> KioskServices:
+        await failing.wait()
+        raise ConnectionError("backend down")
+
+    task = asyncio.get_running_loop().create_task(kiosk.start(connect))
+    await asyncio.sleep(0.05)
+    qtbot.mouseClick(page.begin, Qt.MouseButton.LeftButton)
+    assert kiosk.busy
+    failing.set()
+    assert await task is None
+    await wait_until(lambda: not kiosk.busy)
+    assert kiosk.step.kind is StepKind.ERROR and kiosk.stack.isEnabled()
+    assert engine.calls == [] and kiosk.services is None
 
 
 async def test_failed_start_offers_retry_that_reconnects(
