@@ -164,17 +164,35 @@ def _kiosk_id(policy: Policy) -> str:
     return policy.backend.kiosk_id or socket.gethostname()
 
 
+SERVICE_MODULES = ("kiosk.flows.engine", "kiosk.services.client")
+"""What every kiosk's services import: the flow engine and the backend client."""
+EMBEDDED_BACKEND_MODULES = ("kiosk.services.backend",)
+"""What the embedded backend adds."""
+
+
+def import_services(embedded: bool) -> None:
+    """Import the services' modules (the embedded backend's too when `embedded`): run on a worker thread."""
+    import importlib
+
+    for name in SERVICE_MODULES + (EMBEDDED_BACKEND_MODULES if embedded else ()):
+        importlib.import_module(name)
+
+
 async def connect_services(policy: Policy) -> KioskServices:
     """Open the backend (embedded) or reach it (shared) and build the flow engine on top of it."""
-    from kiosk.flows.engine import RecoveryFlow
+    import asyncio
+
     from kiosk.policy.schema import BackendMode
+
+    # Over 100 ms of imports, after the first paint: on a worker thread, so the start page on show
+    # keeps answering (the UI thread gets the interpreter between the imports' time slices).
+    await asyncio.to_thread(import_services, policy.backend.mode is not BackendMode.SHARED)
+    from kiosk.flows.engine import RecoveryFlow
     from kiosk.services.client import BackendClient
     from kiosk.ui.app import KioskServices
 
     timeout = policy.backend.timeout_seconds
     if policy.backend.mode is BackendMode.SHARED:
-        import asyncio
-
         credential = await asyncio.to_thread(read_backend_credential)  # the keyring may block: not on the UI thread
         client = BackendClient.shared(
             policy.backend.url, timeout=timeout, ca_file=policy.backend.ca_file, credential=credential
