@@ -112,6 +112,7 @@ screenshots: setup
 
 bench: setup bundle
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/startup.py --frozen $(BUNDLE)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/ui_stalls.py
 	$(BIN)/python bench/enumeration.py
 
 # 100 simulated kiosks' whole resets: two replicas on a throwaway PostgreSQL behind HAProxy, then one SQLite
