@@ -225,3 +225,25 @@ async def test_a_flow_the_policy_switched_off_cannot_be_opened(flow: Flow) -> No
         body = {"kiosk_id": "lobby-1", "locale": "en", "flow": flow.value}
         response = await kiosk.request("POST", "/sessions", body)
         assert response.status_code == 409 and response.json()["code"] == "step_not_allowed"
+
+
+async def test_wrong_passwords_in_parallel_never_pass_the_limit(backend: Backend) -> None:
+    # Eight kiosks try wrong passwords for one account at once: each failure is reserved before its password is
+    # checked, so no more than the limit's worth are ever checked, and the account is blocked afterwards.
+    import asyncio
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=backend.asgi), base_url="http://kiosk") as http:
+        kiosks = [Kiosk(backend, http) for _ in range(8)]
+        for each in kiosks:
+            await open_flow(each)
+        wrong = [f"Not-Her-Password-{n}" for n in range(len(kiosks))]
+        answers = list(await asyncio.gather(*(sign_in(each, "emma", wrong[n]) for n, each in enumerate(kiosks))))
+        for n, answer in enumerate(answers):
+            while answer.status_code == 503:  # busy: refused before any work (hashing queue full); try again
+                answer = answers[n] = await sign_in(kiosks[n], "emma", wrong[n])
+        statuses = sorted(answer.status_code for answer in answers)
+        assert set(statuses) == {400, 429} and statuses.count(400) <= 4
+        audit = await _audit(backend)
+        assert len([e for e, _, _ in audit if e is AuditEvent.SIGN_IN_FAILED]) <= 5  # passwords really checked
+        await open_flow(kiosks[0])
+        assert (await sign_in(kiosks[0], "emma", DEMO_PASSWORD)).status_code == 429
