@@ -297,7 +297,7 @@ def _fill_sample_inputs(page: QWidget) -> None:
     if isinstance(page, NewPasswordPage):
         page.password.edit.setText("Summer2025!")
         page.confirm.edit.setText("Summer2025")
-        page.run_check()
+        page.run_check(wait=True)
     elif isinstance(page, RegisterQuestionsPage):
         for row, answer in zip(page.rows, ("Rex the dog", "Nu", "Klaas"), strict=False):
             row.answer.edit.setText(answer)

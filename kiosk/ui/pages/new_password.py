@@ -10,6 +10,7 @@ from kiosk.i18n import _
 from kiosk.policy.password import PasswordCheck, PasswordRule
 from kiosk.services.api import Flow
 from kiosk.ui import texts
+from kiosk.ui.background import LatestOnly
 from kiosk.ui.controls import LabelledField, button, label
 from kiosk.ui.pages.base import Page, PageContext, add_row, set_title
 
@@ -106,10 +107,15 @@ class NewPasswordPage(Page):
         self.check_timer.setSingleShot(True)
         self.check_timer.setInterval(CHECK_DEBOUNCE_MS)
         self.check_timer.timeout.connect(self.run_check)
+        # zxcvbn takes ~25 ms for a long password, more on a busy kiosk: off the UI thread, so typing
+        # never waits for it (bench/ui_stalls.py); only the newest estimate is shown.
+        self.estimate: LatestOnly[str, PasswordCheck] = LatestOnly(self.context.check_password, self)
+        self.estimate.ready.connect(self._checked)
 
     def load(self, step: Step) -> None:
         """Empty fields and one checklist line per rule that applies."""
         self.check_timer.stop()
+        self.estimate.forget()
         for field in (self.password, self.confirm):
             field.edit.blockSignals(True)
             field.edit.clear()
@@ -153,10 +159,18 @@ class NewPasswordPage(Page):
     def _schedule_check(self) -> None:
         self.check_timer.start()
 
-    def run_check(self) -> None:
-        """Check the typed password now (normally called by the debounce timer)."""
+    def run_check(self, *, wait: bool = False) -> None:
+        """Check the typed password now (normally called by the debounce timer): on the worker thread,
+        shown when it is done; `wait` checks on this thread (screenshots, which render at once)."""
         password = self.password.edit.text()
-        self.check = self.context.check_password(password)
+        if wait:
+            self.estimate.forget()
+            self._checked(password, self.context.check_password(password))
+        else:
+            self.estimate.request(password)
+
+    def _checked(self, password: str, check: PasswordCheck) -> None:
+        self.check = check
         self.judged = bool(password)
         self._show_check()
 
@@ -200,6 +214,7 @@ class NewPasswordPage(Page):
     def clear_inputs(self) -> None:
         """Wipe both passwords."""
         self.check_timer.stop()
+        self.estimate.forget()
         self.password.edit.clear()
         self.confirm.edit.clear()
 
