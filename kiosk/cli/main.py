@@ -205,13 +205,24 @@ async def connect_services(policy: Policy) -> KioskServices:
         return KioskServices(flow=flow, demo_feed=None, close=close_shared)
 
     from kiosk.services.backend import Backend
+    from kiosk.services.client.backend_thread import BackendThread
 
-    backend = await Backend.open(policy, kiosk_id=_kiosk_id(policy))
-    client = BackendClient.embedded(backend.asgi, timeout=timeout)
+    # The backend opens, answers and closes on a loop of its own thread: its request handling, storage and
+    # directory calls never run on the window's (UI) thread (bench/ui_stalls.py).
+    thread = BackendThread()
+    try:
+        backend = await thread.run(Backend.open(policy, kiosk_id=_kiosk_id(policy)))
+    except BaseException:
+        thread.stop()
+        raise
+    client = BackendClient.embedded(backend.asgi, timeout=timeout, thread=thread)
 
     async def close_embedded() -> None:
-        await client.aclose()
-        await backend.close()
+        try:
+            await client.aclose()
+            await thread.run(backend.close())
+        finally:
+            thread.stop()
 
     flow = RecoveryFlow(client, policy, kiosk_id=_kiosk_id(policy))
     return KioskServices(flow=flow, demo_feed=client if policy.demo else None, close=close_embedded)

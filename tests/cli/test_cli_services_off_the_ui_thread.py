@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kiosk.cli import main as cli
@@ -27,14 +28,27 @@ async def test_connect_imports_the_services_on_a_worker_thread_then_opens_them(
         real_import(embedded)
 
     monkeypatch.setattr(cli, "import_services", recording_import)
+    answered_on: list[str] = []
+    real_handle = httpx.ASGITransport.handle_async_request
+
+    async def recording_handle(transport: httpx.ASGITransport, request: httpx.Request) -> httpx.Response:
+        answered_on.append(threading.current_thread().name)
+        return await real_handle(transport, request)
+
+    monkeypatch.setattr(httpx.ASGITransport, "handle_async_request", recording_handle)
     services = await cli.connect_services(load_policy(cli.DEMO_POLICY))
     try:
         assert (await services.flow.submit(BeginAnswer())).kind is StepKind.IDENTIFY
+        backend_threads = [thread for thread in threading.enumerate() if thread.name == "kiosk-backend"]
+        assert len(backend_threads) == 1
     finally:
         await services.close()
     assert len(threads) == 1
     thread, embedded = threads[0]
     assert thread is not threading.main_thread() and embedded
+    # Every request of the embedded backend is answered on its own thread, never on the window's.
+    assert answered_on and set(answered_on) == {"kiosk-backend"}
+    assert not backend_threads[0].is_alive()  # closing the services ends the thread
 
 
 @pytest.mark.parametrize(("embedded", "backend_imported"), [(False, False), (True, True)])

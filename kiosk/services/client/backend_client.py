@@ -59,6 +59,7 @@ from kiosk.services.api import (
     SignInRequest,
     VerifyCodeRequest,
 )
+from kiosk.services.client.backend_thread import BackendThread, ThreadHopTransport
 from kiosk.services.client.errors import ApiError, BackendTimeout, BackendUnavailable, ProtocolError
 
 log = logging.getLogger(__name__)
@@ -140,10 +141,15 @@ class BackendClient:
         self._retrying = listener
 
     @classmethod
-    def embedded(cls, asgi_app: ASGIApp, *, timeout: float = 10.0) -> BackendClient:
-        """A client of a backend running in this process, reached through `httpx.ASGITransport`."""
+    def embedded(
+        cls, asgi_app: ASGIApp, *, timeout: float = 10.0, thread: BackendThread | None = None
+    ) -> BackendClient:
+        """A client of a backend running in this process, reached through `httpx.ASGITransport`: on the
+        caller's loop, or on `thread`'s loop when the backend was opened there (the kiosk's window)."""
         # raise_app_exceptions=False: a crash inside the backend becomes a 500 answer, as over a network.
-        transport = httpx.ASGITransport(app=asgi_app, raise_app_exceptions=False)
+        transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=asgi_app, raise_app_exceptions=False)
+        if thread is not None:
+            transport = ThreadHopTransport(transport, thread)
         http = httpx.AsyncClient(transport=transport, base_url=EMBEDDED_BASE_URL, timeout=request_timeouts(timeout))
         return cls(http)
 
