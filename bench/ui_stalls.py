@@ -60,6 +60,7 @@ from kiosk.policy.loader import load_policy  # noqa: E402
 from kiosk.policy.schema import Method  # noqa: E402
 from kiosk.services.backend import Backend  # noqa: E402
 from kiosk.services.client import BackendClient  # noqa: E402
+from kiosk.services.client.backend_thread import BackendThread  # noqa: E402
 from kiosk.ui.app import FIRST_PAINT_WAIT_SECONDS, build_window  # noqa: E402
 from kiosk.ui.first_paint import FirstPaint as KioskFirstPaint  # noqa: E402
 from kiosk.ui.gc_guard import MainThreadGarbageCollector  # noqa: E402
@@ -326,20 +327,35 @@ async def flows(driver: StallDriver) -> None:
     await driver.done_keyed()
 
 
+class BackendHooks:
+    """The backend's test hooks the driver reads (CAPTCHA text, audit), each run on the backend's own loop."""
+
+    def __init__(self, backend: Backend, thread: BackendThread) -> None:
+        self._backend = backend
+        self._thread = thread
+
+    async def captcha_text_for_test(self, token: str) -> str:
+        """The CAPTCHA's text of the session `token`."""
+        return await self._thread.run(self._backend.captcha_text_for_test(token))
+
+
 async def run(window: KioskWindow, painted: KioskFirstPaint, watchdog: Watchdog, key_seconds: float) -> StallDriver:
     """Connect as the kiosk does (after the window's first paint), then drive the flows."""
     policy = window.policy
     opened: dict[str, object] = {}
 
     async def connect() -> KioskServices:
-        backend = await Backend.open(policy, kiosk_id="bench-kiosk")
+        # As the kiosk does (kiosk.cli.main.connect_services): the backend on a thread of its own.
+        thread = BackendThread()
+        backend = await thread.run(Backend.open(policy, kiosk_id="bench-kiosk"))
         tap = SessionTap(backend.asgi)
-        client = BackendClient.embedded(tap, timeout=policy.backend.timeout_seconds)
-        opened.update(backend=backend, tap=tap, client=client)
+        client = BackendClient.embedded(tap, timeout=policy.backend.timeout_seconds, thread=thread)
+        opened.update(backend=BackendHooks(backend, thread), tap=tap, client=client)
 
         async def close() -> None:
             await client.aclose()
-            await backend.close()
+            await thread.run(backend.close())
+            thread.stop()
 
         return KioskServices(flow=RecoveryFlow(client, policy, kiosk_id="bench-kiosk"), demo_feed=client, close=close)
 
