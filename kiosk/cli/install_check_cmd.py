@@ -117,6 +117,14 @@ def _keyring() -> str:
     return f"{len(names)} backend module(s) for {sys.platform} present; {usable}"
 
 
+def _pages() -> str:
+    from kiosk.ui.pages import PAGES
+
+    # Imported on first use, by name (kiosk.ui.pages): no import statement tells PyInstaller about them.
+    classes = [PAGES[kind] for kind in PAGES]
+    return f"all {len(classes)} pages' modules present"
+
+
 CHECKS: tuple[tuple[str, Callable[[], str]], ...] = (
     ("resources", _resources),
     ("catalogs", _catalogs),
@@ -125,6 +133,7 @@ CHECKS: tuple[tuple[str, Callable[[], str]], ...] = (
     ("hashing", _hashing),
     ("captcha", _captcha),
     ("keyring", _keyring),
+    ("pages", _pages),
 )
 """Each component: its name in the report and the check that does its real work once."""
 

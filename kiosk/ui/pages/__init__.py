@@ -1,51 +1,57 @@
-"""The wizard's pages and the registry that maps each StepKind to its page class."""
+"""The wizard's pages and the registry that maps each StepKind to its page class.
+
+A page's module is imported when its page is first asked for: start-up imports the start page's
+alone, so the first paint does not wait for sixteen pages nobody sees yet (bench/startup.py).
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
+
 from kiosk.flows.steps import StepKind
-from kiosk.ui.pages.answer_questions import AnswerQuestionsPage
 from kiosk.ui.pages.base import Page, PageContext, Request
-from kiosk.ui.pages.choose_method import ChooseMethodPage
-from kiosk.ui.pages.done import DonePage
-from kiosk.ui.pages.enter_code import EnterCodePage
-from kiosk.ui.pages.error import ErrorPage
-from kiosk.ui.pages.identify import IdentifyPage
-from kiosk.ui.pages.new_password import NewPasswordPage
-from kiosk.ui.pages.reconfirm import ReconfirmPage
-from kiosk.ui.pages.refused import RefusedPage
-from kiosk.ui.pages.register import RegisterPage
-from kiosk.ui.pages.register_app import RegisterAppPage
-from kiosk.ui.pages.register_contact import RegisterContactPage
-from kiosk.ui.pages.register_questions import RegisterQuestionsPage
-from kiosk.ui.pages.register_verify import RegisterVerifyPage
-from kiosk.ui.pages.reset_or_unlock import ResetOrUnlockPage
-from kiosk.ui.pages.sign_in import SignInPage
-from kiosk.ui.pages.start import StartPage
 
-PAGES: dict[StepKind, type[Page]] = {
-    page.kind: page
-    for page in (
-        StartPage,
-        IdentifyPage,
-        RefusedPage,
-        ChooseMethodPage,
-        EnterCodePage,
-        AnswerQuestionsPage,
-        ResetOrUnlockPage,
-        NewPasswordPage,
-        DonePage,
-        ErrorPage,
-        SignInPage,
-        ReconfirmPage,
-        RegisterPage,
-        RegisterContactPage,
-        RegisterVerifyPage,
-        RegisterQuestionsPage,
-        RegisterAppPage,
-    )
+_PAGE_CLASSES: dict[StepKind, str] = {
+    StepKind.START: "start:StartPage",
+    StepKind.IDENTIFY: "identify:IdentifyPage",
+    StepKind.REFUSED: "refused:RefusedPage",
+    StepKind.CHOOSE_METHOD: "choose_method:ChooseMethodPage",
+    StepKind.ENTER_CODE: "enter_code:EnterCodePage",
+    StepKind.ANSWER_QUESTIONS: "answer_questions:AnswerQuestionsPage",
+    StepKind.RESET_OR_UNLOCK: "reset_or_unlock:ResetOrUnlockPage",
+    StepKind.NEW_PASSWORD: "new_password:NewPasswordPage",
+    StepKind.DONE: "done:DonePage",
+    StepKind.ERROR: "error:ErrorPage",
+    StepKind.SIGN_IN: "sign_in:SignInPage",
+    StepKind.RECONFIRM: "reconfirm:ReconfirmPage",
+    StepKind.REGISTER: "register:RegisterPage",
+    StepKind.REGISTER_CONTACT: "register_contact:RegisterContactPage",
+    StepKind.REGISTER_VERIFY: "register_verify:RegisterVerifyPage",
+    StepKind.REGISTER_QUESTIONS: "register_questions:RegisterQuestionsPage",
+    StepKind.REGISTER_APP: "register_app:RegisterAppPage",
 }
-"""Every StepKind's page class: the window builds one instance of each."""
 
-assert set(PAGES) == set(StepKind), "every StepKind needs a page"
+
+class _PageRegistry(Mapping[StepKind, type[Page]]):
+    """StepKind → page class, importing the page's module on first use."""
+
+    def __getitem__(self, kind: StepKind) -> type[Page]:
+        module, name = _PAGE_CLASSES[kind].split(":")
+        page = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        assert isinstance(page, type) and issubclass(page, Page) and page.kind is kind, (kind, page)
+        return page
+
+    def __iter__(self) -> Iterator[StepKind]:
+        return iter(_PAGE_CLASSES)
+
+    def __len__(self) -> int:
+        return len(_PAGE_CLASSES)
+
+
+PAGES: Mapping[StepKind, type[Page]] = _PageRegistry()
+"""Every StepKind's page class: the window builds one instance of each, on first use."""
+
+assert set(_PAGE_CLASSES) == set(StepKind), "every StepKind needs a page"
 
 __all__ = ["PAGES", "Page", "PageContext", "Request"]
