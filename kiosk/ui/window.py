@@ -44,7 +44,7 @@ from kiosk.ui.controls import button, clear_clipboard, label, wipe_line_edit
 from kiosk.ui.header import Header
 from kiosk.ui.idle import IdleMonitor, IdleWarning
 from kiosk.ui.lockdown import KIOSK_WINDOW_FLAGS, KioskKeyFilter
-from kiosk.ui.pages import PAGES, Page, PageContext, Request
+from kiosk.ui.pages import PAGES, Page, PageContext, Request, import_pages
 from kiosk.ui.pages.start import StartPage
 from kiosk.ui.protocols import FlowEngine, KioskServices
 from kiosk.ui.qt_language import follow_language, layout_direction
@@ -144,6 +144,7 @@ class KioskWindow(QMainWindow):
         self._services_up: asyncio.Event | None = None
         """Set once `start` has attached the services: a click made while it connects waits for it, busy."""
         self._task: asyncio.Task[None] | None = None
+        self._pages_imported: asyncio.Future[None] | None = None
         self._language_tasks: set[asyncio.Task[None]] = set()
         self._step = Step(
             StepKind.START, StartData(organisation=policy.kiosk.branding.organisation, flows=offered_flows(policy))
@@ -309,6 +310,9 @@ class KioskWindow(QMainWindow):
             self.render_step(Step(StepKind.ERROR, ErrorData(code="service_unavailable", correlation_id=reference)))
             return None
         self.attach(services)
+        if self._pages_imported is None:
+            # The other pages' modules, beside the user's first moves instead of at each page's first showing.
+            self._pages_imported = asyncio.ensure_future(asyncio.to_thread(import_pages))
         return services
 
     def render_step(self, step: Step) -> None:

@@ -54,4 +54,11 @@ PAGES: Mapping[StepKind, type[Page]] = _PageRegistry()
 
 assert set(_PAGE_CLASSES) == set(StepKind), "every StepKind needs a page"
 
-__all__ = ["PAGES", "Page", "PageContext", "Request"]
+
+def import_pages() -> None:
+    """Import every page's module (no widget is built): run on a worker thread once the kiosk is up, so
+    a page's first showing does not pay for its import on the UI thread."""
+    for kind in _PAGE_CLASSES:
+        PAGES[kind]
+
+__all__ = ["PAGES", "Page", "PageContext", "Request", "import_pages"]
