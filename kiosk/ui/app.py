@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-import qasync
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -130,6 +129,13 @@ def run_app(
     app.setApplicationName(_("Account recovery"))
     app.setQuitOnLastWindowClosed(False)
     collector = MainThreadGarbageCollector(app)
+    window = build_window(policy, demo=demo, kiosk_mode=kiosk_mode, admin_secret=admin_secret, diagnose=diagnose)
+    first_paint = FirstPaint(window, started, announce=self_test)  # a child of the window
+    # Paint first: the start page is on screen before the asyncio glue is imported and the services
+    # (their imports, the embedded backend) start; a click meanwhile waits in Qt's queue.
+    first_paint.wait_blocking(FIRST_PAINT_WAIT_SECONDS)
+    import qasync
+
     loop = qasync.QEventLoop(app)
     # qasync's own default executor logs every call's arguments and result at DEBUG level, and the
     # embedded backend hashes passwords, codes and answers there (asyncio.to_thread): a plain pool
@@ -137,13 +143,9 @@ def run_app(
     workers = ThreadPoolExecutor(thread_name_prefix="kiosk-worker")
     loop.set_default_executor(workers)
     asyncio.set_event_loop(loop)
-    window = build_window(policy, demo=demo, kiosk_mode=kiosk_mode, admin_secret=admin_secret, diagnose=diagnose)
-    first_paint = FirstPaint(window, started, announce=self_test)  # a child of the window
 
     async def connect_after_paint() -> KioskServices:
-        # Paint first: the services' imports and the backend's opening hold the UI thread, so
-        # they start once the start page is on screen.
-        await first_paint.wait(FIRST_PAINT_WAIT_SECONDS)
+        await first_paint.wait(0)  # painted above (or it timed out: a window that is not exposed)
         return await connect()
 
     closed = asyncio.Event()

@@ -7,7 +7,7 @@ import asyncio
 import sys
 import time
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 
@@ -19,6 +19,9 @@ class FirstPaint(QObject):
     on the event loop's next turn after the Paint event, once the paint is on screen: the same moment
     the benchmark's bare PySide6 window reports.
     """
+
+    finished = Signal()
+    """Emitted once, when the first paint is done."""
 
     def __init__(self, window: QWidget, started: float, *, announce: bool = False) -> None:
         """Start watching `window` (before it paints: install it right after `show`)."""
@@ -46,6 +49,18 @@ class FirstPaint(QObject):
             print(f"PAINTED {(time.perf_counter() - self._started) * 1000:.0f} ms", file=sys.stderr, flush=True)
         if self._done is not None:
             self._done.set()
+        self.finished.emit()
+
+    def wait_blocking(self, timeout: float) -> None:
+        """Run Qt's own event loop until the first paint is done, or for `timeout` seconds: the start page
+        reaches the screen before the asyncio glue (qasync) is even imported."""
+        if self.painted:
+            return
+        loop = QEventLoop()
+        self.finished.connect(loop.quit)
+        QTimer.singleShot(round(timeout * 1000), loop.quit)
+        loop.exec()
+        self.finished.disconnect(loop.quit)
 
     async def wait(self, timeout: float) -> None:
         """Return once the first paint is done, or after `timeout` seconds (a window that is not

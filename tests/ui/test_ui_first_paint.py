@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -80,3 +83,43 @@ async def test_waiting_for_a_window_that_never_paints_gives_up_after_the_timeout
     started = time.perf_counter()
     await watcher.wait(0.2)
     assert 0.15 <= time.perf_counter() - started < 2 and not watcher.painted
+
+
+def test_waiting_on_qt_s_own_loop_returns_at_the_paint_or_gives_up(qtbot: QtBot) -> None:
+    shown = QLabel("shown")
+    qtbot.addWidget(shown)
+    watcher = FirstPaint(shown, time.perf_counter())
+    shown.show()
+    watcher.wait_blocking(5)
+    assert watcher.painted
+    hidden = QLabel("never shown")
+    qtbot.addWidget(hidden)
+    never = FirstPaint(hidden, time.perf_counter())
+    started = time.perf_counter()
+    never.wait_blocking(0.2)
+    assert 0.15 <= time.perf_counter() - started < 2 and not never.painted
+
+
+PAINT_BEFORE_ASYNCIO_GLUE = """
+import sys
+from kiosk.ui import first_paint
+finish = first_paint.FirstPaint._finish
+
+def noting(self):
+    print("qasync imported at the first paint:", "qasync" in sys.modules, flush=True)
+    finish(self)
+
+first_paint.FirstPaint._finish = noting
+from kiosk.cli.main import main
+sys.exit(main(["--demo", "--self-test"]))
+"""
+
+
+def test_the_start_page_paints_before_the_asyncio_glue_is_imported() -> None:
+    environment = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run(  # noqa: S603 - this interpreter with a fixed script
+        [sys.executable, "-c", PAINT_BEFORE_ASYNCIO_GLUE], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "qasync imported at the first paint: False" in result.stdout
+    assert "READY" in result.stdout
