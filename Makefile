@@ -53,9 +53,14 @@ LIVE_SERVER_PACKAGES := slapd ldap-utils samba samba-ad-dc samba-ad-provision wi
 SHARED_BACKEND_PACKAGES := postgresql haproxy
 PG_NO_MAIN_CLUSTER := /etc/postgresql-common/createcluster.d/kiosk-tests-no-main-cluster.conf
 
+# The screen-reader test (issue 15, part 1; tests/a11y): the kiosk runs on an Xvfb display with its own
+# D-Bus session and AT-SPI accessibility bus (at-spi-bus-launcher), and Debian's python3-pyatspi, run
+# with the system Python the way Orca runs it, reads the tree the kiosk exports, from another process.
+A11Y_PACKAGES := xvfb dbus-daemon at-spi2-core python3-pyatspi
+
 test-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	  missing=$$(for p in $(LIVE_SERVER_PACKAGES) $(SHARED_BACKEND_PACKAGES); do \
+	  missing=$$(for p in $(LIVE_SERVER_PACKAGES) $(SHARED_BACKEND_PACKAGES) $(A11Y_PACKAGES); do \
 	    [ "$$(dpkg-query -W -f='$${Status}' $$p 2>/dev/null)" = "install ok installed" ] || echo $$p; done); \
 	  if [ -n "$$missing" ]; then \
 	    echo "test-deps: installing" $$missing; \
@@ -69,8 +74,8 @@ test-deps:
 	      --no-install-recommends $$missing && \
 	    if echo " $$missing " | grep -q " haproxy " && [ -d /run/systemd/system ]; then \
 	      systemctl disable --now haproxy; fi; fi; \
-	else echo "test-deps: not root or no apt-get, so the live-server and replica tests will fail:" \
-	  "install $(LIVE_SERVER_PACKAGES) $(SHARED_BACKEND_PACKAGES) (Debian/Ubuntu names) yourself, then rerun make test"; fi
+	else echo "test-deps: not root or no apt-get, so the live-server, replica and screen-reader tests will fail:" \
+	  "install $(LIVE_SERVER_PACKAGES) $(SHARED_BACKEND_PACKAGES) $(A11Y_PACKAGES) (Debian/Ubuntu names) yourself, then rerun make test"; fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

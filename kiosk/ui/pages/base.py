@@ -8,8 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, TypeVar
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import QAbstractButton, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from kiosk.flows.steps import FieldError, Helpdesk, Step, StepData, StepKind
@@ -150,6 +150,18 @@ class Page(QWidget):
         """Show or hide the small "Verification 1 of 2" line above the title."""
         self.gate.setText(text or "")
         self.gate.setVisible(bool(text))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """A page that appears has its title read out, once the focus has landed on its first control (a
+        focus change interrupts a screen reader's speech): a blind user hears where they are."""
+        super().showEvent(event)
+        QTimer.singleShot(0, self, self._announce_title)
+
+    def _announce_title(self) -> None:
+        if self.isVisible() and self.title.text():
+            announcement = QAccessibleAnnouncementEvent(self.title, self.title.text())
+            announcement.setPoliteness(QAccessible.AnnouncementPoliteness.Polite)  # after the focused field
+            QAccessible.updateAccessibility(announcement)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter (from a field or a focused button) submits; other keys go to the parent."""
