@@ -79,7 +79,8 @@ def test_the_frozen_kiosk_has_every_component(bundle: Path, tmp_path: Path) -> N
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1] == "frozen bundle: complete"
-    assert all(line.startswith("OK    ") for line in lines[:-1]) and len(lines) == 8
+    assert all(line.startswith("OK    ") for line in lines[:-1]) and len(lines) == 9
+    assert "OK    pages: all 17 pages' modules present" in lines  # imported by name, on first use
     assert f"in {bundle.resolve() / '_internal' / 'resources'}" in result.stdout  # the bundle's, not the checkout's
     assert "42 compiled catalogs" in result.stdout and "dates formatted in 43 languages" in result.stdout
 

@@ -30,6 +30,18 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+POSTGRES_DRIVER_MISSING = (
+    'store.kind = "postgresql" needs the psycopg driver, which this installation does not carry (the kiosk\'s '
+    "bundle and MSI leave it out: a kiosk keeps its store in SQLite, or calls a shared backend). Run the shared "
+    "backend from a pip install of the project (README, \"Running the shared backend\")"
+)
+"""Why a PostgreSQL store cannot be opened without psycopg, and what to do instead."""
+
+
+class StoreDriverMissing(RuntimeError):
+    """The store's database driver is not installed here (PostgreSQL in the kiosk's frozen bundle)."""
+
+
 class Store(ABC):
     """A database reached only through `call` (one transaction per call, never on the event loop)."""
 
@@ -43,8 +55,10 @@ class Store(ABC):
         bring its schema up to date (`storage.migrations`)."""
         if isinstance(target, Path):
             return await SqliteStore.connect(target)
-        from kiosk.services.backend.storage.postgres import PostgresStore  # psycopg only when used
-
+        try:
+            from kiosk.services.backend.storage.postgres import PostgresStore  # psycopg only when used
+        except ImportError as error:
+            raise StoreDriverMissing(POSTGRES_DRIVER_MISSING) from error
         return await PostgresStore.connect(target)
 
     @abstractmethod
