@@ -437,6 +437,7 @@ def main() -> int:
     window = build_window(policy, demo=True, kiosk_mode=False)
     first_paint = FirstPaint(window, watchdog)
     painted = KioskFirstPaint(window, started)  # the kiosk's own watcher, as run_app installs it
+    window.settled.connect(collector.freeze)  # as run_app: start-up's objects out of later collections
     try:
         with loop:
             loop.run_until_complete(run(window, painted, watchdog, args.key_ms / 1000))

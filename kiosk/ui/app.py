@@ -131,6 +131,7 @@ def run_app(
     collector = MainThreadGarbageCollector(app)
     window = build_window(policy, demo=demo, kiosk_mode=kiosk_mode, admin_secret=admin_secret, diagnose=diagnose)
     first_paint = FirstPaint(window, started, announce=self_test)  # a child of the window
+    window.settled.connect(collector.freeze)
     # Paint first: the start page is on screen before the asyncio glue is imported and the services
     # (their imports, the embedded backend) start; a click meanwhile waits in Qt's queue.
     first_paint.wait_blocking(FIRST_PAINT_WAIT_SECONDS)

@@ -122,6 +122,8 @@ class KioskWindow(QMainWindow):
     """The wizard window. Build it, show it, then `attach` the services (or `await start(connect)`)."""
 
     closed = Signal()
+    settled = Signal()
+    """Start-up is over: the services are attached and every page's module is imported."""
 
     def __init__(
         self,
@@ -313,7 +315,13 @@ class KioskWindow(QMainWindow):
         if self._pages_imported is None:
             # The other pages' modules, beside the user's first moves instead of at each page's first showing.
             self._pages_imported = asyncio.ensure_future(asyncio.to_thread(import_pages))
+            self._pages_imported.add_done_callback(self._settle)
         return services
+
+    def _settle(self, imported: asyncio.Future[None]) -> None:
+        if not imported.cancelled() and imported.exception() is not None:
+            log.error("could not import the pages (%s)", type(imported.exception()).__name__)
+        self.settled.emit()
 
     def render_step(self, step: Step) -> None:
         """Show a Step from the engine on its page (inputs reset)."""

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import weakref
 
+from conftest import wait_until
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+from ui_engine_double import RecordingEngine
 
+from kiosk.policy.schema import Policy
 from kiosk.ui.gc_guard import MainThreadGarbageCollector, collect_due_generations
+from kiosk.ui.protocols import KioskServices
+from kiosk.ui.window import KioskWindow
 
 
 class Cycle(QObject):
@@ -59,3 +66,46 @@ def test_only_due_generations_are_collected() -> None:
         item.append(item)
     del garbage
     assert collect_due_generations((1, 1_000_000, 1_000_000)) >= 5  # generation 0 due: its cycles go
+
+
+def test_freezing_start_up_keeps_it_out_of_later_collections_and_stop_thaws_it(qapp: QApplication) -> None:
+    guard = MainThreadGarbageCollector(qapp, interval_ms=10_000)
+    try:
+        start_up = [[] for _ in range(1000)]  # what start-up made, alive for good
+        guard.freeze()
+        assert gc.get_freeze_count() >= len(start_up)
+        cycle = Cycle()  # made after start-up: still collected
+        alive = weakref.ref(cycle)
+        del cycle
+        gc.collect()
+        assert alive() is None
+    finally:
+        guard.stop()
+        gc.disable()
+        guard.deleteLater()
+    assert gc.get_freeze_count() == 0  # stop thaws everything for the last full collection
+
+
+async def test_the_window_settles_once_its_services_are_up_and_its_pages_imported(
+    qtbot: QtBot, policy: Policy, engine: RecordingEngine
+) -> None:
+    window = KioskWindow(policy)
+    qtbot.addWidget(window)
+    settled: list[bool] = []
+    window.settled.connect(
+        lambda: settled.append(all(f"kiosk.ui.pages.{name}" in sys.modules for name in PAGE_MODULES))
+    )
+
+    async def nothing() -> None:
+        return None
+
+    assert await window.start(lambda: _ready(KioskServices(flow=engine, demo_feed=None, close=nothing))) is not None
+    await wait_until(lambda: bool(settled), timeout=10)
+    assert settled == [True]  # once, after every page's module is in
+
+
+async def _ready(services: KioskServices) -> KioskServices:
+    return services
+
+
+PAGE_MODULES = ("done", "new_password", "register_app", "answer_questions", "error")
