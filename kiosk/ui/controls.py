@@ -360,7 +360,8 @@ class HelpdeskBox(QFrame):
         self.text.setText(text)
         self.text.setVisible(bool(text))
         for widget, (caption, value) in zip((self.phone, self.url, self.email), lines, strict=True):
+            # No accessible name of its own: a screen reader reads a label's name, and only the whole
+            # line (caption and value) tells the user how to reach the helpdesk.
             widget.setText(_("{caption}: {value}").format(caption=caption, value=value))
-            widget.setAccessibleName(caption)
             widget.setVisible(bool(value))
         self.setVisible(bool(text) or any(value for _caption, value in lines))

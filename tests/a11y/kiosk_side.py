@@ -5,8 +5,8 @@ sample Step, as `kiosk screenshots` renders them, through `KioskWindow.render_st
 JSON commands, one a line on standard input, with one JSON line on standard output:
 
 - `{"cmd": "show", "page": NAME, "errors": true}`: render a sample Step (`errors: false` without its
-  errors, nor a new password's rejection); the reply names the page's title, its visible error texts
-  and the text direction;
+  errors, nor a new password's rejection); the reply names the page's title, its visible error texts,
+  every text on screen and the text direction;
 - `{"cmd": "language", "tag": "ar"}`: the header's language picker chooses a language;
 - `{"cmd": "focus_secret", "index": 0}`: focus the page's n-th secret field (password, code, answer);
   `{"cmd": "secret_text", "index": 0}`: what that field holds (to prove typed keys arrived);
@@ -28,7 +28,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QSocketNotifier, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
-from kiosk.flows.steps import DoneData, DoneOutcome, NewPasswordData, Step, StepKind
+from kiosk.flows.steps import DoneData, DoneOutcome, FieldError, NewPasswordData, Step, StepKind
 from kiosk.i18n import _
 from kiosk.policy.password import PasswordRules
 from kiosk.policy.schema import Policy
@@ -73,7 +73,11 @@ class KioskSide:
         self.window.activateWindow()
         steps = {kind.value: step for kind, step in sample_steps(self.policy).items()}
         unlocked = Step(StepKind.DONE, DoneData(outcome=DoneOutcome.UNLOCKED, countdown_seconds=120))
-        self.steps: dict[str, Step] = steps | sample_variants(self.policy) | {"done_unlocked": unlocked}
+        # An error no field shows: the page's banner carries it.
+        unchosen = replace(steps["choose_method"], errors=(FieldError("method", "required"),))
+        self.steps: dict[str, Step] = (
+            steps | sample_variants(self.policy) | {"done_unlocked": unlocked, "choose_method_unchosen": unchosen}
+        )
         rules = PasswordRules.from_settings(self.policy.password)
         engine = ScreenshotFakeEngine(self.steps["start"], rules, ("adele.vance", "Adele Vance"))
         self.window.attach(KioskServices(flow=engine, demo_feed=None, close=_nothing_to_close))
@@ -88,8 +92,14 @@ class KioskSide:
             for widget in page.findChildren(QLabel)
             if widget.isVisible() and widget.objectName() in ("fieldError", "banner") and widget.text()
         ]
+        shown = [
+            widget.text()
+            for widget in self.window.findChildren(QLabel)
+            if widget.isVisible() and widget.text().strip() and widget.pixmap().isNull()
+        ]
         return {
             "page": page.objectName(),
+            "texts": shown,
             "title": page.title.text(),
             "errors": errors,
             "rtl": self.window.isRightToLeft(),

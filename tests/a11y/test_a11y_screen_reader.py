@@ -29,7 +29,7 @@ Node = dict[str, Any]
 
 FLOWS: dict[str, list[str]] = {
     "reset by e-mail": ["identify", "enter_code", "reset_or_unlock", "new_password", "done"],
-    "questions, the second gate": ["choose_method", "answer_questions"],
+    "questions, the second gate": ["choose_method", "answer_questions", "choose_method_unchosen"],
     "unlock": ["done_unlocked"],
     "refused and error": ["refused", "error"],
     "change": ["sign_in", "new_password_change", "done_changed"],
@@ -109,6 +109,11 @@ def announced(events: list[Node], text: str) -> bool:
     return any(event["type"] == "object:announcement" and event["data"] == text for event in events)
 
 
+def letters(text: str) -> str:
+    """The letters and digits of `text`, case-folded: what is said, whatever the spacing and punctuation."""
+    return "".join(char for char in text.casefold() if char.isalnum())
+
+
 def middle(extents: list[int]) -> tuple[float, float]:
     x, y, width, height = extents
     return x + width / 2, y + height / 2
@@ -140,6 +145,10 @@ def check_page(session: tuple[Peer, Peer], page: str, language: str) -> list[str
     texts = {str(node["name"]) for node in tree} | {str(node["text"]) for node in tree}
     if facts["title"] not in texts:
         problems.append(f"{where}: the title {facts['title']!r} is not in the reader's tree")
+    readable = [letters(" ".join(str(node[key] or "") for key in ("name", "description", "text"))) for node in tree]
+    for text in facts["texts"]:
+        if not any(letters(text) in said for said in readable):
+            problems.append(f"{where}: the screen shows {text!r}, the reader never gets it")
     found = controls(tree)
     if not found:
         problems.append(f"{where}: no focusable control at all")

@@ -142,8 +142,10 @@ class Page(QWidget):
     def _show_errors(self) -> None:
         self.clear_field_errors()
         unplaced = [texts.field_error(error) for error in self.step.errors if not self.place_error(error)]
-        self.banner.setAccessibleName(_("Error"))  # here, not at build time: it follows the language
         self.banner.setText("\n".join(unplaced))
+        # A screen reader reads a label's name, not its text: the name carries the errors too. Set here,
+        # not at build time: it follows the language.
+        self.banner.setAccessibleName(_("{caption}: {value}").format(caption=_("Error"), value=self.banner.text()))
         self.banner.setVisible(bool(unplaced))
 
     def set_gate(self, text: str | None) -> None:

@@ -59,8 +59,9 @@ class RefusedPage(Page):
             (self.helpdesk_url, _("Web"), desk.url),
             (self.helpdesk_email, _("E-mail"), desk.email),
         ):
+            # No accessible name of its own: a screen reader reads a label's name, and only the whole
+            # line (caption and value) tells the user how to reach the helpdesk.
             widget.setText(_("{caption}: {value}").format(caption=caption, value=value))
-            widget.setAccessibleName(caption)
             widget.setVisible(bool(value))
         self.reference_caption.setText(_("Reference code"))
         self.reference.setText(data.reference)
