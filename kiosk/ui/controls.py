@@ -15,10 +15,14 @@ from PySide6.QtGui import (
     QClipboard,
     QContextMenuEvent,
     QFocusEvent,
+    QFont,
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
+    QPaintEvent,
+    QTextLayout,
+    QTextOption,
 )
 from PySide6.QtWidgets import (
     QAccessibleWidget,
@@ -28,6 +32,9 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSizePolicy,
+    QStyle,
+    QStyleOptionButton,
+    QStylePainter,
     QVBoxLayout,
     QWidget,
 )
@@ -206,9 +213,103 @@ def label(object_name: str = "", *, wrap: bool = True, selectable: bool = False)
     return widget
 
 
-def button(object_name: str = "") -> QPushButton:
-    """A push button styled by object name (`primary`, `hero`, `link` or plain)."""
-    widget = QPushButton()
+_WRAPPED: dict[tuple[str, str, int], tuple[str, ...]] = {}
+"""Lines already broken, by (text, font, width): layouts ask a button's height for the same widths again
+and again, and every QTextLayout call costs (PySide6 6.12 on Python 3.11 drops a reference to None per
+call of a void method: fewer calls, a longer-lived process)."""
+
+
+def wrap_lines(text: str, font: QFont, width: int) -> tuple[str, ...]:
+    """`text` broken into lines at most `width` px wide where the script allows a break (spaces, or
+    between characters in Chinese, Japanese and Thai); a word wider than `width` keeps its own line."""
+    key = (text, font.key(), max(1, width))
+    lines = _WRAPPED.get(key)
+    if lines is None:
+        if len(_WRAPPED) > 4096:
+            _WRAPPED.clear()
+        lines = _WRAPPED[key] = _break_lines(text, font, key[2])
+    return lines
+
+
+def _break_lines(text: str, font: QFont, width: int) -> tuple[str, ...]:
+    layout = QTextLayout(text, font)
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WordWrap)
+    layout.setTextOption(option)
+    lines: list[str] = []
+    layout.beginLayout()
+    while (line := layout.createLine()).isValid():
+        line.setLineWidth(width)
+        lines.append(text[line.textStart() : line.textStart() + line.textLength()].strip())
+    layout.endLayout()
+    return tuple(line for line in lines if line) or (text,)
+
+
+class WrappingButton(QPushButton):
+    """A push button whose text wraps onto more lines when the row is narrower than the text.
+
+    QPushButton draws one line and is never narrower than it, so a large system font or a long
+    translation pushed buttons (and the page) past the window's edge: this one asks for one line when
+    there is room, can shrink to its longest word, and grows taller for the lines it then needs.
+    `text()` stays the whole text (what assistive technologies read); only the painting breaks it.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self._matched_width = 0
+
+    def match_width(self, width: int) -> None:
+        """Ask for at least `width` px when there is room (buttons of a column as wide as the widest)."""
+        self._matched_width = width
+        self.updateGeometry()
+
+    def _chrome(self) -> tuple[QStyleOptionButton, int]:
+        """The style option and the px the style adds around the text (padding, border)."""
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        probe = QSize(1000, self.fontMetrics().height())
+        padded = self.style().sizeFromContents(QStyle.ContentsType.CT_PushButton, option, probe, self)
+        return option, max(0, padded.width() - probe.width())
+
+    def _size_at(self, width: int | None) -> QSize:
+        """The button's size with its text on one line (`width` None) or wrapped to fit `width`."""
+        option, chrome = self._chrome()
+        lines = (self.text(),) if width is None else wrap_lines(self.text(), self.font(), width - chrome)
+        text = self.fontMetrics().size(int(Qt.TextFlag.TextShowMnemonic), "\n".join(lines))
+        size = self.style().sizeFromContents(QStyle.ContentsType.CT_PushButton, option, text, self)
+        return size.expandedTo(QSize(0, self.minimumHeight()))
+
+    def sizeHint(self) -> QSize:
+        """One line (or the matched width), when the row has room for it."""
+        return self._size_at(None).expandedTo(QSize(self._matched_width, 0))
+
+    def minimumSizeHint(self) -> QSize:
+        """As narrow as the longest word, as tall as the lines then needed."""
+        return self._size_at(1)
+
+    def hasHeightForWidth(self) -> bool:
+        """Wrapped lines: the height depends on the width."""
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        """The height of the lines the text needs at `width`."""
+        return self._size_at(width).height()
+
+    def paintEvent(self, event: QPaintEvent, /) -> None:
+        """The style's button, with the text broken into the lines that fit its width."""
+        option, chrome = self._chrome()
+        option.text = "\n".join(wrap_lines(self.text(), self.font(), self.width() - chrome))
+        painter = QStylePainter(self)
+        painter.drawControl(QStyle.ControlElement.CE_PushButton, option)
+
+
+def button(object_name: str = "") -> WrappingButton:
+    """A push button styled by object name (`primary`, `hero`, `link` or plain); its text wraps when
+    the row is too narrow for it (`WrappingButton`)."""
+    widget = WrappingButton()
     if object_name:
         widget.setObjectName(object_name)
     widget.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -289,8 +390,10 @@ class ChoiceButton(QPushButton):
         return hint.expandedTo(QSize(0, self.minimumHeight()))
 
     def minimumSizeHint(self) -> QSize:
-        """The lines' minimum, never the empty text's."""
-        return self.sizeHint()
+        """The lines' minimum (as narrow as their longest words), never the empty text's."""
+        layout = self.layout()
+        minimum = layout.minimumSize() if layout is not None else super().minimumSizeHint()
+        return minimum.expandedTo(QSize(0, self.minimumHeight()))
 
     def hasHeightForWidth(self) -> bool:
         """Wrapped lines: the height depends on the width."""

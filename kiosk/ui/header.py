@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImageReader, QPixmap
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.i18n import _, current_language
 from kiosk.i18n.autonyms import autonym
@@ -52,7 +52,8 @@ class Header(QFrame):
     def __init__(self, policy: Policy, *, demo: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("header")
-        self.setFixedHeight(HEADER_HEIGHT)
+        # As tall as `sizeHint`: HEADER_HEIGHT, taller only when a script's lines need it (Thai at 2× text).
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         branding = policy.kiosk.branding
         row = QHBoxLayout(self)
         row.setContentsMargins(32, 8, 32, 8)
@@ -96,6 +97,10 @@ class Header(QFrame):
         row.addWidget(self.language_caption)
         row.addWidget(self.languages)
         self.retranslate()
+
+    def sizeHint(self) -> QSize:
+        """The branding and the picker, at least HEADER_HEIGHT tall."""
+        return super().sizeHint().expandedTo(QSize(0, HEADER_HEIGHT))
 
     def retranslate(self) -> None:
         """Texts of the header; the picker shows the active language."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
+from kiosk.ui.theme import current_theme
+
 PANEL_WIDTH = 560
 
 
@@ -22,7 +24,9 @@ class Overlay(QWidget):
         self.setStyleSheet(f"#{object_name} {{ background: rgba(0, 0, 0, 130); }}")
         self.panel = QFrame()
         self.panel.setObjectName("card")  # the card's look from the theme, high contrast included
-        self.panel.setMaximumWidth(PANEL_WIDTH)
+        # Wider with larger system text, so a long word (Danish "Administratorhemmelighed") still fits a line.
+        theme = current_theme()
+        self.panel.setMaximumWidth(round(PANEL_WIDTH * (theme.scale if theme is not None else 1.0)))
         self.column = QVBoxLayout(self.panel)
         self.column.setContentsMargins(36, 28, 36, 28)
         self.column.setSpacing(16)

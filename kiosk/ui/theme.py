@@ -23,7 +23,12 @@ TOUCH_TARGET_PX = 48  # above the 44 px minimum touch target of WCAG 2.5.5
 MIN_TEXT_CONTRAST = 4.5
 """WCAG 2.2 SC 1.4.3 (AA) for normal-size text."""
 HEADER_MAX_SCALE = 1.2
-"""The header has a fixed height (header.py), so its two lines grow at most this much."""
+"""The header is one bar of fixed height (header.py): its texts and the language picker grow at most this
+much, so they fit one 1024 px row at twice the system font (the picker's list grows the whole way)."""
+HEADING_MAX_SCALE = 1.6
+"""Page titles are large type already (30 and 38 px): they grow at most this much, so that at twice the
+system font a title's longest word (German "Sicherheitsinformationen") still fits a 1024 px screen,
+while body text, fields and buttons grow the whole way."""
 
 CHEVRON = (Path(__file__).parent / "assets" / "chevron-down.svg").as_posix()
 
@@ -210,13 +215,13 @@ QWidget {{ font-size: {px(BASE_FONT_PX)}; color: {p.ink}; }}
 QMainWindow, #canvas {{ background: {p.canvas}; }}
 #header {{ background: {header}; {header_line} }}
 #header QLabel {{ color: {on_header}; }}
-#organisation {{ font-size: {px(24, HEADER_MAX_SCALE)}; font-weight: 700; }}
-#product {{ font-size: {px(17, HEADER_MAX_SCALE)}; }}
+#header QLabel, #header QComboBox {{ font-size: {px(17, HEADER_MAX_SCALE)}; }}
+#header #organisation {{ font-size: {px(24, HEADER_MAX_SCALE)}; font-weight: 700; }}
 #card {{ background: {p.card}; border: {2 if high else 1}px solid {p.card_border}; border-radius: 10px; }}
 #card QWidget {{ background: transparent; }}
 #footer {{ background: transparent; }}
-QLabel#title {{ font-size: {px(30)}; font-weight: 700; }}
-QLabel#heroTitle {{ font-size: {px(38)}; font-weight: 700; }}
+QLabel#title {{ font-size: {px(30, HEADING_MAX_SCALE)}; font-weight: 700; }}
+QLabel#heroTitle {{ font-size: {px(38, HEADING_MAX_SCALE)}; font-weight: 700; }}
 QLabel#intro, QLabel#muted {{ color: {p.muted}; }}
 QLabel#gate {{ color: {on_card}; font-weight: 700; font-size: {px(15)}; }}
 QLabel#fieldLabel {{ font-weight: 600; }}

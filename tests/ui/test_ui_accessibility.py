@@ -7,9 +7,10 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from layout_measure import clipped_text, overlaps
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAccessible, QAccessibleInterface, QFont
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from kiosk.flows.steps import FieldError, Step, StepKind
@@ -177,10 +178,18 @@ def test_secret_fields_never_expose_their_contents(
         assert secret[:4] not in all_texts(iface), describe(iface)
 
 
-def reading_position(widget: QWidget, page: QWidget) -> tuple[int, int]:
-    """Rows top to bottom (by the widget's middle: a row of unequal buttons is one row), then left to right."""
-    top_left = widget.mapTo(page, QPoint(0, 0))
-    return (top_left.y() + widget.height() // 2) // 24, top_left.x()
+def reading_order(widgets: list[QWidget], page: QWidget) -> list[QWidget]:
+    """Rows top to bottom, then left to right in each row. A row is a band of widgets whose heights
+    overlap: a row of unequal buttons, or a two-line question picker beside its one-line answer field."""
+    boxes = sorted(((widget.mapTo(page, QPoint(0, 0)), widget) for widget in widgets), key=lambda box: box[0].y())
+    rows: list[list[tuple[QPoint, QWidget]]] = []
+    bottom = -1
+    for top_left, widget in boxes:
+        if not rows or top_left.y() >= bottom:
+            rows.append([])
+        rows[-1].append((top_left, widget))
+        bottom = max(bottom, top_left.y() + widget.height()) if len(rows[-1]) > 1 else top_left.y() + widget.height()
+    return [widget for row in rows for _top_left, widget in sorted(row, key=lambda box: box[0].x())]
 
 
 def tab_stops(start: QWidget) -> list[QWidget]:
@@ -206,7 +215,7 @@ def test_tab_order_follows_the_reading_order_and_focus_starts_on_the_first_usefu
         assert focused is not None and page.isAncestorOf(focused), (kind, focused)
         assert focused is page.focusWidget()
         on_page = [widget for widget in tab_stops(focused) if page.isAncestorOf(widget)]
-        ordered = sorted(on_page, key=lambda widget: reading_position(widget, page))
+        ordered = reading_order(on_page, page)
         page_chain = [widget for widget in tab_stops(ordered[0]) if page.isAncestorOf(widget)]
         assert page_chain == ordered, (kind, [w.accessibleName() for w in page_chain])
 
@@ -248,24 +257,6 @@ def test_field_errors_and_the_banner_are_announced(
     assert banner == [chooser.banner.text()] and chooser.banner.isVisible()
 
 
-def clipped_labels(window: KioskWindow) -> list[str]:
-    """Visible text labels whose text needs more room than they got."""
-    clipped = []
-    for widget in window.findChildren(QLabel):
-        if not widget.isVisible() or not widget.text() or not widget.pixmap().isNull():
-            continue
-        if widget.wordWrap():
-            needed_height, needed_width = widget.heightForWidth(widget.width()), 0
-        else:
-            needed_height, needed_width = widget.sizeHint().height(), widget.sizeHint().width()
-        if needed_height > widget.height() + 1 or needed_width > widget.width() + 1:
-            clipped.append(
-                f"{widget.objectName() or type(widget).__name__} {widget.text()[:40]!r}: needs "
-                f"{needed_width}x{needed_height}, has {widget.width()}x{widget.height()}"
-            )
-    return clipped
-
-
 @pytest.mark.parametrize(
     ("theme", "size"),
     [
@@ -282,7 +273,9 @@ def test_no_text_is_clipped_at_one_and_a_half_times_the_system_font(
     theme: KioskTheme,
     size: tuple[int, int],
 ) -> None:
-    """A user who set a 1.5× larger system font gets 1.5× larger kiosk text, and every label still fits."""
+    """A user who set a 1.5× larger system font gets 1.5× larger kiosk text, and every label, button and
+    picker still fits, nothing overlapping (the same measures as the 2× check in every language,
+    test_ui_large_text.py)."""
     system = QFont("DejaVu Sans")
     system.setPointSizeF(1.5 * DEFAULT_SYSTEM_POINTS.get(sys.platform, DEFAULT_SYSTEM_POINTS_ELSEWHERE))
     applied = apply_theme(qapp, policy.kiosk.branding.accent_color, theme, system_font=system)
@@ -291,7 +284,8 @@ def test_no_text_is_clipped_at_one_and_a_half_times_the_system_font(
     problems: list[str] = []
     for kind, step in every_kind.items():
         show(window, step, policy)
+        QApplication.processEvents()  # the scroll area settles on the page's new size
         page = window.current_page
         assert page.title.fontInfo().pixelSize() >= 44, kind  # 30 px titles at 1.5×
-        problems += [f"{kind.value}: {problem}" for problem in clipped_labels(window)]
-    assert not problems, "clipped text:\n" + "\n".join(problems)
+        problems += [f"{kind.value}: {problem}" for problem in clipped_text(window) + overlaps(window)]
+    assert not problems, "clipped or overlapping text:\n" + "\n".join(problems)

@@ -17,6 +17,7 @@ from kiosk.i18n import _
 from kiosk.policy.password import PasswordCheck
 from kiosk.ui import texts
 from kiosk.ui.controls import HelpdeskBox, label, wipe_line_edit
+from kiosk.ui.flow_row import FlowRow
 
 DataT = TypeVar("DataT", bound=StepData)
 
@@ -174,15 +175,13 @@ class Page(QWidget):
         super().keyPressEvent(event)
 
 
-def add_row(layout: QVBoxLayout | QHBoxLayout, *widgets: QWidget, stretch_first: bool = False) -> QHBoxLayout:
-    """Add a horizontal row of widgets to a layout (optionally stretching the first)."""
-    row = QHBoxLayout()
-    row.setSpacing(12)
-    for index, widget in enumerate(widgets):
-        row.addWidget(widget, 1 if (stretch_first and index == 0) else 0)
-    if not stretch_first:
-        row.addStretch(1)
-    layout.addLayout(row)
+def add_row(layout: QVBoxLayout | QHBoxLayout, *widgets: QWidget) -> FlowRow:
+    """Add a row of widgets to a layout: side by side from the leading edge, wrapped onto more lines
+    when the page is too narrow for them (large text, long translations)."""
+    row = FlowRow()
+    for widget in widgets:
+        row.addWidget(widget)
+    layout.addLayout(row, 1)
     return row
 
 

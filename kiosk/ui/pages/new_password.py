@@ -23,7 +23,7 @@ class ChecklistLine(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.mark = label(wrap=False)
-        self.mark.setFixedWidth(24)
+        self.mark.setFixedWidth(24)  # until styled: then as wide as the widest mark (`_style_as`)
         self.text = label()
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -54,6 +54,9 @@ class ChecklistLine(QWidget):
             part.setObjectName(name)
             part.style().unpolish(part)
             part.style().polish(part)
+        # The marks' column grows with the text (a large system font), so no mark is cut off.
+        metrics = self.mark.fontMetrics()
+        self.mark.setFixedWidth(max(metrics.horizontalAdvance(mark) for mark in "✓✗○•") + 2)
 
 
 class NewPasswordPage(Page):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import ClassVar
 
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from kiosk.flows.steps import (
@@ -42,6 +43,7 @@ class RegisterPage(Page):
         self.grid.setColumnStretch(1, 1)
         self.body.addLayout(self.grid)
         self.choices: list[tuple[RegistrationKind, ChoiceButton]] = []
+        self._columns = 0
         self.kept: list[QLabel] = []
         """Registered kinds the policy does not let the user change here: listed, not offered."""
         self.done = button("primary")
@@ -66,8 +68,7 @@ class RegisterPage(Page):
                 continue
             choice = ChoiceButton()
             choice.clicked.connect(lambda _checked=False, kind=kind: self.answered.emit(StartRegistrationAnswer(kind)))
-            place = len(self.choices)
-            self.grid.addWidget(choice, place // 2, place % 2)
+            self.grid.addWidget(choice, 0, 0)  # placed by `_place_choices`
             choice.show()  # now, not when the layout gets round to it: focus_first may come first
             self.choices.append((kind, choice))
         position = self.body.indexOf(self.confirmed)
@@ -78,6 +79,8 @@ class RegisterPage(Page):
                 line.show()
                 position += 1
                 self.kept.append(line)
+        self._columns = 0
+        self._place_choices()
         chain = [widget for _kind, widget in self.choices] + [self.done]
         for first, second in pairwise(chain):
             QWidget.setTabOrder(first, second)
@@ -106,6 +109,23 @@ class RegisterPage(Page):
         done = _("Done")
         self.done.setText(done)
         self.done.setAccessibleName(done)
+
+    def _place_choices(self) -> None:
+        """Two columns of choices when two fit side by side, else one (large text, long translations)."""
+        widest = max((choice.sizeHint().width() for _kind, choice in self.choices), default=0)
+        columns = 2 if 2 * widest + self.grid.horizontalSpacing() <= self.width() else 1
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for place, (_kind, choice) in enumerate(self.choices):
+            self.grid.removeWidget(choice)
+            self.grid.addWidget(choice, place // columns, place % columns)
+        self.grid.setColumnStretch(1, 1 if columns == 2 else 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Re-flow the choices for the new width."""
+        super().resizeEvent(event)
+        self._place_choices()
 
     def accept(self) -> None:
         """Done with the security info."""

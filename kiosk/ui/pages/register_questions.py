@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPaintEvent
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -43,21 +43,55 @@ class RowsArea(QScrollArea):
         return QSize(super().sizeHint().width(), 160)
 
 
-class ElidingComboBox(QComboBox):
-    """A combo box whose current text ends in "…" when it does not fit, instead of being cut off mid-word."""
+class WrappingComboBox(QComboBox):
+    """A question picker whose current question wraps onto more lines when it does not fit: the person
+    must read the whole question to answer it (an ellipsis would hide its end)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        # Long questions (and long translations) must not widen the page: the picker wraps, its list does not.
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(12)
+
+    def _text_room(self, width: int) -> tuple[QStyleOptionComboBox, int]:
+        """The style option and the width of the text field at a widget `width`."""
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        option.rect = QRect(0, 0, width, self.height())
+        field = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
+        )
+        return option, field.width()
+
+    def hasHeightForWidth(self) -> bool:
+        """Wrapped lines: the height depends on the width."""
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        """One line's height plus the lines the current question needs beyond it at `width`."""
+        _option, room = self._text_room(width)
+        metrics = self.fontMetrics()
+        flags = int(Qt.TextFlag.TextWordWrap)
+        needed = metrics.boundingRect(QRect(0, 0, max(1, room), 100_000), flags, self.currentText()).height()
+        return self.sizeHint().height() + max(0, needed - metrics.height())
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """Draw the frame and arrow as usual, and the current text elided to the room there is."""
+        """Draw the frame and arrow as usual, and the current question wrapped in the room there is."""
         painter = QStylePainter(self)
         option = QStyleOptionComboBox()
         self.initStyleOption(option)
+        text = option.currentText
+        option.currentText = ""
         painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
         room = self.style().subControlRect(
             QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
         )
-        metrics = option.fontMetrics
-        option.currentText = metrics.elidedText(option.currentText, Qt.TextElideMode.ElideRight, room.width())
-        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+        flags = int(Qt.AlignmentFlag.AlignVCenter) | int(Qt.TextFlag.TextWordWrap)
+        flags |= int(Qt.AlignmentFlag.AlignRight if self.isRightToLeft() else Qt.AlignmentFlag.AlignLeft)
+        painter.drawItemText(room, flags, option.palette, self.isEnabled(), text, QPalette.ColorRole.Text)
 
 
 class QuestionRow(QWidget):
@@ -67,12 +101,8 @@ class QuestionRow(QWidget):
         super().__init__(parent)
         self.number = number
         self.caption = label("fieldLabel")
-        self.picker = ElidingComboBox()
+        self.picker = WrappingComboBox()
         self.picker.setObjectName("questionPicker")
-        # Long questions (and long translations) must not widen the page: the picker elides, its list does not.
-        self.picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.picker.setMinimumContentsLength(24)
-        self.picker.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.caption.setBuddy(self.picker)
         self.answer = LabelledField(secret=True)
         self.answer.edit.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)

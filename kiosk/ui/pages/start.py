@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from kiosk.flows.steps import BeginAnswer, Helpdesk, StartData, Step, StepKind
 from kiosk.i18n import _
 from kiosk.services.api import Flow
-from kiosk.ui.controls import button, label
+from kiosk.ui.controls import WrappingButton, button, label
 from kiosk.ui.pages.base import Page, PageContext, set_title
 
 
@@ -45,7 +45,7 @@ class StartPage(Page):
         self.title.setObjectName("heroTitle")
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.ways: dict[Flow, QPushButton] = {}
+        self.ways: dict[Flow, WrappingButton] = {}
         self.hints: dict[Flow, QLabel] = {}
         self.body.addSpacing(16)
         for flow in Flow:
@@ -118,10 +118,13 @@ class StartPage(Page):
             way.setVisible(offered and (self._ready or first))
             self.hints[flow].setText(way_in_hint(flow))
             self.hints[flow].setVisible(offered and (self._ready or first))
-        # The buttons of a column are as wide as the widest, whatever the language.
+        # The buttons of a column are as wide as the widest, whatever the language (when the page is
+        # narrower, all of them take its width and wrap).
+        for way in self.ways.values():
+            way.match_width(0)
         widest = max(way.sizeHint().width() for way in self.ways.values())
         for way in self.ways.values():
-            way.setMinimumWidth(widest)
+            way.match_width(widest)
         contact = help_contact(self.context.helpdesk)
         need_help = _("Need help? Contact your helpdesk: {contact}")
         self.helpdesk.setText(need_help.format(contact=contact) if contact else "")
