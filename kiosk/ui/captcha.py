@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.flows.steps import CaptchaKind, FieldError, PictureCheckData
 from kiosk.i18n import _
@@ -54,15 +54,18 @@ class CaptchaBox(QWidget):
         characters = QVBoxLayout(self.characters)
         characters.setContentsMargins(0, 0, 0, 0)
         characters.setSpacing(16)
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(20)
-        grid.addWidget(self.captcha_image, 0, 0, 2, 1)
+        # A row, not a grid: a box layout asks the links' wrapped height at the width it gives them
+        # (a grid's cells spanning rows grew taller than their links at large text).
+        row = QHBoxLayout()
+        row.setSpacing(20)
+        row.addWidget(self.captcha_image, 0, Qt.AlignmentFlag.AlignTop)
         links = QVBoxLayout()
+        links.setSpacing(0)
         for link in (self.refresh, self.audio):
             links.addWidget(link, 0, Qt.AlignmentFlag.AlignLeading)
-        grid.addLayout(links, 0, 1, 2, 1)
-        grid.setColumnStretch(2, 1)
-        characters.addLayout(grid)
+        links.addStretch(1)
+        row.addLayout(links, 1)
+        characters.addLayout(row)
         characters.addWidget(self.captcha)
 
         # --- the picture check: select the picture asked for (a click answers)
