@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtCore import QByteArray, QObject, QRectF, QSize, Qt
+from PySide6.QtGui import QAccessible, QAccessibleInterface, QColor, QPainter, QPaintEvent
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QAccessibleWidget, QSizePolicy, QWidget
 
 QR_SIDE_PX = 300
 """The drawn side, quiet zone included: 5 px a module for an otpauth URI (version 6), which phones read at arm's
@@ -14,10 +14,28 @@ QUIET_ZONE_PX = 18
 """White around the code (four modules or so), whatever margin the SVG itself has."""
 
 
+class QrCodeAccessible(QAccessibleWidget):
+    """A QR code is a picture to assistive technologies (named by its page), not an empty panel."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget, QAccessible.Role.Graphic)
+
+
+def _qr_code_factory(key: str, target: QObject) -> QAccessibleInterface | None:
+    return QrCodeAccessible(target) if isinstance(target, QrCode) else None
+
+
+_factory_installed = False
+
+
 class QrCode(QWidget):
     """Shows one QR code (an SVG document); `clear` forgets it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
+        global _factory_installed
+        if not _factory_installed:
+            QAccessible.installFactory(_qr_code_factory)
+            _factory_installed = True
         super().__init__(parent)
         self.setObjectName("qrCode")
         self.renderer = QSvgRenderer(self)

@@ -99,6 +99,7 @@ def describe(node, path: str) -> dict[str, object]:  # type: ignore[no-untyped-d
         "text": text_of(node),
         "value": value,
         "labelled_by": labelled_by,
+        "children": safe(lambda: node.childCount, 0) or 0,
         "attributes": safe(lambda: dict(node.getAttributes() and [a.split(":", 1) for a in node.getAttributes()]), {}),
     }
 
