@@ -78,6 +78,7 @@ async def _self_test(window: KioskWindow, connect: Callable[[], Awaitable[KioskS
         print("FAILED: the kiosk services did not start", flush=True)
         return 1
     print(f"READY {(time.perf_counter() - started) * 1000:.0f} ms", flush=True)
+    await window.wait_idle()
     await services.close()
     window.release()
     window.close()
@@ -132,6 +133,7 @@ def run_app(
     window = build_window(policy, demo=demo, kiosk_mode=kiosk_mode, admin_secret=admin_secret, diagnose=diagnose)
     first_paint = FirstPaint(window, started, announce=self_test)  # a child of the window
     window.settled.connect(collector.freeze)
+    window.expect_services()  # the start page's first paint takes clicks already
     # Paint first: the start page is on screen before the asyncio glue is imported and the services
     # (their imports, the embedded backend) start; a click meanwhile waits in Qt's queue.
     first_paint.wait_blocking(FIRST_PAINT_WAIT_SECONDS)

@@ -147,6 +147,7 @@ class KioskWindow(QMainWindow):
         """Set once `start` has attached the services: a click made while it connects waits for it, busy."""
         self._task: asyncio.Task[None] | None = None
         self._pages_imported: asyncio.Future[None] | None = None
+        self._before_loop: Awaitable[None] | None = None
         self._language_tasks: set[asyncio.Task[None]] = set()
         self._step = Step(
             StepKind.START, StartData(organisation=policy.kiosk.branding.organisation, flows=offered_flows(policy))
@@ -281,8 +282,15 @@ class KioskWindow(QMainWindow):
 
     @property
     def busy(self) -> bool:
-        """True while an engine call is running."""
-        return self._task is not None
+        """True while an engine call is running (or waits for the event loop to start)."""
+        return self._task is not None or self._before_loop is not None
+
+    def expect_services(self) -> None:
+        """The services are on their way: the start page takes clicks from its first paint on, before
+        `start` (and even the asyncio loop) runs; such a click waits, busy, and runs once they are up."""
+        if self._services_up is None and self.services is None:
+            self._services_up = asyncio.Event()
+        self._start_page.set_ready(True)
 
     def attach(self, services: KioskServices) -> None:
         """Use the connected services: show the engine's current Step and enable the start button."""
@@ -299,8 +307,10 @@ class KioskWindow(QMainWindow):
         """Connect and attach; on failure show a retryable error. The start page takes clicks at once:
         one made while connecting waits, with the usual busy state, and runs once the services are up."""
         self._connect = connect
-        self._services_up = asyncio.Event()
-        self._start_page.set_ready(True)
+        self.expect_services()
+        if self._before_loop is not None:  # a click from before the event loop ran
+            work, self._before_loop = self._before_loop, None
+            self._task = asyncio.get_running_loop().create_task(self._guarded(work))
         try:
             services = await connect()
         except Exception:
@@ -443,9 +453,11 @@ class KioskWindow(QMainWindow):
         self.close()
 
     async def wait_idle(self) -> None:
-        """Wait until no engine call is running (for tests and shutdown)."""
+        """Wait until no engine call is running and start-up's page imports are done (tests, shutdown)."""
         while self._task is not None or self._language_tasks:
             await asyncio.wait({self._task} if self._task is not None else set(self._language_tasks))
+        if self._pages_imported is not None and not self._pages_imported.done():
+            await asyncio.wait({self._pages_imported})
 
     # --- engine calls -------------------------------------------------------------------------
 
@@ -568,7 +580,13 @@ class KioskWindow(QMainWindow):
         if self.busy:
             return
         self._show_busy(True)
-        self._task = asyncio.get_running_loop().create_task(self._guarded(work))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            # Between the first paint and the event loop's start (kiosk.ui.app): `start` runs it.
+            self._before_loop = work
+            return
+        self._task = loop.create_task(self._guarded(work))
 
     async def _guarded(self, work: Awaitable[None]) -> None:
         try:

@@ -123,3 +123,42 @@ def test_the_start_page_paints_before_the_asyncio_glue_is_imported() -> None:
     assert result.returncode == 0, result.stderr
     assert "qasync imported at the first paint: False" in result.stdout
     assert "READY" in result.stdout
+
+
+def test_a_click_before_the_event_loop_runs_waits_busy_and_runs_once_started(
+    qtbot: QtBot, policy: Policy, engine: RecordingEngine
+) -> None:
+    """run_app paints the start page before the asyncio loop exists: a click then is kept, not lost."""
+    from conftest import show_window
+    from PySide6.QtCore import Qt
+
+    from kiosk.ui.pages.start import StartPage
+
+    kiosk = KioskWindow(policy)
+    show_window(qtbot, kiosk)
+    kiosk.expect_services()  # as run_app, before the first paint
+    page = kiosk.current_page
+    assert isinstance(page, StartPage) and page.begin.isEnabled()  # takes input from the first paint on
+    qtbot.mouseClick(page.begin, Qt.MouseButton.LeftButton)  # no event loop runs yet
+    assert kiosk.busy and engine.calls == []
+    page.accept()  # a second submit while busy: ignored
+    connected: list[bool] = []
+
+    async def nothing() -> None:
+        return None
+
+    async def connect() -> KioskServices:
+        connected.append(True)
+        return KioskServices(flow=engine, demo_feed=None, close=nothing)
+
+    async def start_and_settle() -> None:
+        assert await kiosk.start(connect) is not None
+        await asyncio.wait_for(kiosk.wait_idle(), 10)  # the click's call and the pages' import
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(start_and_settle())
+    finally:
+        loop.close()
+    assert connected == [True] and not kiosk.busy
+    assert engine.names() == ["submit"]  # the early click, once
