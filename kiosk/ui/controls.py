@@ -43,6 +43,8 @@ from kiosk.i18n import _
 
 ALERT_STYLES = frozenset({"banner", "fieldError"})
 """Label styles that show errors: such labels announce every new text (`AlertLabel`)."""
+TITLE_STYLES = frozenset({"title", "heroTitle"})
+"""Label styles of titles (a page's, the start page's, an overlay's): headings to assistive technologies."""
 
 
 def announce(widget: QObject, message: str) -> None:
@@ -90,13 +92,37 @@ class SecretFieldAccessible(QAccessibleWidget):
         return state
 
 
-def _secret_field_factory(key: str, target: QObject) -> QAccessibleInterface | None:
+class HeadingAccessible(QAccessibleWidget):
+    """A page's title as assistive technologies see it: a heading (a screen reader's heading keys find
+    it), named by its text. Qt reads every QLabel as a plain label."""
+
+    def __init__(self, widget: QLabel) -> None:
+        super().__init__(widget, QAccessible.Role.Heading)
+        self._label = widget
+
+    def text(self, t: QAccessible.Text) -> str:
+        """The name is the title's text (unless it was given another)."""
+        if t == QAccessible.Text.Name:
+            return self._label.accessibleName() or self._label.text()
+        return super().text(t)
+
+
+def _accessible_factory(key: str, target: QObject) -> QAccessibleInterface | None:
     if isinstance(target, SecretLineEdit):
         return SecretFieldAccessible(target)
+    if isinstance(target, QLabel) and target.objectName() in TITLE_STYLES:
+        return HeadingAccessible(target)
     return None
 
 
 _factory_installed = False
+
+
+def _install_factory() -> None:
+    global _factory_installed
+    if not _factory_installed:
+        QAccessible.installFactory(_accessible_factory)
+        _factory_installed = True
 
 
 _NO_CLIPBOARD_KEYS = (QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut)
@@ -126,10 +152,7 @@ class SecretLineEdit(QLineEdit):
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        global _factory_installed
-        if not _factory_installed:
-            QAccessible.installFactory(_secret_field_factory)
-            _factory_installed = True
+        _install_factory()
         super().__init__(parent)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         super().setDragEnabled(False)
@@ -204,6 +227,8 @@ def label(object_name: str = "", *, wrap: bool = True, selectable: bool = False)
     widget = AlertLabel() if object_name in ALERT_STYLES else QLabel()
     if object_name:
         widget.setObjectName(object_name)
+    if object_name in TITLE_STYLES:
+        _install_factory()  # a title is a heading to assistive technologies
     widget.setWordWrap(wrap)
     widget.setTextFormat(Qt.TextFormat.PlainText)
     if selectable:

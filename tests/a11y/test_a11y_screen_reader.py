@@ -7,7 +7,8 @@ English and, after a switch in the header's picker, in Arabic and Hebrew, it che
 
 - every focusable control has a role and a name, in the page's language;
 - Tab visits the controls in reading order (right to left in Arabic and Hebrew), the language picker last;
-- the page title and each field error reach the reader as they appear (an announcement event);
+- every text on screen reaches the reader (as a name, description or text); a picture is not an empty panel;
+- the page title is a heading, and it and each field error reach the reader as they appear (an announcement);
 - password, code and answer fields are password texts that never give their text away, typed or not;
 - the idle warning takes the focus and is announced once, not every second.
 
@@ -145,6 +146,8 @@ def check_page(session: tuple[Peer, Peer], page: str, language: str) -> list[str
     texts = {str(node["name"]) for node in tree} | {str(node["text"]) for node in tree}
     if facts["title"] not in texts:
         problems.append(f"{where}: the title {facts['title']!r} is not in the reader's tree")
+    elif not any(node["role"] == "heading" and node["name"] == facts["title"] for node in tree):
+        problems.append(f"{where}: the title {facts['title']!r} is not a heading (a reader's H key skips it)")
     readable = [letters(" ".join(str(node[key] or "") for key in ("name", "description", "text"))) for node in tree]
     for text in facts["texts"]:
         if not any(letters(text) in said for said in readable):
