@@ -44,6 +44,9 @@ ctypes.pythonapi.Py_IncRef(ctypes.py_object(_NONE_REFERENCES))
 
 SIZE = (1024, 768)
 """The smallest screen the kiosk supports (and its screenshots' size): the hardest case for large text."""
+SCREENS = [SIZE, (1920, 1080)]
+"""And a full-HD kiosk: wider, yet the card keeps its width, and layouts that adapt (one or two columns)
+must choose by the room they get, not by a page already too wide."""
 LANGUAGES = shipped_languages()
 
 
@@ -114,12 +117,12 @@ def use_system_font(qapp: QApplication, policy: Policy, factor: float) -> None:
     assert applied.scale == pytest.approx(factor)
 
 
-def open_window(qtbot: QtBot, policy: Policy, language: str) -> KioskWindow:
-    """The real kiosk window, offscreen at `SIZE`, in `language`."""
+def open_window(qtbot: QtBot, policy: Policy, language: str, size: tuple[int, int] = SIZE) -> KioskWindow:
+    """The real kiosk window, offscreen at `size`, in `language`."""
     window = KioskWindow(policy, demo=True, now=lambda: SAMPLE_NOW)
     qtbot.addWidget(window)
     window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
-    window.resize(*SIZE)
+    window.resize(*size)
     window.show()
     window.set_language(language)
     return window
@@ -131,14 +134,16 @@ def every_language() -> Policy:
     return Policy.model_validate({"kiosk": {"languages": list(LANGUAGES), "done_countdown_seconds": 3}})
 
 
+@pytest.mark.parametrize("screen", SCREENS, ids=lambda size: f"{size[0]}x{size[1]}")
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_text_is_cut_off_or_overlapped_at_twice_the_system_font(
-    qtbot: QtBot, qapp: QApplication, every_language: Policy, language: str
+    qtbot: QtBot, qapp: QApplication, every_language: Policy, language: str, screen: tuple[int, int]
 ) -> None:
-    """Every page at 2× text on a 1024×768 screen: each text fits its widget (wrapped labels and buttons
-    by their height for the width), nothing overlaps a sibling or runs past the window's edge."""
+    """Every page at 2× text on a 1024×768 and a 1920×1080 screen: each text fits its widget (wrapped
+    labels and buttons by their height for the width), nothing overlaps a sibling or runs past the
+    window's edge."""
     use_system_font(qapp, every_language, 2.0)
-    window = open_window(qtbot, every_language, language)
+    window = open_window(qtbot, every_language, language, screen)
     problems: list[str] = []
     pages = 0
     for name in every_page(window, every_language, language):
@@ -147,7 +152,7 @@ def test_no_text_is_cut_off_or_overlapped_at_twice_the_system_font(
         assert page.title.fontInfo().pixelSize() >= 48, name  # titles grow too (1.6×, theme.HEADING_MAX_SCALE)
         problems += [f"{name}: {problem}" for problem in clipped_text(window) + overlaps(window)]
     assert pages == len(all_pages(every_language)) + 2 >= 29
-    assert not problems, f"{language} at 2× text:\n" + "\n".join(problems)
+    assert not problems, f"{language} at 2× text on {screen[0]}x{screen[1]}:\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize("language", ["en", "de", "ar"])

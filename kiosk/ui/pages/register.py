@@ -6,7 +6,7 @@ from itertools import pairwise
 from typing import ClassVar
 
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QGridLayout, QLabel, QWidget
 
 from kiosk.flows.steps import (
     FinishRegistrationAnswer,
@@ -113,7 +113,7 @@ class RegisterPage(Page):
     def _place_choices(self) -> None:
         """Two columns of choices when two fit side by side, else one (large text, long translations)."""
         widest = max((choice.sizeHint().width() for _kind, choice in self.choices), default=0)
-        columns = 2 if 2 * widest + self.grid.horizontalSpacing() <= self.width() else 1
+        columns = 2 if 2 * widest + self.grid.horizontalSpacing() <= self._room() else 1
         if columns == self._columns:
             return
         self._columns = columns
@@ -121,6 +121,19 @@ class RegisterPage(Page):
             self.grid.removeWidget(choice)
             self.grid.addWidget(choice, place // columns, place % columns)
         self.grid.setColumnStretch(1, 1 if columns == 2 else 0)
+        # Called while the page is being laid out (resizeEvent): the enclosing layouts keep the sizes they
+        # measured with the old columns unless told, and the window would keep the old, wider page.
+        for layout in (self.body, self.outer):
+            layout.invalidate()
+        self.updateGeometry()
+
+    def _room(self) -> int:
+        """The width the page is shown in: the page's own, or its scroll area's if that is narrower (two
+        columns that do not fit would widen the page past the window, and then seem to fit)."""
+        widget: QWidget | None = self
+        while widget is not None and not isinstance(widget.parentWidget(), QAbstractScrollArea):
+            widget = widget.parentWidget()
+        return min(self.width(), widget.width()) if widget is not None else self.width()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Re-flow the choices for the new width."""
