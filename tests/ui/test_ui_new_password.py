@@ -134,3 +134,24 @@ def test_a_page_shown_again_shows_only_its_own_checklist(page: NewPasswordPage, 
     page.show_step(step, fresh=True)
     visible = [line for line in page.findChildren(ChecklistLine) if line.isVisibleTo(page)]
     assert sorted(map(id, visible)) == sorted(map(id, [*page.rule_lines.values(), page.match_line]))
+
+
+def test_a_screen_reader_meets_the_checklist_after_its_heading_and_before_save(page: NewPasswordPage) -> None:
+    from PySide6.QtGui import QAccessible, QAccessibleInterface
+
+    def walk(node: QAccessibleInterface) -> list[str]:
+        names = [node.text(QAccessible.Text.Name)]
+        for index in range(node.childCount()):
+            child = node.child(index)
+            if child is not None and child.isValid():
+                names += walk(child)
+        return names
+
+    page.show()
+    page.retranslate()
+    root = QAccessible.queryAccessibleInterface(page)
+    assert root is not None
+    names = walk(root)
+    heading, save = names.index("Your password needs"), names.index("Save password")
+    lines = [names.index(line.accessibleName()) for line in page.rule_lines.values()]
+    assert lines and all(heading < line < save for line in lines)

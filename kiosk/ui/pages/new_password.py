@@ -84,11 +84,15 @@ class NewPasswordPage(Page):
             left.addWidget(widget)
         left.addStretch(1)
         self.checklist_heading = label("fieldLabel")
-        self.checklist = QVBoxLayout()
+        # The lines live in a box made before Save: a screen reader walking the page meets them right
+        # after their heading, not after the button (lines made later would be the page's last children).
+        self.checklist_box = QWidget()
+        self.checklist = QVBoxLayout(self.checklist_box)
+        self.checklist.setContentsMargins(0, 0, 0, 0)
         self.checklist.setSpacing(6)
         right = QVBoxLayout()
         right.addWidget(self.checklist_heading)
-        right.addLayout(self.checklist)
+        right.addWidget(self.checklist_box)
         right.addStretch(1)
         columns = QGridLayout()
         columns.setHorizontalSpacing(36)
@@ -101,7 +105,7 @@ class NewPasswordPage(Page):
         self.save.clicked.connect(self.accept)
         add_row(self.action_row, self.save)
         self.rule_lines: dict[PasswordRule, ChecklistLine] = {}
-        self.match_line = ChecklistLine(self)
+        self.match_line = ChecklistLine(self.checklist_box)
         self.check: PasswordCheck | None = None
         # Whether `check` is of a typed password: an empty one passes "at most 256 characters" and
         # friends, and ticks on an empty field would tell the user a rule is met before they type.
