@@ -8,7 +8,6 @@ One window per language renders every page in turn (about half a second a langua
 
 from __future__ import annotations
 
-import ctypes
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -34,13 +33,6 @@ from kiosk.ui.protocols import KioskServices
 from kiosk.ui.screenshots import SAMPLE_NOW, ScreenshotFakeEngine, sample_steps, sample_variants
 from kiosk.ui.theme import DEFAULT_SYSTEM_POINTS, DEFAULT_SYSTEM_POINTS_ELSEWHERE, apply_theme
 from kiosk.ui.window import KioskWindow
-
-# PySide6 6.12 on CPython 3.11 drops a reference to None on every call of a method returning void
-# (None is immortal only from 3.12 on): 43 languages × 30 pages of setText() would bring None's count
-# to zero and abort the interpreter ("none_dealloc"). Hold enough references for the whole run, and never
-# let them go (freed at exit, they would take None's count below zero there).
-_NONE_REFERENCES = [None] * 2_000_000
-ctypes.pythonapi.Py_IncRef(ctypes.py_object(_NONE_REFERENCES))
 
 SIZE = (1024, 768)
 """The smallest screen the kiosk supports (and its screenshots' size): the hardest case for large text."""
