@@ -262,7 +262,7 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
             window.attach(KioskServices(flow=engine, demo_feed=None, close=_nothing_to_close))
             if current_language() != language:
                 window.set_language(language)  # a start page puts the kiosk back in its own language
-            _fill_sample_inputs(window.current_page)
+            fill_sample_inputs(window.current_page)
             paths.append(_grab(window, out_dir / f"{name}.png"))
         paths.append(_render_busy_retrying(window, policy, out_dir))
         paths.append(_render_change_unconfirmed(window, out_dir))
@@ -292,7 +292,7 @@ def render_all(out_dir: Path, policy: Policy, *, language: str = "en") -> list[P
     return paths
 
 
-def _fill_sample_inputs(page: QWidget) -> None:
+def fill_sample_inputs(page: QWidget) -> None:
     """Type what a user would have typed by the time of the screenshot."""
     if isinstance(page, NewPasswordPage):
         page.password.edit.setText("Summer2025!")

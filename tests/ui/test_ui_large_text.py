@@ -27,10 +27,8 @@ from kiosk.policy.schema import Policy
 from kiosk.services.api import PictureSubject
 from kiosk.services.backend.human_check.pictures import draw_png
 from kiosk.ui.controls import button, label
-from kiosk.ui.pages.new_password import NewPasswordPage
-from kiosk.ui.pages.register_questions import RegisterQuestionsPage
 from kiosk.ui.protocols import KioskServices
-from kiosk.ui.screenshots import SAMPLE_NOW, ScreenshotFakeEngine, sample_steps, sample_variants
+from kiosk.ui.screenshots import SAMPLE_NOW, ScreenshotFakeEngine, fill_sample_inputs, sample_steps, sample_variants
 from kiosk.ui.theme import DEFAULT_SYSTEM_POINTS, DEFAULT_SYSTEM_POINTS_ELSEWHERE, apply_theme
 from kiosk.ui.window import KioskWindow
 
@@ -67,17 +65,6 @@ def settle() -> None:
         QApplication.processEvents()
 
 
-def fill_inputs(page: QWidget) -> None:
-    """What a user would have typed: the checklist then shows its longer met / not met lines."""
-    if isinstance(page, NewPasswordPage):
-        page.password.edit.setText("Summer2025!")
-        page.confirm.edit.setText("Summer2025")
-        page.run_check(wait=True)
-    elif isinstance(page, RegisterQuestionsPage):
-        for row, answer in zip(page.rows, ("Rex the dog", "Nu", "Klaas"), strict=False):
-            row.answer.edit.setText(answer)
-
-
 def every_page(window: KioskWindow, policy: Policy, language: str) -> Iterator[str]:
     """Show each page (then the idle warning and the administrator prompt) in `language`; yields its name."""
     rules = PasswordRules.from_policy(policy)
@@ -86,7 +73,7 @@ def every_page(window: KioskWindow, policy: Policy, language: str) -> Iterator[s
         window.attach(KioskServices(flow=engine, demo_feed=None, close=_nothing_to_close))
         if current_language() != language:
             window.set_language(language)  # the start page puts the kiosk back in its home language
-        fill_inputs(window.current_page)
+        fill_sample_inputs(window.current_page)  # the checklist's longer met / not met lines
         settle()
         yield name
     window.render_step(sample_steps(policy)[StepKind.IDENTIFY])
