@@ -240,8 +240,7 @@ def label(object_name: str = "", *, wrap: bool = True, selectable: bool = False)
 
 _WRAPPED: dict[tuple[str, str, int], tuple[str, ...]] = {}
 """Lines already broken, by (text, font, width): layouts ask a button's height for the same widths again
-and again, and every QTextLayout call costs (PySide6 6.12 on Python 3.11 drops a reference to None per
-call of a void method: fewer calls, a longer-lived process)."""
+and again, and breaking the text anew each time (a QTextLayout per call) is work on the UI thread."""
 
 
 def wrap_lines(text: str, font: QFont, width: int) -> tuple[str, ...]:
