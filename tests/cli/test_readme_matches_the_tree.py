@@ -64,5 +64,5 @@ def test_the_readme_points_at_nothing_missing() -> None:
 def test_the_readme_says_where_kiosk_is_and_what_make_test_costs() -> None:
     start = section("The two commands")
     assert ".venv/bin/kiosk" in start and "make run" in start
-    assert "10–15 minutes" in start
+    assert "20–25 minutes" in start
     assert all(service in start for service in ("samba-ad-dc", "slapd", "postgresql"))
